@@ -1,0 +1,36 @@
+# Thin wrapper over CMake.  `make run` and `make test` each work alone on a
+# fresh Debian 12 machine as root: they first install missing packages.
+BUILD      ?= build
+TESTBUILD  ?= build/test
+CONFIG     ?= deploy/squirrel.yaml
+JOBS       ?= $(shell nproc)
+
+.PHONY: all deps build run test bench fuzz clean
+
+all: build
+
+deps:
+	@sh deploy/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/squirrel run $(CONFIG)
+
+# Tests run in their own tree under build/, with warnings as errors and
+# AddressSanitizer + UndefinedBehaviorSanitizer on.
+test: deps
+	cmake -S . -B $(TESTBUILD) -DCMAKE_BUILD_TYPE=Debug -DSQ_WERROR=ON -DSQ_SANITIZE=ON >/dev/null
+	cmake --build $(TESTBUILD) -j $(JOBS)
+	cd $(TESTBUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	sh tests/bench/run.sh
+
+fuzz: test
+	$(TESTBUILD)/tests/fuzz_decode -max_total_time=$${SECONDS_:-600} tests/fuzz/corpus
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,722 @@
+/*  pinger.c: the check engine.  See pinger.h and docs/ARCHITECTURE.md.
+
+    One loop polls, with one zmq_poll call: the actor pipe, the DEALER that
+    brings CHECKs, and every socket libcurl asks us to watch.  libcurl's
+    socket callback keeps the poll array up to date (each socket knows its
+    slot through curl_multi_assign, so adding and removing are O(1)), and
+    its timer callback sets one deadline.  No other timers exist: the
+    heartbeat is a second deadline compared in the same place.
+
+    Trade-offs, stated plainly:
+    - Every check opens a fresh connection and resolves the name afresh
+      (FRESH_CONNECT, FORBID_REUSE, DNS cache off): a monitor must meet the
+      site as a new visitor would, and time DNS, connect and TLS each time.
+    - We cap live transfers ourselves and never let libcurl queue a handle:
+      time queued inside libcurl counts against CURLOPT_TIMEOUT and would
+      turn a busy pinger's checks into false timeouts.  Jobs that arrive
+      beyond our free slots wait in our own queue, and that wait is reported
+      as queue_us and does not count against the site's timeout.
+    - HEAD is the default method.  A 405 or 501 to HEAD is a server that
+      refuses the method, not one that is down: the same handle is sent
+      again as GET, with what is left of the timeout, and GET decides.
+*/
+#include "pinger.h"
+#include "sq_actor.h"
+#include "sq_wire.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#define QUEUE_FACTOR    4       //  jobs waiting beyond live ones, x concurrency
+#define FIXED_ITEMS     2       //  pipe and jobs DEALER lead the poll array
+
+//  One check in progress.  Lives in a pool; the easy handle is reused.
+typedef struct {
+    CURL *easy;                 //  libcurl handle, reused check after check
+    sq_check_t job;             //  the CHECK being worked on
+    sq_method_t method;         //  method of the request in flight
+    int64_t received_us;        //  monotonic, when the CHECK arrived
+    int64_t started_us;         //  monotonic, when the first request began
+    int64_t queue_us;           //  time spent in our queue before starting
+    size_t body_bytes;          //  body bytes seen so far
+    bool keyword_found;         //  the expected keyword was seen
+    bool body_stopped;          //  we ended the body read on purpose
+    size_t carry_length;        //  bytes kept from the previous body chunk
+    char carry [SQ_KEYWORD_MAX];//  tail of the previous chunk, for keywords
+                                //  split across chunks
+    char error [CURL_ERROR_SIZE];   //  libcurl's error text
+} check_t;
+
+typedef struct {
+    zsock_t *pipe;              //  actor pipe
+    zsock_t *jobs;              //  DEALER to the dispatcher
+    zsock_t *results;           //  PUSH to the collector
+    CURLM *multi;               //  the multi handle, socket interface
+    char pinger_id [SQ_NAME_MAX + 1];   //  our name and DEALER identity
+    char region [SQ_NAME_MAX + 1];      //  where we check from
+    char *ca_file;              //  extra CA bundle, or NULL
+    unsigned concurrency;       //  live transfers at most
+    check_t *pool;              //  concurrency check_t, preallocated
+    check_t **idle;             //  stack of unused pool entries
+    unsigned idle_count;        //  entries on that stack
+    sq_check_t *waiting;        //  FIFO ring of CHECKs waiting for a slot
+    int64_t *waiting_since;     //  arrival time of each, monotonic µs
+    unsigned waiting_head;      //  index of the oldest waiting job
+    unsigned waiting_count;     //  jobs waiting
+    unsigned waiting_cap;       //  ring capacity
+    zmq_pollitem_t *items;      //  poll array: pipe, jobs, then curl sockets
+    unsigned item_count;        //  items in use
+    unsigned item_cap;          //  items allocated
+    int64_t curl_deadline;      //  monotonic ms for curl's timer, -1 = none
+    int64_t heartbeat_at;       //  monotonic ms of the next heartbeat
+    unsigned heartbeat_ms;      //  interval between heartbeats
+    unsigned credit_freed;      //  slots freed since the last READY
+    bool terminated;            //  $TERM received
+    //  Counters, reported on STATS
+    uint64_t checks_done;       //  RESULTs sent
+    uint64_t checks_up;         //  of which up
+    uint64_t head_fallbacks;    //  HEAD answered 405/501, retried with GET
+    uint64_t malformed;         //  frames refused by the decoder
+    uint64_t over_capacity;     //  CHECKs refused: queue full
+    uint64_t send_failures;     //  RESULTs the socket would not take
+} self_t;
+
+
+//  --------------------------------------------------------------------------
+//  Poll array, kept up to date by libcurl's socket callback
+
+static int
+s_socket_callback (CURL *easy, curl_socket_t fd, int what, void *user, void *socket_data)
+{
+    self_t *self = (self_t *) user;
+    intptr_t slot = (intptr_t) socket_data;     //  index + 1, 0 = not yet known
+    if (what == CURL_POLL_REMOVE) {
+        if (slot) {
+            unsigned index = (unsigned) slot - 1;
+            unsigned last = self->item_count - 1;
+            if (index != last) {
+                self->items [index] = self->items [last];
+                curl_multi_assign (self->multi, self->items [index].fd,
+                                   (void *) (intptr_t) (index + 1));
+            }
+            self->item_count--;
+            curl_multi_assign (self->multi, fd, NULL);
+        }
+        return 0;
+    }
+    if (!slot) {
+        if (self->item_count == self->item_cap) {
+            unsigned cap = self->item_cap * 2;
+            zmq_pollitem_t *items = realloc (self->items, cap * sizeof (zmq_pollitem_t));
+            if (!items)
+                return -1;
+            self->items = items;
+            self->item_cap = cap;
+        }
+        slot = ++self->item_count;
+        curl_multi_assign (self->multi, fd, (void *) slot);
+    }
+    zmq_pollitem_t *item = &self->items [slot - 1];
+    item->socket = NULL;
+    item->fd = fd;
+    item->events = (short) (((what & CURL_POLL_IN) ? ZMQ_POLLIN : 0)
+                          | ((what & CURL_POLL_OUT) ? ZMQ_POLLOUT : 0));
+    item->revents = 0;
+    return 0;
+}
+
+static int
+s_timer_callback (CURLM *multi, long timeout_ms, void *user)
+{
+    self_t *self = (self_t *) user;
+    self->curl_deadline = timeout_ms < 0 ? -1 : zclock_mono () + timeout_ms;
+    return 0;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Body handling: count, look for the keyword, stop at the cap
+
+static size_t
+s_body_callback (char *data, size_t size, size_t count, void *user)
+{
+    check_t *check = (check_t *) user;
+    size_t length = size * count;
+    check->body_bytes += length;
+    const char *keyword = check->job.keyword;
+    size_t keyword_length = strlen (keyword);
+    if (keyword_length && !check->keyword_found) {
+        //  Search the tail of the last chunk joined to the head of this one,
+        //  then this chunk; keep this chunk's tail for the next call.
+        if (check->carry_length) {
+            char joined [2 * SQ_KEYWORD_MAX];
+            size_t head = length < keyword_length - 1 ? length : keyword_length - 1;
+            memcpy (joined, check->carry, check->carry_length);
+            memcpy (joined + check->carry_length, data, head);
+            if (memmem (joined, check->carry_length + head, keyword, keyword_length))
+                check->keyword_found = true;
+        }
+        if (!check->keyword_found && memmem (data, length, keyword, keyword_length))
+            check->keyword_found = true;
+        size_t keep = keyword_length - 1;
+        if (length >= keep) {
+            memcpy (check->carry, data + length - keep, keep);
+            check->carry_length = keep;
+        }
+        else {
+            size_t total = check->carry_length + length;
+            if (total > keep) {
+                memmove (check->carry, check->carry + (total - keep), check->carry_length - (total - keep));
+                check->carry_length -= total - keep;
+            }
+            memcpy (check->carry + check->carry_length, data, length);
+            check->carry_length += length;
+        }
+    }
+    //  Stop reading as soon as nothing more can change the verdict.
+    if (keyword_length == 0 || check->keyword_found || check->body_bytes >= PINGER_BODY_CAP) {
+        check->body_stopped = true;
+        return 0;               //  libcurl ends the transfer with CURLE_WRITE_ERROR
+    }
+    return length;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Starting a check
+
+static void
+s_configure_request (self_t *self, check_t *check, long timeout_ms)
+{
+    CURL *easy = check->easy;
+    curl_easy_setopt (easy, CURLOPT_NOBODY, check->method == SQ_METHOD_HEAD ? 1L : 0L);
+    if (check->method == SQ_METHOD_GET)
+        curl_easy_setopt (easy, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt (easy, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    check->body_bytes = 0;
+    check->keyword_found = false;
+    check->body_stopped = false;
+    check->carry_length = 0;
+    check->error [0] = '\0';
+}
+
+static int
+s_check_start (self_t *self, const sq_check_t *job, int64_t received_us)
+{
+    assert (self->idle_count > 0);
+    check_t *check = self->idle [--self->idle_count];
+    CURL *easy = check->easy;
+    check->job = *job;
+    check->received_us = received_us;
+    check->started_us = zclock_usecs ();
+    check->queue_us = check->started_us - received_us;
+    //  An expected keyword needs the body, so it forces GET.
+    check->method = job->keyword [0] ? SQ_METHOD_GET : (sq_method_t) job->method;
+
+    curl_easy_reset (easy);
+    curl_easy_setopt (easy, CURLOPT_URL, job->url);
+    curl_easy_setopt (easy, CURLOPT_PRIVATE, check);
+    curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt (easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt (easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt (easy, CURLOPT_FOLLOWLOCATION, job->max_redirects ? 1L : 0L);
+    curl_easy_setopt (easy, CURLOPT_MAXREDIRS, (long) job->max_redirects);
+    curl_easy_setopt (easy, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt (easy, CURLOPT_FORBID_REUSE, 1L);
+    curl_easy_setopt (easy, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
+    curl_easy_setopt (easy, CURLOPT_USERAGENT, "UptimeSquirrel/" SQ_VERSION_STRING);
+    curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_body_callback);
+    curl_easy_setopt (easy, CURLOPT_WRITEDATA, check);
+    curl_easy_setopt (easy, CURLOPT_ERRORBUFFER, check->error);
+    curl_easy_setopt (easy, CURLOPT_SSL_VERIFYPEER, job->tls_verify ? 1L : 0L);
+    curl_easy_setopt (easy, CURLOPT_SSL_VERIFYHOST, job->tls_verify ? 2L : 0L);
+    if (self->ca_file)
+        curl_easy_setopt (easy, CURLOPT_CAINFO, self->ca_file);
+    if (strncmp (job->url, "https:", 6) == 0)
+        curl_easy_setopt (easy, CURLOPT_CERTINFO, 1L);
+    s_configure_request (self, check, (long) job->timeout_ms);
+
+    CURLMcode rc = curl_multi_add_handle (self->multi, easy);
+    if (rc != CURLM_OK) {
+        zsys_error ("pinger %s: site %llu: curl_multi_add_handle: %s", self->pinger_id,
+                    (unsigned long long) job->site_id, curl_multi_strerror (rc));
+        self->idle [self->idle_count++] = check;
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_start_waiting (self_t *self)
+{
+    while (self->idle_count > 0 && self->waiting_count > 0) {
+        unsigned index = self->waiting_head;
+        self->waiting_head = (self->waiting_head + 1) % self->waiting_cap;
+        self->waiting_count--;
+        if (s_check_start (self, &self->waiting [index], self->waiting_since [index]))
+            self->credit_freed++;   //  could not start: give the slot back
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Finishing a check: classify, time, report
+
+static sq_reason_t
+s_classify (CURLcode code)
+{
+    switch (code) {
+        case CURLE_OK:
+            return SQ_REASON_OK;
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY:
+            return SQ_REASON_DNS;
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_SEND_ERROR:
+        case CURLE_RECV_ERROR:
+        case CURLE_INTERFACE_FAILED:
+            return SQ_REASON_CONNECT;
+        case CURLE_OPERATION_TIMEDOUT:
+            return SQ_REASON_TIMEOUT;
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CIPHER:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_ISSUER_ERROR:
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        case CURLE_SSL_INVALIDCERTSTATUS:
+        case CURLE_SSL_CRL_BADFILE:
+        case CURLE_SSL_SHUTDOWN_FAILED:
+        case CURLE_USE_SSL_FAILED:
+        case CURLE_SSL_ENGINE_NOTFOUND:
+        case CURLE_SSL_ENGINE_SETFAILED:
+        case CURLE_SSL_ENGINE_INITFAILED:
+            return SQ_REASON_TLS;
+        case CURLE_TOO_MANY_REDIRECTS:
+            return SQ_REASON_REDIRECTS;
+        default:
+            //  Weird reply, empty reply, partial body, a redirect to
+            //  another scheme: the peer did not speak HTTP as it should.
+            return SQ_REASON_PROTOCOL;
+    }
+}
+
+//  Parse the leaf certificate's expiry out of CERTINFO; 0 if unknown.
+static int64_t
+s_cert_expiry (CURL *easy)
+{
+    struct curl_certinfo *info = NULL;
+    if (curl_easy_getinfo (easy, CURLINFO_CERTINFO, &info) != CURLE_OK
+    ||  !info || info->num_of_certs < 1)
+        return 0;
+    for (struct curl_slist *entry = info->certinfo [0]; entry; entry = entry->next) {
+        if (strncasecmp (entry->data, "Expire date:", 12) != 0)
+            continue;
+        const char *value = entry->data + 12;
+        struct tm when;
+        memset (&when, 0, sizeof (when));
+        //  The OpenSSL backend prints "Nov 26 06:00:00 2027 GMT"; others
+        //  print "2027-11-26 06:00:00 GMT".
+        if (strptime (value, "%b %d %H:%M:%S %Y", &when)
+        ||  strptime (value, "%Y-%m-%d %H:%M:%S", &when))
+            return (int64_t) timegm (&when);
+        return 0;
+    }
+    return 0;
+}
+
+static uint64_t
+s_phase (curl_off_t end, curl_off_t start)
+{
+    return end > start && start >= 0 ? (uint64_t) (end - start) : 0;
+}
+
+static void
+s_check_finish (self_t *self, check_t *check, CURLcode code)
+{
+    CURL *easy = check->easy;
+    long status = 0;
+    curl_easy_getinfo (easy, CURLINFO_RESPONSE_CODE, &status);
+    //  Our own stop of the body read is not a failure.
+    if (code == CURLE_WRITE_ERROR && check->body_stopped)
+        code = CURLE_OK;
+
+    //  HEAD refused by the server: repeat as GET with the time left.
+    if (code == CURLE_OK && check->method == SQ_METHOD_HEAD && (status == 405 || status == 501)) {
+        int64_t elapsed_ms = (zclock_usecs () - check->started_us) / 1000;
+        int64_t left_ms = (int64_t) check->job.timeout_ms - elapsed_ms;
+        if (left_ms > 0) {
+            self->head_fallbacks++;
+            curl_multi_remove_handle (self->multi, easy);
+            check->method = SQ_METHOD_GET;
+            s_configure_request (self, check, (long) left_ms);
+            if (curl_multi_add_handle (self->multi, easy) == CURLM_OK)
+                return;         //  the GET decides; we come back here then
+            code = CURLE_FAILED_INIT;
+        }
+        else
+            code = CURLE_OPERATION_TIMEDOUT;
+    }
+
+    sq_msg_t msg;
+    memset (&msg, 0, sizeof (msg));
+    msg.type = SQ_MSG_RESULT;
+    sq_result_t *result = &msg.result;
+    result->job_id = check->job.job_id;
+    result->attempt = check->job.attempt;
+    result->site_id = check->job.site_id;
+    memcpy (result->pinger_id, self->pinger_id, sizeof (result->pinger_id));
+    memcpy (result->region, self->region, sizeof (result->region));
+    result->method = check->method;
+    result->http_status = status >= 0 && status <= 999 ? (uint16_t) status : 0;
+
+    curl_off_t lookup = 0, connect = 0, appconnect = 0, pretransfer = 0, first_byte = 0, total = 0;
+    curl_easy_getinfo (easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
+    curl_easy_getinfo (easy, CURLINFO_CONNECT_TIME_T, &connect);
+    curl_easy_getinfo (easy, CURLINFO_APPCONNECT_TIME_T, &appconnect);
+    curl_easy_getinfo (easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+    curl_easy_getinfo (easy, CURLINFO_STARTTRANSFER_TIME_T, &first_byte);
+    curl_easy_getinfo (easy, CURLINFO_TOTAL_TIME_T, &total);
+    result->queue_us = (uint64_t) check->queue_us;
+    result->dns_us = lookup > 0 ? (uint64_t) lookup : 0;
+    result->connect_us = s_phase (connect, lookup);
+    result->tls_us = appconnect > 0 ? s_phase (appconnect, connect) : 0;
+    result->ttfb_us = s_phase (first_byte, pretransfer);
+    //  total covers a HEAD that was refused, too: the whole check.
+    result->total_us = (uint64_t) (zclock_usecs () - check->started_us);
+    result->cert_expiry = s_cert_expiry (easy);
+    result->at = sq_wallclock_us ();
+
+    sq_reason_t reason = s_classify (code);
+    if (reason == SQ_REASON_OK && !sq_ranges_accept (&check->job.accept, (unsigned) status))
+        reason = SQ_REASON_HTTP_STATUS;
+    if (reason == SQ_REASON_OK && check->job.keyword [0] && !check->keyword_found)
+        reason = SQ_REASON_KEYWORD;
+    if (reason == SQ_REASON_OK && check->job.max_latency_ms
+    &&  (uint64_t) total > (uint64_t) check->job.max_latency_ms * 1000)
+        reason = SQ_REASON_TOO_SLOW;
+    result->reason = reason;
+    result->up = reason == SQ_REASON_OK;
+
+    if (code != CURLE_OK)
+        snprintf (result->error, sizeof (result->error), "%s",
+                  check->error [0] ? check->error : curl_easy_strerror (code));
+    else
+    if (reason == SQ_REASON_HTTP_STATUS)
+        snprintf (result->error, sizeof (result->error), "HTTP %ld", status);
+    else
+    if (reason == SQ_REASON_KEYWORD)
+        snprintf (result->error, sizeof (result->error), "keyword not in first %zu bytes",
+                  check->body_bytes);
+    else
+    if (reason == SQ_REASON_TOO_SLOW)
+        snprintf (result->error, sizeof (result->error), "%lld ms > %u ms",
+                  (long long) (total / 1000), check->job.max_latency_ms);
+
+    curl_multi_remove_handle (self->multi, easy);
+    self->idle [self->idle_count++] = check;
+    self->credit_freed++;
+    self->checks_done++;
+    if (result->up)
+        self->checks_up++;
+    if (sq_wire_send (self->results, NULL, 0, &msg))
+        self->send_failures++;
+}
+
+static void
+s_collect_finished (self_t *self)
+{
+    CURLMsg *info;
+    int left;
+    while ((info = curl_multi_info_read (self->multi, &left))) {
+        if (info->msg != CURLMSG_DONE)
+            continue;
+        check_t *check = NULL;
+        curl_easy_getinfo (info->easy_handle, CURLINFO_PRIVATE, (char **) &check);
+        s_check_finish (self, check, info->data.result);
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Credit to the dispatcher
+
+static unsigned
+s_free_slots (self_t *self)
+{
+    unsigned busy = (self->concurrency - self->idle_count) + self->waiting_count;
+    return busy < self->concurrency ? self->concurrency - busy : 0;
+}
+
+static void
+s_send_credit (self_t *self, sq_msg_type_t type, unsigned slots)
+{
+    sq_msg_t msg;
+    memset (&msg, 0, sizeof (msg));
+    msg.type = type;
+    sq_ready_t *ready = type == SQ_MSG_READY ? &msg.ready : (sq_ready_t *) &msg.heartbeat;
+    memcpy (ready->pinger_id, self->pinger_id, sizeof (ready->pinger_id));
+    memcpy (ready->region, self->region, sizeof (ready->region));
+    ready->free_slots = slots;
+    sq_wire_send (self->jobs, NULL, 0, &msg);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Socket handlers
+
+static void
+s_handle_pipe (self_t *self)
+{
+    char *command = zstr_recv (self->pipe);
+    if (!command || streq (command, "$TERM"))
+        self->terminated = true;
+    else
+    if (streq (command, "STATS"))
+        zstr_sendf (self->pipe,
+                    "checks=%llu up=%llu head_fallbacks=%llu malformed=%llu "
+                    "over_capacity=%llu send_failures=%llu live=%u waiting=%u",
+                    (unsigned long long) self->checks_done, (unsigned long long) self->checks_up,
+                    (unsigned long long) self->head_fallbacks, (unsigned long long) self->malformed,
+                    (unsigned long long) self->over_capacity,
+                    (unsigned long long) self->send_failures,
+                    self->concurrency - self->idle_count, self->waiting_count);
+    else
+        zsys_warning ("pinger %s: unknown pipe command '%s'", self->pinger_id, command);
+    zstr_free (&command);
+}
+
+static void
+s_handle_jobs (self_t *self)
+{
+    //  Drain what has arrived, but bounded, so curl's sockets get their turn.
+    for (unsigned round = 0; round < 1024; round++) {
+        if (!(zsock_events (self->jobs) & ZMQ_POLLIN))
+            break;
+        sq_msg_t msg;
+        char why [128] = "";
+        int rc = sq_wire_recv (self->jobs, NULL, NULL, &msg, why, sizeof (why));
+        if (rc == SQ_WIRE_INTERRUPTED)
+            break;
+        if (rc != SQ_PROTO_OK || msg.type != SQ_MSG_CHECK) {
+            self->malformed++;
+            zsys_warning ("pinger %s: dropped a frame from the dispatcher: %s",
+                          self->pinger_id, rc == SQ_PROTO_OK ? "not a CHECK" : why);
+            continue;
+        }
+        int64_t now = zclock_usecs ();
+        if (self->idle_count > 0 && self->waiting_count == 0) {
+            if (s_check_start (self, &msg.check, now))
+                self->credit_freed++;
+        }
+        else
+        if (self->waiting_count < self->waiting_cap) {
+            unsigned index = (self->waiting_head + self->waiting_count) % self->waiting_cap;
+            self->waiting [index] = msg.check;
+            self->waiting_since [index] = now;
+            self->waiting_count++;
+        }
+        else {
+            //  The dispatcher sent beyond our credit; it resends after the
+            //  job's deadline, so refusing loses nothing.
+            self->over_capacity++;
+            zsys_warning ("pinger %s: site %llu: queue full, CHECK refused",
+                          self->pinger_id, (unsigned long long) msg.check.site_id);
+        }
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Life cycle
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->pool) {
+        for (unsigned index = 0; index < self->concurrency; index++) {
+            if (!self->pool [index].easy)
+                continue;
+            if (self->multi)
+                curl_multi_remove_handle (self->multi, self->pool [index].easy);
+            curl_easy_cleanup (self->pool [index].easy);
+        }
+    }
+    if (self->multi)
+        curl_multi_cleanup (self->multi);
+    free (self->pool);
+    free (self->idle);
+    free (self->waiting);
+    free (self->waiting_since);
+    free (self->items);
+    free (self->ca_file);
+    zsock_destroy (&self->jobs);
+    zsock_destroy (&self->results);
+    free (self);
+    *self_p = NULL;
+}
+
+static self_t *
+s_self_new (zsock_t *pipe, const pinger_args_t *args, char *error, size_t error_size)
+{
+    self_t *self = (self_t *) calloc (1, sizeof (self_t));
+    assert (self);
+    self->pipe = pipe;
+    snprintf (self->pinger_id, sizeof (self->pinger_id), "%s", args->pinger_id);
+    snprintf (self->region, sizeof (self->region), "%s", args->region ? args->region : "");
+    self->ca_file = args->ca_file ? strdup (args->ca_file) : NULL;
+    self->concurrency = args->concurrency ? args->concurrency : PINGER_DEFAULT_CONCURRENCY;
+    self->heartbeat_ms = args->heartbeat_ms ? args->heartbeat_ms : 1000;
+    self->curl_deadline = -1;
+
+    self->jobs = zsock_new (ZMQ_DEALER);
+    self->results = zsock_new (ZMQ_PUSH);
+    assert (self->jobs && self->results);
+    zsock_set_identity (self->jobs, self->pinger_id);
+    zsock_set_rcvhwm (self->jobs, 0);
+    //  Results must not be lost at a clean stop or while the collector is
+    //  busy: no high-water mark drop and a linger to flush on close.
+    zsock_set_sndhwm (self->results, 0);
+    zsock_set_linger (self->results, 5000);
+    zsock_set_linger (self->jobs, 1000);
+    if (zsock_connect (self->jobs, "%s", args->jobs)
+    ||  zsock_connect (self->results, "%s", args->results)) {
+        snprintf (error, error_size, "cannot connect to %s or %s", args->jobs, args->results);
+        s_self_destroy (&self);
+        return NULL;
+    }
+
+    self->multi = curl_multi_init ();
+    self->pool = (check_t *) calloc (self->concurrency, sizeof (check_t));
+    self->idle = (check_t **) calloc (self->concurrency, sizeof (check_t *));
+    self->waiting_cap = self->concurrency * QUEUE_FACTOR;
+    self->waiting = (sq_check_t *) calloc (self->waiting_cap, sizeof (sq_check_t));
+    self->waiting_since = (int64_t *) calloc (self->waiting_cap, sizeof (int64_t));
+    self->item_cap = self->concurrency * 2 + FIXED_ITEMS + 8;
+    self->items = (zmq_pollitem_t *) calloc (self->item_cap, sizeof (zmq_pollitem_t));
+    if (!self->multi || !self->pool || !self->idle || !self->waiting
+    ||  !self->waiting_since || !self->items) {
+        snprintf (error, error_size, "out of memory for %u slots", self->concurrency);
+        s_self_destroy (&self);
+        return NULL;
+    }
+    for (unsigned index = 0; index < self->concurrency; index++) {
+        self->pool [index].easy = curl_easy_init ();
+        if (!self->pool [index].easy) {
+            snprintf (error, error_size, "curl_easy_init failed");
+            s_self_destroy (&self);
+            return NULL;
+        }
+        self->idle [self->idle_count++] = &self->pool [self->concurrency - 1 - index];
+    }
+    curl_multi_setopt (self->multi, CURLMOPT_SOCKETFUNCTION, s_socket_callback);
+    curl_multi_setopt (self->multi, CURLMOPT_SOCKETDATA, self);
+    curl_multi_setopt (self->multi, CURLMOPT_TIMERFUNCTION, s_timer_callback);
+    curl_multi_setopt (self->multi, CURLMOPT_TIMERDATA, self);
+    //  No limit inside libcurl: we cap live handles ourselves (see top).
+    curl_multi_setopt (self->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 0L);
+    curl_multi_setopt (self->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+
+    self->items [0].socket = zsock_resolve (self->pipe);
+    self->items [0].events = ZMQ_POLLIN;
+    self->items [1].socket = zsock_resolve (self->jobs);
+    self->items [1].events = ZMQ_POLLIN;
+    self->item_count = FIXED_ITEMS;
+    return self;
+}
+
+//  Milliseconds until the nearest deadline, for zmq_poll.
+static long
+s_poll_timeout (self_t *self)
+{
+    int64_t now = zclock_mono ();
+    int64_t deadline = self->heartbeat_at;
+    if (self->curl_deadline >= 0 && self->curl_deadline < deadline)
+        deadline = self->curl_deadline;
+    return deadline > now ? (long) (deadline - now) : 0;
+}
+
+void
+pinger_actor (zsock_t *pipe, void *args)
+{
+    char error [256] = "";
+    self_t *self = s_self_new (pipe, (const pinger_args_t *) args, error, sizeof (error));
+    if (!self) {
+        sq_actor_report (pipe, error);
+        return;
+    }
+    sq_actor_report (pipe, NULL);
+    s_send_credit (self, SQ_MSG_READY, self->concurrency);
+    self->heartbeat_at = zclock_mono () + self->heartbeat_ms;
+
+    //  Sockets that became ready, copied out of the poll array before any
+    //  curl call, because curl's socket callback reshuffles that array.
+    typedef struct { curl_socket_t fd; int flags; } ready_t;
+    ready_t *ready = (ready_t *) malloc (sizeof (ready_t) * self->item_cap);
+    unsigned ready_cap = self->item_cap;
+
+    while (!self->terminated) {
+        int rc = zmq_poll (self->items, (int) self->item_count, s_poll_timeout (self));
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            zsys_error ("pinger %s: zmq_poll: %s", self->pinger_id, zmq_strerror (errno));
+            break;
+        }
+        if (self->items [0].revents & ZMQ_POLLIN)
+            s_handle_pipe (self);
+        if (self->terminated)
+            break;
+        if (self->items [1].revents & ZMQ_POLLIN)
+            s_handle_jobs (self);
+
+        if (ready_cap < self->item_cap) {
+            ready_cap = self->item_cap;
+            ready = (ready_t *) realloc (ready, sizeof (ready_t) * ready_cap);
+            assert (ready);
+        }
+        unsigned ready_count = 0;
+        for (unsigned index = FIXED_ITEMS; index < self->item_count; index++) {
+            zmq_pollitem_t *item = &self->items [index];
+            if (!item->revents)
+                continue;
+            ready [ready_count].fd = item->fd;
+            ready [ready_count].flags = ((item->revents & ZMQ_POLLIN) ? CURL_CSELECT_IN : 0)
+                                      | ((item->revents & ZMQ_POLLOUT) ? CURL_CSELECT_OUT : 0)
+                                      | ((item->revents & ZMQ_POLLERR) ? CURL_CSELECT_ERR : 0);
+            ready_count++;
+            item->revents = 0;
+        }
+        int running = 0;
+        for (unsigned index = 0; index < ready_count; index++)
+            curl_multi_socket_action (self->multi, ready [index].fd, ready [index].flags, &running);
+        if (self->curl_deadline >= 0 && zclock_mono () >= self->curl_deadline) {
+            self->curl_deadline = -1;
+            curl_multi_socket_action (self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
+        s_collect_finished (self);
+        s_start_waiting (self);
+
+        if (self->credit_freed) {
+            unsigned freed = self->credit_freed;
+            self->credit_freed = 0;
+            //  Freed slots taken by waiting jobs are not new credit.
+            unsigned free_now = s_free_slots (self);
+            if (free_now)
+                s_send_credit (self, SQ_MSG_READY, freed < free_now ? freed : free_now);
+        }
+        if (zclock_mono () >= self->heartbeat_at) {
+            s_send_credit (self, SQ_MSG_HEARTBEAT, s_free_slots (self));
+            self->heartbeat_at = zclock_mono () + self->heartbeat_ms;
+        }
+    }
+    free (ready);
+    s_self_destroy (&self);
+}

@@ -1,0 +1,28 @@
+/*  sq_actor.h: the one start-up and pipe convention all four actors share.
+
+    Every actor is a CZMQ zactor: `void x_actor (zsock_t *pipe, void *args)`.
+    It builds its private self (sockets from endpoint strings only), then
+    calls sq_actor_report once: that signals the pipe and says whether set-up
+    worked.  The creator uses sq_actor_start, which returns NULL (and logs
+    why) when set-up failed.  "$TERM" on the pipe ends the actor; "STATS"
+    is answered with one line of counters ("name=value ...").
+*/
+#ifndef SQ_ACTOR_H_INCLUDED
+#define SQ_ACTOR_H_INCLUDED
+
+#include <czmq.h>
+
+//  Start task with args and wait for its set-up verdict.  NULL on failure.
+zactor_t *sq_actor_start (zactor_fn *task, void *args, const char *name);
+
+//  Called by an actor when set-up is done: error NULL means ready.  After
+//  reporting an error the actor waits for $TERM and returns.
+void sq_actor_report (zsock_t *pipe, const char *error);
+
+//  Ask a running actor for its counters line.  Caller frees; NULL on timeout.
+char *sq_actor_stats (zactor_t *actor);
+
+//  Read "name=value" out of a counters line; -1 if absent.
+long long sq_stats_value (const char *stats, const char *name);
+
+#endif

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Install the Debian packages UptimeSquirrel builds, runs and tests with.
+# Idempotent: asks apt only for what dpkg says is missing, so a second
+# `make test` on the same machine starts at once.  Needs root (or sudo).
+set -eu
+
+packages="build-essential cmake pkg-config
+libzmq3-dev libczmq-dev libcurl4-openssl-dev libmsgpack-dev libcmocka-dev
+libsqlite3-dev libyaml-dev
+clang libclang-rt-dev
+python3 openssl nginx-light wrk iproute2 ca-certificates"
+
+missing=""
+for p in $packages; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing

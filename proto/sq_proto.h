@@ -1,0 +1,220 @@
+/*  sq_proto.h: the UptimeSquirrel wire contract.
+
+    Every message that crosses a ZeroMQ socket is declared once, below, as a
+    list of fields with their type and limits.  The C structs and the codec
+    (sq_proto.c) are both derived from these lists, so adding a field means
+    editing one line here.  docs/ARCHITECTURE.md describes who sends what.
+
+    On the wire a message is one ZeroMQ frame holding one msgpack array:
+        [ version, type, field1, field2, ... ]
+    in the order declared.  A decoder refuses an unknown version, an unknown
+    type, a wrong field count, a field of the wrong msgpack type or out of
+    its range, a string that is too long or holds a NUL byte, trailing bytes,
+    and any frame longer than SQ_FRAME_MAX.  Strings are copied out into the
+    fixed buffers of the structs, so a decoded message never points into the
+    frame it came from.
+*/
+#ifndef SQ_PROTO_H_INCLUDED
+#define SQ_PROTO_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  Version of the wire contract; bump it when a field list changes.
+#define SQ_PROTO_VERSION    1
+
+//  Limits.  Anything larger is malformed.
+#define SQ_FRAME_MAX        8192    //  bytes in one encoded message
+#define SQ_URL_MAX          2048    //  bytes in a URL
+#define SQ_KEYWORD_MAX      256     //  bytes in an expected keyword
+#define SQ_NAME_MAX         64      //  bytes in a pinger id or region name
+#define SQ_TEXT_MAX         256     //  bytes in a short error or reason text
+#define SQ_RANGES_MAX       8       //  accepted HTTP status ranges per check
+#define SQ_ATTEMPT_MAX      100     //  attempts of one job
+#define SQ_TIMEOUT_MAX_MS   600000  //  longest check timeout: 10 minutes
+#define SQ_SLOTS_MAX        1000000 //  free slots one pinger may announce
+
+//  HTTP method a check uses.
+typedef enum {
+    SQ_METHOD_HEAD = 0,         //  headers only; the default, spares bandwidth
+    SQ_METHOD_GET = 1,          //  body read, capped, and discarded
+    SQ_METHOD_COUNT
+} sq_method_t;
+
+//  Why a check came out as it did.  Every RESULT has exactly one.
+typedef enum {
+    SQ_REASON_OK = 0,           //  up: every expectation met
+    SQ_REASON_DNS,              //  name did not resolve
+    SQ_REASON_CONNECT,          //  TCP connect refused, reset or unreachable
+    SQ_REASON_TLS,              //  handshake or certificate failure
+    SQ_REASON_TIMEOUT,          //  no complete answer within the timeout
+    SQ_REASON_HTTP_STATUS,      //  status outside the accepted set
+    SQ_REASON_KEYWORD,          //  expected keyword missing from the body
+    SQ_REASON_TOO_SLOW,         //  answered, but slower than max latency
+    SQ_REASON_REDIRECTS,        //  too many redirects
+    SQ_REASON_PROTOCOL,         //  the server did not speak HTTP properly
+    SQ_REASON_COUNT
+} sq_reason_t;
+
+//  State of a site as the collector sees it.
+typedef enum {
+    SQ_STATE_UNKNOWN = 0,       //  not yet checked
+    SQ_STATE_UP,                //  last verdict up
+    SQ_STATE_SUSPECT,           //  failed, being rechecked before alerting
+    SQ_STATE_DOWN,              //  failed failure_threshold times in a row
+    SQ_STATE_COUNT
+} sq_state_t;
+
+//  A set of accepted HTTP status ranges, e.g. 200-399 and 401.
+typedef struct {
+    uint8_t count;                  //  ranges in use, 0..SQ_RANGES_MAX
+    uint16_t low [SQ_RANGES_MAX];   //  first accepted status of each range
+    uint16_t high [SQ_RANGES_MAX];  //  last accepted status of each range
+} sq_ranges_t;
+
+//  Field lists.  F (S, TYPE, name, min, max): S is the struct, TYPE one of
+//  U64 U32 U16 ENUM BOOL I64 STR RANGES.  For numbers min..max is the
+//  accepted range; for STR it is the length range in bytes; for RANGES the
+//  number of ranges.
+
+//  CHECK: dispatcher -> pinger.  Check one site once.
+#define SQ_CHECK_FIELDS(F, S) \
+    F (S, U64,    job_id,       1, UINT64_MAX)          /* dispatcher's job number */ \
+    F (S, U32,    attempt,      1, SQ_ATTEMPT_MAX)      /* 1 on first send, +1 per resend */ \
+    F (S, U64,    site_id,      1, UINT64_MAX)          /* the site in the store */ \
+    F (S, STR,    url,          1, SQ_URL_MAX)          /* http:// or https:// */ \
+    F (S, ENUM,   method,       0, SQ_METHOD_COUNT - 1) /* sq_method_t */ \
+    F (S, U32,    timeout_ms,   1, SQ_TIMEOUT_MAX_MS)   /* whole check, all phases */ \
+    F (S, RANGES, accept,       0, SQ_RANGES_MAX)       /* accepted statuses; none = below 400 */ \
+    F (S, STR,    keyword,      0, SQ_KEYWORD_MAX)      /* required in body; "" = none */ \
+    F (S, U32,    max_latency_ms, 0, SQ_TIMEOUT_MAX_MS) /* 0 = no latency limit */ \
+    F (S, U32,    max_redirects, 0, 50)                 /* redirects followed */ \
+    F (S, BOOL,   tls_verify,   0, 1)                   /* false: site opted out */
+
+//  RESULT: pinger -> collector.  The verdict of one check.
+#define SQ_RESULT_FIELDS(F, S) \
+    F (S, U64,    job_id,       1, UINT64_MAX)          /* copied from the CHECK */ \
+    F (S, U32,    attempt,      1, SQ_ATTEMPT_MAX)      /* copied from the CHECK */ \
+    F (S, U64,    site_id,      1, UINT64_MAX)          /* copied from the CHECK */ \
+    F (S, STR,    pinger_id,    1, SQ_NAME_MAX)         /* which pinger checked */ \
+    F (S, STR,    region,       0, SQ_NAME_MAX)         /* where it checked from */ \
+    F (S, BOOL,   up,           0, 1)                   /* the verdict */ \
+    F (S, ENUM,   reason,       0, SQ_REASON_COUNT - 1) /* sq_reason_t */ \
+    F (S, U16,    http_status,  0, 999)                 /* final status; 0 = none */ \
+    F (S, ENUM,   method,       0, SQ_METHOD_COUNT - 1) /* method that decided */ \
+    F (S, U64,    queue_us,     0, UINT64_MAX)          /* waiting inside the pinger */ \
+    F (S, U64,    dns_us,       0, UINT64_MAX)          /* name lookup */ \
+    F (S, U64,    connect_us,   0, UINT64_MAX)          /* TCP connect */ \
+    F (S, U64,    tls_us,       0, UINT64_MAX)          /* TLS handshake */ \
+    F (S, U64,    ttfb_us,      0, UINT64_MAX)          /* request sent to first byte */ \
+    F (S, U64,    total_us,     0, UINT64_MAX)          /* whole check */ \
+    F (S, I64,    cert_expiry,  0, INT64_MAX)           /* unix seconds; 0 = none */ \
+    F (S, I64,    at,           0, INT64_MAX)           /* wall clock, unix µs */ \
+    F (S, STR,    error,        0, SQ_TEXT_MAX)         /* short error text */
+
+//  ALERT: collector -> feed (PUB).  A site changed state.
+#define SQ_ALERT_FIELDS(F, S) \
+    F (S, U64,    seq,          1, UINT64_MAX)          /* feed sequence, +1 per alert */ \
+    F (S, U64,    site_id,      1, UINT64_MAX)          /* the site in the store */ \
+    F (S, STR,    url,          1, SQ_URL_MAX)          /* the site's URL */ \
+    F (S, ENUM,   previous,     0, SQ_STATE_COUNT - 1)  /* sq_state_t before */ \
+    F (S, ENUM,   state,        0, SQ_STATE_COUNT - 1)  /* sq_state_t now */ \
+    F (S, I64,    since,        0, INT64_MAX)           /* unix µs the new state began */ \
+    F (S, ENUM,   reason,       0, SQ_REASON_COUNT - 1) /* reason of the deciding check */ \
+    F (S, STR,    detail,       0, SQ_TEXT_MAX)         /* short human text */
+
+//  READY: pinger -> dispatcher.  Credit: I can take this many more jobs.
+#define SQ_READY_FIELDS(F, S) \
+    F (S, STR,    pinger_id,    1, SQ_NAME_MAX)         /* unique per pinger */ \
+    F (S, STR,    region,       0, SQ_NAME_MAX)         /* where it checks from */ \
+    F (S, U32,    free_slots,   0, SQ_SLOTS_MAX)        /* new credit */
+
+//  HEARTBEAT: pinger -> dispatcher.  Still alive; total free slots now.
+#define SQ_HEARTBEAT_FIELDS(F, S) SQ_READY_FIELDS (F, S)
+
+//  Message list.  M (NAME, name, id): the type id is on the wire, never reuse one.
+#define SQ_MESSAGES(M) \
+    M (CHECK,     check,     1) \
+    M (RESULT,    result,    2) \
+    M (ALERT,     alert,     3) \
+    M (READY,     ready,     4) \
+    M (HEARTBEAT, heartbeat, 5)
+
+//  C types of the field kinds.
+#define SQ_CTYPE_U64(name, max)     uint64_t name;
+#define SQ_CTYPE_U32(name, max)     uint32_t name;
+#define SQ_CTYPE_U16(name, max)     uint16_t name;
+#define SQ_CTYPE_ENUM(name, max)    uint8_t name;
+#define SQ_CTYPE_BOOL(name, max)    bool name;
+#define SQ_CTYPE_I64(name, max)     int64_t name;
+#define SQ_CTYPE_STR(name, max)     char name [(max) + 1];
+#define SQ_CTYPE_RANGES(name, max)  sq_ranges_t name;
+#define SQ_FIELD_CTYPE(S, type, name, min, max) SQ_CTYPE_##type (name, max)
+
+#define SQ_MESSAGE_STRUCT(NAME, name, id) \
+    typedef struct { SQ_##NAME##_FIELDS (SQ_FIELD_CTYPE, _) } sq_##name##_t;
+SQ_MESSAGES (SQ_MESSAGE_STRUCT)
+
+#define SQ_MESSAGE_ID(NAME, name, id) SQ_MSG_##NAME = id,
+typedef enum {
+    SQ_MSG_NONE = 0,
+    SQ_MESSAGES (SQ_MESSAGE_ID)
+} sq_msg_type_t;
+
+//  One decoded message of any type.
+typedef struct {
+    sq_msg_type_t type;             //  which member of the union is valid
+    union {
+#define SQ_MESSAGE_MEMBER(NAME, name, id) sq_##name##_t name;
+        SQ_MESSAGES (SQ_MESSAGE_MEMBER)
+#undef SQ_MESSAGE_MEMBER
+    };
+} sq_msg_t;
+
+//  Decoder results.
+#define SQ_PROTO_OK             0   //  decoded, every field checked
+#define SQ_PROTO_MALFORMED     -1   //  not a valid message: drop and count it
+#define SQ_PROTO_BAD_VERSION   -2   //  well formed, but a version we don't speak
+
+//  Encode msg into buf (at least SQ_FRAME_MAX bytes).  Returns the encoded
+//  size, or -1 if a field breaks its declared limits (a programming error
+//  or unchecked input upstream; nothing is sent).
+int sq_msg_encode (const sq_msg_t *msg, uint8_t *buf, size_t buf_size);
+
+//  Decode one frame into msg.  Returns SQ_PROTO_OK, SQ_PROTO_MALFORMED or
+//  SQ_PROTO_BAD_VERSION; on failure writes a short reason into why (if not
+//  NULL) and leaves msg->type at SQ_MSG_NONE.
+int sq_msg_decode (const void *data, size_t size, sq_msg_t *msg,
+                   char *why, size_t why_size);
+
+//  Names, for logs and JSON.  Never NULL; "?" for an out-of-range value.
+const char *sq_msg_type_name (sq_msg_type_t type);
+const char *sq_method_name (sq_method_t method);
+const char *sq_reason_name (sq_reason_t reason);
+const char *sq_state_name (sq_state_t state);
+
+//  Parse names back; -1 if unknown.  Case-insensitive for methods.
+int sq_method_from_name (const char *name);
+int sq_reason_from_name (const char *name);
+
+//  Parse "200-399,401" into ranges.  Returns 0, or -1 with *error_at set to
+//  the offset of the first bad character.
+int sq_ranges_parse (const char *text, sq_ranges_t *ranges, size_t *error_at);
+
+//  True when status is accepted: in a range, or below 400 when there are
+//  no ranges.
+bool sq_ranges_accept (const sq_ranges_t *ranges, unsigned status);
+
+//  Wall clock now in unix microseconds.
+int64_t sq_wallclock_us (void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,80 @@
+/*  sq_wire.c: sq_msg_t over ZeroMQ.  See sq_wire.h.
+    Uses zmq_msg_t directly rather than zmsg_t: one receive per frame and no
+    list allocation on the hot path of a pinger doing 10,000 checks/s.
+*/
+#include "sq_wire.h"
+
+#include <string.h>
+
+int
+sq_wire_send (zsock_t *sock, const void *head, size_t head_size, const sq_msg_t *msg)
+{
+    uint8_t buffer [SQ_FRAME_MAX];
+    int size = sq_msg_encode (msg, buffer, sizeof (buffer));
+    if (size < 0) {
+        zsys_error ("wire: refusing to send a %s that breaks the contract",
+                    sq_msg_type_name (msg->type));
+        return -1;
+    }
+    void *handle = zsock_resolve (sock);
+    if (head && zmq_send (handle, head, head_size, ZMQ_SNDMORE) < 0)
+        return -1;
+    return zmq_send (handle, buffer, (size_t) size, 0) < 0 ? -1 : 0;
+}
+
+static void
+s_drain (void *handle)
+{
+    int more = 1;
+    size_t more_size = sizeof (more);
+    while (zmq_getsockopt (handle, ZMQ_RCVMORE, &more, &more_size) == 0 && more) {
+        zmq_msg_t part;
+        zmq_msg_init (&part);
+        int rc = zmq_msg_recv (&part, handle, 0);
+        zmq_msg_close (&part);
+        if (rc < 0)
+            break;
+    }
+}
+
+int
+sq_wire_recv (zsock_t *sock, void *head, size_t *head_size, sq_msg_t *msg,
+              char *why, size_t why_size)
+{
+    void *handle = zsock_resolve (sock);
+    memset (msg, 0, sizeof (*msg));
+    zmq_msg_t frame;
+    zmq_msg_init (&frame);
+    if (zmq_msg_recv (&frame, handle, 0) < 0) {
+        zmq_msg_close (&frame);
+        return SQ_WIRE_INTERRUPTED;
+    }
+    int rc = SQ_PROTO_MALFORMED;
+    if (head) {
+        size_t size = zmq_msg_size (&frame);
+        if (!zmq_msg_more (&frame) || size > *head_size) {
+            if (why)
+                snprintf (why, why_size, "head frame missing or %zu bytes", size);
+            goto done;
+        }
+        memcpy (head, zmq_msg_data (&frame), size);
+        *head_size = size;
+        zmq_msg_close (&frame);
+        zmq_msg_init (&frame);
+        if (zmq_msg_recv (&frame, handle, 0) < 0) {
+            zmq_msg_close (&frame);
+            return SQ_WIRE_INTERRUPTED;
+        }
+    }
+    if (zmq_msg_more (&frame)) {
+        if (why)
+            snprintf (why, why_size, "too many frames");
+        goto done;
+    }
+    rc = sq_msg_decode (zmq_msg_data (&frame), zmq_msg_size (&frame), msg, why, why_size);
+done:
+    if (zmq_msg_more (&frame))
+        s_drain (handle);
+    zmq_msg_close (&frame);
+    return rc;
+}

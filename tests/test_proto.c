@@ -1,0 +1,343 @@
+/*  test_proto.c: the wire contract.  Round trips of every message, and
+    hostile frames: truncated, oversized, wrong-typed, out of range, random.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sq_proto.h"
+
+static void
+s_fill_string (char *text, size_t length, char letter)
+{
+    memset (text, letter, length);
+    text [length] = '\0';
+}
+
+//  One message of each type, every field set, strings at their limits.
+static size_t
+s_samples (sq_msg_t *samples)
+{
+    memset (samples, 0, 5 * sizeof (sq_msg_t));
+    sq_msg_t *msg = &samples [0];
+    msg->type = SQ_MSG_CHECK;
+    msg->check.job_id = UINT64_MAX;
+    msg->check.attempt = 3;
+    msg->check.site_id = 42;
+    strcpy (msg->check.url, "https://example.com/");
+    msg->check.method = SQ_METHOD_GET;
+    msg->check.timeout_ms = 20000;
+    msg->check.accept.count = 2;
+    msg->check.accept.low [0] = 200;
+    msg->check.accept.high [0] = 399;
+    msg->check.accept.low [1] = 401;
+    msg->check.accept.high [1] = 401;
+    s_fill_string (msg->check.keyword, SQ_KEYWORD_MAX, 'k');
+    msg->check.max_latency_ms = 2000;
+    msg->check.max_redirects = 10;
+    msg->check.tls_verify = true;
+
+    msg = &samples [1];
+    msg->type = SQ_MSG_RESULT;
+    msg->result.job_id = 7;
+    msg->result.attempt = 1;
+    msg->result.site_id = 42;
+    s_fill_string (msg->result.pinger_id, SQ_NAME_MAX, 'p');
+    strcpy (msg->result.region, "eu-west");
+    msg->result.up = false;
+    msg->result.reason = SQ_REASON_TLS;
+    msg->result.http_status = 0;
+    msg->result.method = SQ_METHOD_HEAD;
+    msg->result.queue_us = 1;
+    msg->result.dns_us = 2;
+    msg->result.connect_us = 3;
+    msg->result.tls_us = 4;
+    msg->result.ttfb_us = 5;
+    msg->result.total_us = UINT64_MAX;
+    msg->result.cert_expiry = 1900000000;
+    msg->result.at = INT64_MAX;
+    s_fill_string (msg->result.error, SQ_TEXT_MAX, 'e');
+
+    msg = &samples [2];
+    msg->type = SQ_MSG_ALERT;
+    msg->alert.seq = 99;
+    msg->alert.site_id = 42;
+    s_fill_string (msg->alert.url, SQ_URL_MAX, 'u');
+    msg->alert.previous = SQ_STATE_UP;
+    msg->alert.state = SQ_STATE_DOWN;
+    msg->alert.since = 1700000000000000;
+    msg->alert.reason = SQ_REASON_TIMEOUT;
+    strcpy (msg->alert.detail, "no answer in 20 s");
+
+    msg = &samples [3];
+    msg->type = SQ_MSG_READY;
+    strcpy (msg->ready.pinger_id, "pinger-1");
+    msg->ready.free_slots = 256;
+
+    msg = &samples [4];
+    msg->type = SQ_MSG_HEARTBEAT;
+    strcpy (msg->heartbeat.pinger_id, "pinger-1");
+    strcpy (msg->heartbeat.region, "us-east");
+    msg->heartbeat.free_slots = 0;
+    return 5;
+}
+
+static void
+test_round_trip (void **state)
+{
+    sq_msg_t samples [5];
+    size_t count = s_samples (samples);
+    for (size_t index = 0; index < count; index++) {
+        uint8_t buffer [SQ_FRAME_MAX];
+        int size = sq_msg_encode (&samples [index], buffer, sizeof (buffer));
+        assert_true (size > 0);
+        sq_msg_t decoded;
+        char why [128] = "";
+        assert_int_equal (sq_msg_decode (buffer, (size_t) size, &decoded, why, sizeof (why)),
+                          SQ_PROTO_OK);
+        assert_int_equal (decoded.type, samples [index].type);
+        //  Structs were zeroed before filling, and decode zeroes first, so
+        //  a byte compare covers every field and string terminator.
+        assert_memory_equal (&decoded, &samples [index], sizeof (sq_msg_t));
+    }
+}
+
+static void
+test_truncated_frames (void **state)
+{
+    sq_msg_t samples [5];
+    size_t count = s_samples (samples);
+    for (size_t index = 0; index < count; index++) {
+        uint8_t buffer [SQ_FRAME_MAX];
+        int size = sq_msg_encode (&samples [index], buffer, sizeof (buffer));
+        for (int length = 0; length < size; length++) {
+            sq_msg_t decoded;
+            assert_int_equal (sq_msg_decode (buffer, (size_t) length, &decoded, NULL, 0),
+                              SQ_PROTO_MALFORMED);
+            assert_int_equal (decoded.type, SQ_MSG_NONE);
+        }
+        //  And trailing bytes are refused too.
+        buffer [size] = 0xc0;
+        sq_msg_t decoded;
+        assert_int_equal (sq_msg_decode (buffer, (size_t) size + 1, &decoded, NULL, 0),
+                          SQ_PROTO_MALFORMED);
+    }
+}
+
+static void
+test_oversized_and_huge_headers (void **state)
+{
+    sq_msg_t decoded;
+    char why [128];
+    //  Larger than the cap, whatever it holds.
+    uint8_t *big = calloc (1, SQ_FRAME_MAX + 1);
+    assert_non_null (big);
+    assert_int_equal (sq_msg_decode (big, SQ_FRAME_MAX + 1, &decoded, why, sizeof (why)),
+                      SQ_PROTO_MALFORMED);
+    free (big);
+    //  Headers that claim billions of entries or bytes: refused before the
+    //  unpacker sees them (it would try to allocate ~96 GB for the first).
+    const uint8_t array32 [] = { 0xdd, 0xff, 0xff, 0xff, 0xff };
+    const uint8_t map32 [] = { 0xdf, 0xff, 0xff, 0xff, 0xff };
+    const uint8_t str32 [] = { 0xdb, 0xff, 0xff, 0xff, 0xff, 'a' };
+    const uint8_t nested [] = { 0x93, 0x01, 0x01, 0xdd, 0x7f, 0xff, 0xff, 0xff };
+    const uint8_t never_used [] = { 0xc1 };
+    const uint8_t deep [] = { 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x91, 0x00 };
+    struct { const uint8_t *data; size_t size; } cases [] = {
+        { array32, sizeof (array32) }, { map32, sizeof (map32) }, { str32, sizeof (str32) },
+        { nested, sizeof (nested) }, { never_used, sizeof (never_used) }, { deep, sizeof (deep) },
+    };
+    for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++)
+        assert_int_equal (sq_msg_decode (cases [index].data, cases [index].size, &decoded, why,
+                                         sizeof (why)), SQ_PROTO_MALFORMED);
+    assert_int_equal (sq_msg_decode (NULL, 0, &decoded, why, sizeof (why)), SQ_PROTO_MALFORMED);
+}
+
+//  Build a READY by hand, with one field replaced by a callback's choice.
+typedef void (pack_fn) (msgpack_packer *packer);
+
+static int
+s_decode_packed (uint64_t version, uint64_t type, pack_fn *id, pack_fn *slots, size_t fields)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_array (&packer, 2 + fields);
+    msgpack_pack_uint64 (&packer, version);
+    msgpack_pack_uint64 (&packer, type);
+    id (&packer);
+    msgpack_pack_str_with_body (&packer, "eu", 2);
+    if (fields > 2)
+        slots (&packer);
+    for (size_t extra = 3; extra < fields; extra++)
+        msgpack_pack_nil (&packer);
+    sq_msg_t decoded;
+    char why [128] = "";
+    int rc = sq_msg_decode (buffer.data, buffer.size, &decoded, why, sizeof (why));
+    msgpack_sbuffer_destroy (&buffer);
+    return rc;
+}
+
+static void s_good_id (msgpack_packer *packer) { msgpack_pack_str_with_body (packer, "p1", 2); }
+static void s_int_id (msgpack_packer *packer) { msgpack_pack_uint8 (packer, 7); }
+static void s_empty_id (msgpack_packer *packer) { msgpack_pack_str_with_body (packer, "", 0); }
+static void s_nul_id (msgpack_packer *packer) { msgpack_pack_str_with_body (packer, "p\0x", 3); }
+static void s_bin_id (msgpack_packer *packer) { msgpack_pack_bin_with_body (packer, "p1", 2); }
+static void
+s_long_id (msgpack_packer *packer)
+{
+    char text [SQ_NAME_MAX + 1];
+    memset (text, 'x', sizeof (text));
+    msgpack_pack_str_with_body (packer, text, sizeof (text));
+}
+static void s_good_slots (msgpack_packer *packer) { msgpack_pack_uint32 (packer, 5); }
+static void s_negative_slots (msgpack_packer *packer) { msgpack_pack_int32 (packer, -5); }
+static void s_float_slots (msgpack_packer *packer) { msgpack_pack_double (packer, 5.0); }
+static void s_huge_slots (msgpack_packer *packer) { msgpack_pack_uint64 (packer, UINT64_MAX); }
+static void s_string_slots (msgpack_packer *packer) { msgpack_pack_str_with_body (packer, "5", 1); }
+
+static void
+test_wrong_types_and_ranges (void **state)
+{
+    assert_int_equal (s_decode_packed (1, SQ_MSG_READY, s_good_id, s_good_slots, 3), SQ_PROTO_OK);
+    assert_int_equal (s_decode_packed (2, SQ_MSG_READY, s_good_id, s_good_slots, 3),
+                      SQ_PROTO_BAD_VERSION);
+    assert_int_equal (s_decode_packed (0, SQ_MSG_READY, s_good_id, s_good_slots, 3),
+                      SQ_PROTO_BAD_VERSION);
+    assert_int_equal (s_decode_packed (1, 99, s_good_id, s_good_slots, 3), SQ_PROTO_MALFORMED);
+    assert_int_equal (s_decode_packed (1, 0, s_good_id, s_good_slots, 3), SQ_PROTO_MALFORMED);
+    assert_int_equal (s_decode_packed (1, SQ_MSG_READY, s_good_id, s_good_slots, 2),
+                      SQ_PROTO_MALFORMED);
+    assert_int_equal (s_decode_packed (1, SQ_MSG_READY, s_good_id, s_good_slots, 4),
+                      SQ_PROTO_MALFORMED);
+    pack_fn *bad_ids [] = { s_int_id, s_empty_id, s_nul_id, s_bin_id, s_long_id };
+    for (size_t index = 0; index < sizeof (bad_ids) / sizeof (bad_ids [0]); index++)
+        assert_int_equal (s_decode_packed (1, SQ_MSG_READY, bad_ids [index], s_good_slots, 3),
+                          SQ_PROTO_MALFORMED);
+    pack_fn *bad_slots [] = { s_negative_slots, s_float_slots, s_huge_slots, s_string_slots };
+    for (size_t index = 0; index < sizeof (bad_slots) / sizeof (bad_slots [0]); index++)
+        assert_int_equal (s_decode_packed (1, SQ_MSG_READY, s_good_id, bad_slots [index], 3),
+                          SQ_PROTO_MALFORMED);
+}
+
+static void
+test_encoder_refuses_broken_messages (void **state)
+{
+    sq_msg_t samples [5];
+    s_samples (samples);
+    uint8_t buffer [SQ_FRAME_MAX];
+    sq_msg_t msg = samples [0];
+    msg.check.method = SQ_METHOD_COUNT;
+    assert_int_equal (sq_msg_encode (&msg, buffer, sizeof (buffer)), -1);
+    msg = samples [0];
+    msg.check.attempt = 0;
+    assert_int_equal (sq_msg_encode (&msg, buffer, sizeof (buffer)), -1);
+    msg = samples [0];
+    msg.check.url [0] = '\0';
+    assert_int_equal (sq_msg_encode (&msg, buffer, sizeof (buffer)), -1);
+    msg = samples [0];
+    msg.check.accept.low [0] = 500;     //  low above high
+    assert_int_equal (sq_msg_encode (&msg, buffer, sizeof (buffer)), -1);
+    msg = samples [1];
+    msg.result.at = -1;
+    assert_int_equal (sq_msg_encode (&msg, buffer, sizeof (buffer)), -1);
+    msg.type = SQ_MSG_NONE;
+    assert_int_equal (sq_msg_encode (&msg, buffer, sizeof (buffer)), -1);
+    //  A buffer too small is refused, not overrun.
+    assert_int_equal (sq_msg_encode (&samples [0], buffer, 10), -1);
+}
+
+//  Random frames and random mutations of valid ones: the decoder answers
+//  every one, and anything it accepts survives a re-encode.
+static void
+test_random_frames (void **state)
+{
+    sq_msg_t samples [5];
+    size_t count = s_samples (samples);
+    uint8_t encoded [5][SQ_FRAME_MAX];
+    int sizes [5];
+    for (size_t index = 0; index < count; index++) {
+        sizes [index] = sq_msg_encode (&samples [index], encoded [index], SQ_FRAME_MAX);
+        assert_true (sizes [index] > 0);
+    }
+    srandom (12345);
+    unsigned accepted = 0;
+    for (unsigned round = 0; round < 200000; round++) {
+        uint8_t frame [SQ_FRAME_MAX];
+        size_t size;
+        if (round % 2) {
+            size = (size_t) (random () % 64);
+            for (size_t at = 0; at < size; at++)
+                frame [at] = (uint8_t) random ();
+        }
+        else {
+            size_t which = (size_t) random () % count;
+            size = (size_t) sizes [which];
+            memcpy (frame, encoded [which], size);
+            for (int flips = 1 + random () % 3; flips > 0; flips--)
+                frame [random () % size] = (uint8_t) random ();
+        }
+        sq_msg_t decoded;
+        int rc = sq_msg_decode (frame, size, &decoded, NULL, 0);
+        assert_true (rc == SQ_PROTO_OK || rc == SQ_PROTO_MALFORMED || rc == SQ_PROTO_BAD_VERSION);
+        if (rc == SQ_PROTO_OK) {
+            accepted++;
+            uint8_t again [SQ_FRAME_MAX];
+            assert_true (sq_msg_encode (&decoded, again, sizeof (again)) > 0);
+        }
+    }
+    //  Some mutations (a digit of a number, a letter of a string) stay
+    //  valid; if none did, the mutation branch would not be exercising
+    //  the field checks.
+    assert_true (accepted > 0);
+}
+
+static void
+test_names_and_ranges (void **state)
+{
+    assert_string_equal (sq_reason_name (SQ_REASON_HTTP_STATUS), "http_status");
+    assert_string_equal (sq_reason_name ((sq_reason_t) 99), "?");
+    assert_int_equal (sq_reason_from_name ("too_slow"), SQ_REASON_TOO_SLOW);
+    assert_int_equal (sq_method_from_name ("head"), SQ_METHOD_HEAD);
+    assert_int_equal (sq_method_from_name ("POST"), -1);
+    assert_string_equal (sq_msg_type_name (SQ_MSG_HEARTBEAT), "HEARTBEAT");
+
+    sq_ranges_t ranges;
+    size_t error_at = 0;
+    assert_int_equal (sq_ranges_parse ("200-399, 401", &ranges, &error_at), 0);
+    assert_int_equal (ranges.count, 2);
+    assert_true (sq_ranges_accept (&ranges, 401));
+    assert_true (sq_ranges_accept (&ranges, 200));
+    assert_false (sq_ranges_accept (&ranges, 400));
+    assert_int_equal (sq_ranges_parse ("200-39x", &ranges, &error_at), -1);
+    assert_int_equal (error_at, 6);     //  at the x
+    assert_int_equal (sq_ranges_parse ("300-200", &ranges, &error_at), -1);
+    assert_int_equal (sq_ranges_parse ("200,", &ranges, &error_at), -1);
+    assert_int_equal (error_at, 4);
+    memset (&ranges, 0, sizeof (ranges));
+    assert_true (sq_ranges_accept (&ranges, 399));
+    assert_false (sq_ranges_accept (&ranges, 400));
+    assert_false (sq_ranges_accept (&ranges, 0));
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_round_trip),
+        cmocka_unit_test (test_truncated_frames),
+        cmocka_unit_test (test_oversized_and_huge_headers),
+        cmocka_unit_test (test_wrong_types_and_ranges),
+        cmocka_unit_test (test_encoder_refuses_broken_messages),
+        cmocka_unit_test (test_random_frames),
+        cmocka_unit_test (test_names_and_ranges),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
