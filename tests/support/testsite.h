@@ -1,0 +1,60 @@
+/*  =========================================================================
+    testsite - start and stop the local HTTP/HTTPS test site for tests
+
+    Runs tests/fixtures/testsite.py (python3 on PATH) as a child process,
+    waits for its ready file and tells the ports of its listeners:
+
+        "http"           plain HTTP/1.1 (/ok, /status/NNN, /redirect/N, ...)
+        "https"          same over TLS, cert for 127.0.0.1 and localhost,
+                         signed by the CA at testsite_ca ()
+        "https_expired"  same over TLS with an expired cert (same CA)
+        "silent"         accepts TCP, never answers
+        "reset"          reads the request, then resets the connection
+        "garbage"        reads the request, answers bytes that are not HTTP
+        "closed"         nothing listens there (connection refused)
+
+    The script path comes from the compile definition SQ_TESTSITE_SCRIPT.
+    =========================================================================
+*/
+
+#ifndef SQ_TESTSITE_H_INCLUDED
+#define SQ_TESTSITE_H_INCLUDED
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _testsite_t testsite_t;
+
+//  Start the test site and wait (up to 20 s) until it is ready. Returns
+//  NULL on failure, with a message on stderr.
+testsite_t *
+    testsite_start (void);
+
+//  Stop the test site (SIGTERM, then SIGKILL after a deadline), remove its
+//  temporary files and set *self_p to NULL. Safe on NULL.
+void
+    testsite_stop (testsite_t **self_p);
+
+//  Port of the named listener ("http", "https", "https_expired", "silent",
+//  "reset", "garbage", "closed"); -1 if the name is unknown.
+int
+    testsite_port (testsite_t *self, const char *name);
+
+//  Absolute path of the test CA certificate (PEM). Borrowed: valid until
+//  testsite_stop.
+const char *
+    testsite_ca (testsite_t *self);
+
+//  URL of a path on a listener: "https://127.0.0.1:PORT/path" for "https"
+//  and "https_expired", "http://127.0.0.1:PORT/path" for the others. A
+//  missing leading '/' is added; NULL path means "/". Returns NULL if the
+//  listener is unknown. Caller frees.
+char *
+    testsite_url (testsite_t *self, const char *listener, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,411 @@
+/*  test_pinger.c: the check engine through the real actor, against the
+    real test site (tests/fixtures/testsite.py) on loopback.  CHECK goes in
+    over the DEALER socket, RESULT comes out of the PUSH: every reason class
+    is produced here by a real server, on ports picked at run time.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "pinger.h"
+#include "sq_actor.h"
+#include "sq_wire.h"
+#include "testsite.h"
+
+#include <string.h>
+#include <time.h>
+
+typedef struct {
+    testsite_t *site;           //  the test site child process
+    zsock_t *jobs;              //  ROUTER standing in for the dispatcher
+    zsock_t *results;           //  PULL standing in for the collector
+    zactor_t *pinger;           //  the actor under test
+    char pinger_id [SQ_NAME_MAX + 1];   //  its identity on jobs
+    uint64_t next_job;          //  job ids handed out
+    unsigned credit;            //  free slots announced by READY
+} fixture_t;
+
+static fixture_t s_fixture;
+
+static int
+s_setup_pinger (unsigned concurrency)
+{
+    fixture_t *self = &s_fixture;
+    static unsigned instance = 0;
+    char jobs [64], results [64];
+    snprintf (jobs, sizeof (jobs), "inproc://test-pinger-jobs-%u", instance);
+    snprintf (results, sizeof (results), "inproc://test-pinger-results-%u", instance++);
+    self->jobs = zsock_new (ZMQ_ROUTER);
+    self->results = zsock_new (ZMQ_PULL);
+    assert_non_null (self->jobs);
+    assert_non_null (self->results);
+    assert_int_equal (zsock_bind (self->jobs, "%s", jobs), 0);
+    assert_int_equal (zsock_bind (self->results, "%s", results), 0);
+    snprintf (self->pinger_id, sizeof (self->pinger_id), "test-pinger");
+    pinger_args_t args = {
+        .jobs = jobs, .results = results, .pinger_id = self->pinger_id, .region = "loopback",
+        .concurrency = concurrency, .ca_file = testsite_ca (self->site), .heartbeat_ms = 200,
+    };
+    self->pinger = sq_actor_start (pinger_actor, &args, "pinger");
+    assert_non_null (self->pinger);
+    //  The pinger announces its credit first.
+    zsock_set_rcvtimeo (self->jobs, 5000);
+    char identity [64];
+    size_t identity_size = sizeof (identity);
+    sq_msg_t msg;
+    assert_int_equal (sq_wire_recv (self->jobs, identity, &identity_size, &msg, NULL, 0),
+                      SQ_PROTO_OK);
+    assert_int_equal (msg.type, SQ_MSG_READY);
+    assert_memory_equal (identity, self->pinger_id, strlen (self->pinger_id));
+    assert_string_equal (msg.ready.region, "loopback");
+    self->credit = msg.ready.free_slots;
+    assert_int_equal (self->credit, concurrency);
+    return 0;
+}
+
+static int
+s_group_setup (void **state)
+{
+    s_fixture.site = testsite_start ();
+    return s_fixture.site ? 0 : -1;
+}
+
+static int
+s_group_teardown (void **state)
+{
+    testsite_stop (&s_fixture.site);
+    return 0;
+}
+
+static int
+s_setup (void **state)
+{
+    return s_setup_pinger (16);
+}
+
+static int
+s_teardown (void **state)
+{
+    zactor_destroy (&s_fixture.pinger);
+    zsock_destroy (&s_fixture.jobs);
+    zsock_destroy (&s_fixture.results);
+    return 0;
+}
+
+//  A CHECK with the defaults a site gets: HEAD, 5 s, redirects followed.
+static sq_msg_t
+s_check (const char *listener, const char *path)
+{
+    sq_msg_t msg;
+    memset (&msg, 0, sizeof (msg));
+    msg.type = SQ_MSG_CHECK;
+    msg.check.job_id = ++s_fixture.next_job;
+    msg.check.attempt = 1;
+    msg.check.site_id = 1000 + s_fixture.next_job;
+    if (listener) {
+        char *url = testsite_url (s_fixture.site, listener, path);
+        assert_non_null (url);
+        snprintf (msg.check.url, sizeof (msg.check.url), "%s", url);
+        free (url);
+    }
+    else
+        snprintf (msg.check.url, sizeof (msg.check.url), "%s", path);
+    msg.check.method = SQ_METHOD_HEAD;
+    msg.check.timeout_ms = 5000;
+    msg.check.max_redirects = 5;
+    msg.check.tls_verify = true;
+    return msg;
+}
+
+static void
+s_send (const sq_msg_t *msg)
+{
+    assert_int_equal (sq_wire_send (s_fixture.jobs, s_fixture.pinger_id,
+                                    strlen (s_fixture.pinger_id), msg), 0);
+}
+
+//  Receive the next RESULT (deadline 30 s: the slowest case is a timeout).
+static sq_result_t
+s_next_result (void)
+{
+    zsock_set_rcvtimeo (s_fixture.results, 30000);
+    sq_msg_t msg;
+    char why [128] = "";
+    int rc = sq_wire_recv (s_fixture.results, NULL, NULL, &msg, why, sizeof (why));
+    if (rc != SQ_PROTO_OK)
+        fail_msg ("no RESULT: %d %s", rc, why);
+    assert_int_equal (msg.type, SQ_MSG_RESULT);
+    return msg.result;
+}
+
+//  Send one CHECK and return its RESULT.
+static sq_result_t
+s_run (const sq_msg_t *check)
+{
+    s_send (check);
+    sq_result_t result = s_next_result ();
+    assert_int_equal (result.job_id, check->check.job_id);
+    assert_int_equal (result.site_id, check->check.site_id);
+    assert_int_equal (result.attempt, check->check.attempt);
+    assert_string_equal (result.pinger_id, s_fixture.pinger_id);
+    assert_string_equal (result.region, "loopback");
+    assert_true (result.at > 0);
+    return result;
+}
+
+static void
+s_expect (const sq_result_t *result, bool up, sq_reason_t reason, unsigned status)
+{
+    if (result->up != up || result->reason != reason || result->http_status != status)
+        fail_msg ("expected %s/%s/%u, got %s/%s/%u (%s)", up ? "up" : "down",
+                  sq_reason_name (reason), status, result->up ? "up" : "down",
+                  sq_reason_name ((sq_reason_t) result->reason), result->http_status,
+                  result->error);
+}
+
+static void
+test_ok_over_http (void **state)
+{
+    sq_msg_t check = s_check ("http", "/ok");
+    sq_result_t result = s_run (&check);
+    s_expect (&result, true, SQ_REASON_OK, 200);
+    assert_int_equal (result.method, SQ_METHOD_HEAD);
+    assert_true (result.connect_us > 0);
+    assert_true (result.total_us >= result.connect_us);
+    assert_int_equal (result.tls_us, 0);
+    assert_int_equal (result.cert_expiry, 0);
+    assert_string_equal (result.error, "");
+}
+
+static void
+test_ok_over_https_with_expiry (void **state)
+{
+    sq_msg_t check = s_check ("https", "/ok");
+    sq_result_t result = s_run (&check);
+    s_expect (&result, true, SQ_REASON_OK, 200);
+    assert_true (result.tls_us > 0);
+    //  The fixture's certificate is valid now and expires in the future.
+    assert_true (result.cert_expiry > (int64_t) time (NULL));
+}
+
+static void
+test_head_refused_falls_back_to_get (void **state)
+{
+    const char *paths [] = { "/head405", "/head501" };
+    for (size_t index = 0; index < 2; index++) {
+        sq_msg_t check = s_check ("http", paths [index]);
+        sq_result_t result = s_run (&check);
+        s_expect (&result, true, SQ_REASON_OK, 200);
+        assert_int_equal (result.method, SQ_METHOD_GET);
+    }
+    //  A site configured for GET goes straight to GET.
+    sq_msg_t check = s_check ("http", "/ok");
+    check.check.method = SQ_METHOD_GET;
+    sq_result_t result = s_run (&check);
+    s_expect (&result, true, SQ_REASON_OK, 200);
+    assert_int_equal (result.method, SQ_METHOD_GET);
+    char *stats = sq_actor_stats (s_fixture.pinger);
+    assert_int_equal (sq_stats_value (stats, "head_fallbacks"), 2);
+    free (stats);
+}
+
+static void
+test_http_status (void **state)
+{
+    unsigned statuses [] = { 404, 500, 503 };
+    for (size_t index = 0; index < 3; index++) {
+        char path [32];
+        snprintf (path, sizeof (path), "/status/%u", statuses [index]);
+        sq_msg_t check = s_check ("http", path);
+        sq_result_t result = s_run (&check);
+        s_expect (&result, false, SQ_REASON_HTTP_STATUS, statuses [index]);
+        char expected [32];
+        snprintf (expected, sizeof (expected), "HTTP %u", statuses [index]);
+        assert_string_equal (result.error, expected);
+    }
+    //  An accepted set can make a 404 fine and a 302 not.
+    sq_msg_t check = s_check ("http", "/status/404");
+    assert_int_equal (sq_ranges_parse ("200-299,404", &check.check.accept, NULL), 0);
+    sq_result_t result = s_run (&check);
+    s_expect (&result, true, SQ_REASON_OK, 404);
+}
+
+static void
+test_redirects (void **state)
+{
+    sq_msg_t check = s_check ("http", "/redirect/3");
+    sq_result_t result = s_run (&check);
+    s_expect (&result, true, SQ_REASON_OK, 200);
+    check = s_check ("http", "/redirect-loop");
+    result = s_run (&check);
+    s_expect (&result, false, SQ_REASON_REDIRECTS, 302);
+    //  Redirects not followed: the 302 itself is judged (below 400: up).
+    check = s_check ("http", "/redirect/1");
+    check.check.max_redirects = 0;
+    result = s_run (&check);
+    s_expect (&result, true, SQ_REASON_OK, 302);
+}
+
+static void
+test_keyword (void **state)
+{
+    sq_msg_t check = s_check ("http", "/keyword");
+    strcpy (check.check.keyword, "squirrel-keyword-present");
+    sq_result_t result = s_run (&check);
+    s_expect (&result, true, SQ_REASON_OK, 200);
+    assert_int_equal (result.method, SQ_METHOD_GET);
+
+    check = s_check ("http", "/ok");
+    strcpy (check.check.keyword, "not-on-this-page");
+    result = s_run (&check);
+    s_expect (&result, false, SQ_REASON_KEYWORD, 200);
+
+    //  A body far beyond the cap: read up to the cap, then judged missing.
+    check = s_check ("http", "/large/20000000");
+    strcpy (check.check.keyword, "not-on-this-page");
+    result = s_run (&check);
+    s_expect (&result, false, SQ_REASON_KEYWORD, 200);
+    //  And with no keyword, GET of a large body stops early and is up.
+    check = s_check ("http", "/large/20000000");
+    check.check.method = SQ_METHOD_GET;
+    result = s_run (&check);
+    s_expect (&result, true, SQ_REASON_OK, 200);
+}
+
+static void
+test_too_slow_and_timeout (void **state)
+{
+    sq_msg_t check = s_check ("http", "/slow/300");
+    check.check.max_latency_ms = 100;
+    sq_result_t result = s_run (&check);
+    s_expect (&result, false, SQ_REASON_TOO_SLOW, 200);
+    assert_true (result.total_us >= 300000);
+    assert_true (result.ttfb_us >= 250000);
+
+    check = s_check ("http", "/slow/3000");
+    check.check.timeout_ms = 500;
+    result = s_run (&check);
+    s_expect (&result, false, SQ_REASON_TIMEOUT, 0);
+    assert_true (result.total_us >= 500000);
+    assert_true (result.total_us < 3000000);
+
+    check = s_check ("silent", "/");
+    check.check.timeout_ms = 500;
+    result = s_run (&check);
+    s_expect (&result, false, SQ_REASON_TIMEOUT, 0);
+}
+
+static void
+test_network_failures (void **state)
+{
+    sq_msg_t check = s_check (NULL, "http://no-such-site.invalid/");
+    sq_result_t result = s_run (&check);
+    s_expect (&result, false, SQ_REASON_DNS, 0);
+
+    check = s_check ("closed", "/");
+    result = s_run (&check);
+    s_expect (&result, false, SQ_REASON_CONNECT, 0);
+
+    check = s_check ("reset", "/");
+    result = s_run (&check);
+    s_expect (&result, false, SQ_REASON_CONNECT, 0);
+
+    check = s_check ("garbage", "/");
+    result = s_run (&check);
+    s_expect (&result, false, SQ_REASON_PROTOCOL, 0);
+}
+
+static void
+test_tls_failures (void **state)
+{
+    sq_msg_t check = s_check ("https_expired", "/ok");
+    sq_result_t result = s_run (&check);
+    s_expect (&result, false, SQ_REASON_TLS, 0);
+    assert_true (strlen (result.error) > 0);
+    //  A site that opted out of verification is judged by its answer.
+    check = s_check ("https_expired", "/ok");
+    check.check.tls_verify = false;
+    result = s_run (&check);
+    s_expect (&result, true, SQ_REASON_OK, 200);
+    //  TLS spoken to a plain HTTP port: a protocol-level failure of TLS.
+    check = s_check ("http", "/ok");
+    snprintf (check.check.url, sizeof (check.check.url), "https://127.0.0.1:%d/ok",
+              testsite_port (s_fixture.site, "http"));
+    result = s_run (&check);
+    s_expect (&result, false, SQ_REASON_TLS, 0);
+}
+
+static void
+test_hostile_frames_are_dropped (void **state)
+{
+    const char *id = s_fixture.pinger_id;
+    zsock_t *jobs = s_fixture.jobs;
+    zsock_send (jobs, "sb", id, "\xdd\xff\xff\xff\xff", (size_t) 5);
+    zsock_send (jobs, "ss", id, "plain text");
+    //  A well-formed message of the wrong type.
+    sq_msg_t ready;
+    memset (&ready, 0, sizeof (ready));
+    ready.type = SQ_MSG_READY;
+    strcpy (ready.ready.pinger_id, "x");
+    assert_int_equal (sq_wire_send (jobs, id, strlen (id), &ready), 0);
+    //  The pinger still works, and counted all three.
+    sq_msg_t check = s_check ("http", "/ok");
+    sq_result_t result = s_run (&check);
+    s_expect (&result, true, SQ_REASON_OK, 200);
+    char *stats = sq_actor_stats (s_fixture.pinger);
+    assert_int_equal (sq_stats_value (stats, "malformed"), 3);
+    free (stats);
+}
+
+//  More jobs than slots: the extra ones wait in the pinger, not in libcurl,
+//  and their wait is reported as queue_us, not charged to the timeout.
+static void
+test_queueing_beyond_slots (void **state)
+{
+    s_teardown (state);
+    s_setup_pinger (2);
+    uint64_t first = s_fixture.next_job + 1;
+    for (int index = 0; index < 6; index++) {
+        sq_msg_t check = s_check ("http", "/slow/300");
+        check.check.timeout_ms = 1000;          //  each alone fits easily
+        s_send (&check);
+    }
+    uint64_t queued = 0;
+    unsigned seen = 0;
+    for (int index = 0; index < 6; index++) {
+        sq_result_t result = s_next_result ();
+        assert_true (result.job_id >= first && result.job_id < first + 6);
+        s_expect (&result, true, SQ_REASON_OK, 200);
+        if (result.queue_us >= 250000)
+            queued++;
+        seen++;
+    }
+    assert_int_equal (seen, 6);
+    //  Two ran at once: four waited at least one round (~300 ms).
+    assert_true (queued >= 4);
+}
+
+int
+main (void)
+{
+    zsys_init ();
+    zsys_set_logstream (stderr);
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_ok_over_http, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_ok_over_https_with_expiry, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_head_refused_falls_back_to_get, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_http_status, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_redirects, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_keyword, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_too_slow_and_timeout, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_network_failures, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_tls_failures, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_hostile_frames_are_dropped, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_queueing_beyond_slots, s_setup, s_teardown),
+    };
+    int rc = cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
+    zsys_shutdown ();
+    return rc;
+}
