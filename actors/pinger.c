@@ -203,6 +203,29 @@ s_configure_request (self_t *self, check_t *check, long timeout_ms)
     check->error [0] = '\0';
 }
 
+//  A handle for one pool entry, with the options every check shares.
+static CURL *
+s_easy_new (self_t *self, check_t *check)
+{
+    CURL *easy = curl_easy_init ();
+    if (!easy)
+        return NULL;
+    curl_easy_setopt (easy, CURLOPT_PRIVATE, check);
+    curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt (easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt (easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt (easy, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt (easy, CURLOPT_FORBID_REUSE, 1L);
+    curl_easy_setopt (easy, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
+    curl_easy_setopt (easy, CURLOPT_USERAGENT, "UptimeSquirrel/" SQ_VERSION_STRING);
+    curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_body_callback);
+    curl_easy_setopt (easy, CURLOPT_WRITEDATA, check);
+    curl_easy_setopt (easy, CURLOPT_ERRORBUFFER, check->error);
+    if (self->ca_file)
+        curl_easy_setopt (easy, CURLOPT_CAINFO, self->ca_file);
+    return easy;
+}
+
 static int
 s_check_start (self_t *self, const sq_check_t *job, int64_t received_us)
 {
@@ -216,27 +239,14 @@ s_check_start (self_t *self, const sq_check_t *job, int64_t received_us)
     //  An expected keyword needs the body, so it forces GET.
     check->method = job->keyword [0] ? SQ_METHOD_GET : (sq_method_t) job->method;
 
-    curl_easy_reset (easy);
+    //  Options that never change were set once, in s_easy_new; these are
+    //  the ones that differ from site to site.
     curl_easy_setopt (easy, CURLOPT_URL, job->url);
-    curl_easy_setopt (easy, CURLOPT_PRIVATE, check);
-    curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt (easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt (easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt (easy, CURLOPT_FOLLOWLOCATION, job->max_redirects ? 1L : 0L);
     curl_easy_setopt (easy, CURLOPT_MAXREDIRS, (long) job->max_redirects);
-    curl_easy_setopt (easy, CURLOPT_FRESH_CONNECT, 1L);
-    curl_easy_setopt (easy, CURLOPT_FORBID_REUSE, 1L);
-    curl_easy_setopt (easy, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
-    curl_easy_setopt (easy, CURLOPT_USERAGENT, "UptimeSquirrel/" SQ_VERSION_STRING);
-    curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_body_callback);
-    curl_easy_setopt (easy, CURLOPT_WRITEDATA, check);
-    curl_easy_setopt (easy, CURLOPT_ERRORBUFFER, check->error);
     curl_easy_setopt (easy, CURLOPT_SSL_VERIFYPEER, job->tls_verify ? 1L : 0L);
     curl_easy_setopt (easy, CURLOPT_SSL_VERIFYHOST, job->tls_verify ? 2L : 0L);
-    if (self->ca_file)
-        curl_easy_setopt (easy, CURLOPT_CAINFO, self->ca_file);
-    if (strncmp (job->url, "https:", 6) == 0)
-        curl_easy_setopt (easy, CURLOPT_CERTINFO, 1L);
+    curl_easy_setopt (easy, CURLOPT_CERTINFO, strncmp (job->url, "https:", 6) == 0 ? 1L : 0L);
     s_configure_request (self, check, (long) job->timeout_ms);
 
     CURLMcode rc = curl_multi_add_handle (self->multi, easy);
@@ -608,7 +618,7 @@ s_self_new (zsock_t *pipe, const pinger_args_t *args, char *error, size_t error_
         return NULL;
     }
     for (unsigned index = 0; index < self->concurrency; index++) {
-        self->pool [index].easy = curl_easy_init ();
+        self->pool [index].easy = s_easy_new (self, &self->pool [index]);
         if (!self->pool [index].easy) {
             snprintf (error, error_size, "curl_easy_init failed");
             s_self_destroy (&self);

@@ -13,6 +13,7 @@
 #include "sq_actor.h"
 #include "sq_wire.h"
 #include "testsite.h"
+#include "sq_url.h"
 
 #include <string.h>
 #include <time.h>
@@ -387,6 +388,40 @@ test_queueing_beyond_slots (void **state)
     assert_true (queued >= 4);
 }
 
+//  Only http and https are monitored, and a bad URL says what is wrong.
+static void
+test_url_check (void **state)
+{
+    char why [256] = "";
+    assert_int_equal (sq_url_check ("http://example.com/", why, sizeof (why)), 0);
+    assert_int_equal (sq_url_check ("HTTPS://example.com:8443/a?b=c", why, sizeof (why)), 0);
+    assert_int_equal (sq_url_check ("http://[::1]:80/", why, sizeof (why)), 0);
+    assert_int_equal (sq_url_check ("ftp://example.com/", why, sizeof (why)), -1);
+    assert_non_null (strstr (why, "scheme 'ftp'"));
+    assert_int_equal (sq_url_check ("file:///etc/passwd", why, sizeof (why)), -1);
+    assert_int_equal (sq_url_check ("example.com", why, sizeof (why)), -1);
+    assert_non_null (strstr (why, "no scheme"));
+    assert_int_equal (sq_url_check ("http://", why, sizeof (why)), -1);
+    assert_int_equal (sq_url_check ("http://exa mple.com/", why, sizeof (why)), -1);
+    assert_int_equal (sq_url_check ("", why, sizeof (why)), -1);
+    char *long_url = malloc (SQ_URL_MAX + 32);
+    assert_non_null (long_url);
+    strcpy (long_url, "http://example.com/");
+    memset (long_url + strlen (long_url), 'a', SQ_URL_MAX);
+    long_url [SQ_URL_MAX + 10] = '\0';
+    assert_int_equal (sq_url_check (long_url, why, sizeof (why)), -1);
+    free (long_url);
+}
+
+//  A redirect to another scheme is refused by the pinger's libcurl.
+static void
+test_redirect_to_other_scheme (void **state)
+{
+    sq_msg_t check = s_check ("http", "/redirect-ftp");
+    sq_result_t result = s_run (&check);
+    s_expect (&result, false, SQ_REASON_PROTOCOL, 302);
+}
+
 int
 main (void)
 {
@@ -404,6 +439,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_tls_failures, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_hostile_frames_are_dropped, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_queueing_beyond_slots, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_redirect_to_other_scheme, s_setup, s_teardown),
+        cmocka_unit_test (test_url_check),
     };
     int rc = cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
     zsys_shutdown ();
