@@ -1,18 +1,335 @@
-/*  collector.c: see collector.h. */
+/*  collector.c: see collector.h and docs/ARCHITECTURE.md, "Collector". */
 #include "collector.h"
 #include "sq_actor.h"
 #include "sq_wire.h"
+#include "config.h"
+#include "store.h"
+
+#include <string.h>
+
+#define RECHECK_CAP_MS  60000   //  longest wait between rechecks of a suspect
+
+typedef struct {
+    uint64_t id;                //  site id
+    char *url;                  //  for ALERTs and topics
+    uint32_t interval_ms;       //  normal interval, caps recheck delays
+    uint32_t failure_threshold; //  failures in a row before DOWN
+    uint32_t success_threshold; //  successes in a row before UP again
+    sq_state_t state;           //  current state
+    sq_state_t stable;          //  state before SUSPECT: UP or UNKNOWN
+    uint32_t failures;          //  consecutive failures
+    uint32_t successes;         //  consecutive successes while DOWN
+    int64_t since_us;           //  wall clock when the state began
+    uint64_t last_job;          //  highest job id accounted for
+    bool reported;              //  report mode: verdict sent
+    bool active;                //  in the current config
+} site_t;
 
 typedef struct {
     zsock_t *pipe;              //  actor pipe
     zsock_t *results;           //  PULL from the pingers
     zsock_t *feed;              //  PUB, the alert feed
-    zsock_t *recheck;           //  PUSH to the dispatcher
+    zsock_t *done;              //  PUSH to the dispatcher
+    zsock_t *store;             //  PUSH to the store writer, or NULL
+    char *data_dir;             //  store folder for restoring states
+    bool report;                //  report mode (sweep)
     zpoller_t *poller;          //  pipe, results
+    zhashx_t *sites;            //  site id -> site_t *
+    uint64_t seq;               //  last feed sequence number
     bool terminated;            //  $TERM received
-    uint64_t results_taken;     //  RESULTs decoded
+    //  Counters, reported on STATS
+    uint64_t results_taken;     //  RESULTs accounted for
+    uint64_t duplicates;        //  RESULTs for a job already accounted
+    uint64_t unknown_site;      //  RESULTs for a site we do not have
+    uint64_t alerts;            //  ALERTs published
+    uint64_t suspects;          //  times a site became suspect
     uint64_t malformed;         //  frames refused
 } self_t;
+
+static size_t
+s_id_hash (const void *key)
+{
+    uint64_t value = (uint64_t) (uintptr_t) key;
+    value ^= value >> 33;
+    value *= 0xff51afd7ed558ccdULL;
+    value ^= value >> 33;
+    return (size_t) value;
+}
+
+static int
+s_id_compare (const void *one, const void *two)
+{
+    uintptr_t a = (uintptr_t) one, b = (uintptr_t) two;
+    return a < b ? -1 : a > b;
+}
+
+static void
+s_site_destroy (void **item)
+{
+    site_t *site = (site_t *) *item;
+    if (site) {
+        free (site->url);
+        free (site);
+        *item = NULL;
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Site list
+
+static void
+s_set_sites (self_t *self, const config_t *config)
+{
+    store_t *store = NULL;
+    if (self->data_dir) {
+        char error [256];
+        store = store_open (self->data_dir, error, sizeof (error));
+        if (!store)
+            zsys_warning ("collector: cannot restore states: %s", error);
+    }
+    for (site_t *site = (site_t *) zhashx_first (self->sites); site;
+         site = (site_t *) zhashx_next (self->sites))
+        site->active = false;
+    for (size_t index = 0; index < config->site_count; index++) {
+        const config_site_t *entry = &config->sites [index];
+        if (entry->id == 0)
+            continue;
+        site_t *site = (site_t *) zhashx_lookup (self->sites, (void *) (uintptr_t) entry->id);
+        if (!site) {
+            site = (site_t *) calloc (1, sizeof (site_t));
+            assert (site);
+            site->id = entry->id;
+            site->state = SQ_STATE_UNKNOWN;
+            //  A restart must not alert again about what was known.
+            sq_state_t state;
+            int64_t since = 0;
+            if (store && store_site_state (store, entry->id, &state, &since) == 0
+            &&  (state == SQ_STATE_UP || state == SQ_STATE_DOWN)) {
+                site->state = state;
+                site->since_us = since;
+            }
+            site->stable = site->state == SQ_STATE_DOWN ? SQ_STATE_UNKNOWN : site->state;
+            zhashx_insert (self->sites, (void *) (uintptr_t) entry->id, site);
+        }
+        free (site->url);
+        site->url = strdup (entry->url);
+        assert (site->url);
+        site->interval_ms = entry->interval_ms;
+        site->failure_threshold = entry->failure_threshold ? entry->failure_threshold : 1;
+        site->success_threshold = entry->success_threshold ? entry->success_threshold : 1;
+        site->active = true;
+    }
+    //  Sites no longer listed: forget their state.
+    zlistx_t *gone = zlistx_new ();
+    for (site_t *site = (site_t *) zhashx_first (self->sites); site;
+         site = (site_t *) zhashx_next (self->sites))
+        if (!site->active)
+            zlistx_add_end (gone, (void *) (uintptr_t) site->id);
+    for (void *id = zlistx_first (gone); id; id = zlistx_next (gone))
+        zhashx_delete (self->sites, id);
+    zlistx_destroy (&gone);
+    store_close (&store);
+}
+
+
+//  --------------------------------------------------------------------------
+//  State machine
+
+//  Record a change of state: to the store always, to the feed when publish.
+static void
+s_change_state (self_t *self, site_t *site, sq_state_t next, sq_state_t previous,
+                const sq_result_t *result, bool publish)
+{
+    zsys_debug ("collector: %s: %s -> %s (%s)", site->url, sq_state_name (site->state),
+                sq_state_name (next), sq_reason_name ((sq_reason_t) result->reason));
+    site->state = next;
+    site->since_us = result->at;
+    sq_msg_t msg;
+    memset (&msg, 0, sizeof (msg));
+    msg.type = SQ_MSG_ALERT;
+    sq_alert_t *alert = &msg.alert;
+    alert->seq = publish ? ++self->seq : (self->seq ? self->seq : 1);
+    alert->site_id = site->id;
+    snprintf (alert->url, sizeof (alert->url), "%s", site->url);
+    alert->previous = (uint8_t) previous;
+    alert->state = (uint8_t) next;
+    alert->since = result->at;
+    alert->reason = result->reason;
+    if (result->up)
+        snprintf (alert->detail, sizeof (alert->detail), "HTTP %u by %s", result->http_status,
+                  sq_method_name ((sq_method_t) result->method));
+    else
+        snprintf (alert->detail, sizeof (alert->detail), "%s", result->error);
+    if (publish) {
+        char topic [SQ_URL_MAX + 16];
+        int length = snprintf (topic, sizeof (topic), "%s %s", sq_state_name (next), site->url);
+        if (sq_wire_send (self->feed, topic, (size_t) length, &msg))
+            zsys_error ("collector: %s: ALERT could not be published", site->url);
+        self->alerts++;
+        zsys_info ("collector: ALERT #%llu %s is %s (was %s): %s %s",
+                   (unsigned long long) alert->seq, site->url, sq_state_name (next),
+                   sq_state_name (previous), sq_reason_name ((sq_reason_t) result->reason),
+                   alert->detail);
+    }
+    if (self->store && sq_wire_send (self->store, NULL, 0, &msg))
+        zsys_error ("collector: %s: state change not sent to the store", site->url);
+}
+
+//  A check came back up.  Returns the recheck delay, or -1 for none.
+static int64_t
+s_on_success (self_t *self, site_t *site, const sq_result_t *result)
+{
+    site->failures = 0;
+    switch (site->state) {
+        case SQ_STATE_UNKNOWN:
+            s_change_state (self, site, SQ_STATE_UP, SQ_STATE_UNKNOWN, result, false);
+            return -1;
+        case SQ_STATE_SUSPECT:
+            //  A false alarm: back to what it was, and nobody was woken.
+            s_change_state (self, site, SQ_STATE_UP, site->stable, result, false);
+            return -1;
+        case SQ_STATE_DOWN:
+            site->successes++;
+            if (site->successes < site->success_threshold)
+                return 0;       //  confirm the recovery at once
+            site->successes = 0;
+            s_change_state (self, site, SQ_STATE_UP, SQ_STATE_DOWN, result, true);
+            return -1;
+        default:
+            return -1;
+    }
+}
+
+//  A check failed.  Returns the recheck delay, or -1 for none.
+static int64_t
+s_on_failure (self_t *self, site_t *site, const sq_result_t *result)
+{
+    site->successes = 0;
+    if (site->state == SQ_STATE_DOWN)
+        return -1;              //  still down: nothing new to say
+    site->failures++;
+    if (site->state != SQ_STATE_SUSPECT)
+        site->stable = site->state;
+    if (site->failures >= site->failure_threshold) {
+        site->failures = 0;
+        s_change_state (self, site, SQ_STATE_DOWN, site->stable, result, true);
+        return -1;
+    }
+    if (site->state != SQ_STATE_SUSPECT) {
+        self->suspects++;
+        s_change_state (self, site, SQ_STATE_SUSPECT, site->stable, result, false);
+        return 0;               //  recheck at once
+    }
+    //  Still suspect: recheck again, a little later each time.
+    int64_t delay = 1000LL << (site->failures < 7 ? site->failures - 1 : 6);
+    if (delay > RECHECK_CAP_MS)
+        delay = RECHECK_CAP_MS;
+    if (delay > site->interval_ms)
+        delay = site->interval_ms;
+    return delay;
+}
+
+static void
+s_handle_result (self_t *self, const sq_result_t *result)
+{
+    site_t *site = (site_t *) zhashx_lookup (self->sites, (void *) (uintptr_t) result->site_id);
+    if (!site) {
+        self->unknown_site++;
+        return;
+    }
+    //  Job ids only grow: an older or equal one is a resend's twin or late.
+    if (result->job_id <= site->last_job) {
+        self->duplicates++;
+        return;
+    }
+    site->last_job = result->job_id;
+    self->results_taken++;
+    if (self->store) {
+        sq_msg_t msg;
+        msg.type = SQ_MSG_RESULT;
+        msg.result = *result;
+        if (sq_wire_send (self->store, NULL, 0, &msg))
+            zsys_error ("collector: %s: result not sent to the store", site->url);
+    }
+    sq_state_t before = site->state;
+    int64_t recheck = result->up ? s_on_success (self, site, result)
+                                 : s_on_failure (self, site, result);
+    if (self->report && !site->reported
+    &&  (site->state == SQ_STATE_UP || site->state == SQ_STATE_DOWN)) {
+        site->reported = true;
+        recheck = -1;           //  a sweep is done with this site
+        zsock_send (self->pipe, "sbs", "VERDICT", (byte *) result, sizeof (*result),
+                    sq_state_name (site->state));
+    }
+    (void) before;
+    sq_msg_t msg;
+    memset (&msg, 0, sizeof (msg));
+    msg.type = SQ_MSG_DONE;
+    msg.done.job_id = result->job_id;
+    msg.done.site_id = result->site_id;
+    msg.done.recheck = recheck >= 0;
+    msg.done.delay_ms = recheck > 0 ? (uint32_t) recheck : 0;
+    if (sq_wire_send (self->done, NULL, 0, &msg))
+        zsys_error ("collector: %s: DONE not sent to the dispatcher", site->url);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Socket handlers
+
+static void
+s_handle_pipe (self_t *self)
+{
+    zmsg_t *request = zmsg_recv (self->pipe);
+    char *command = request ? zmsg_popstr (request) : NULL;
+    if (!command || streq (command, "$TERM"))
+        self->terminated = true;
+    else
+    if (streq (command, "SITES")) {
+        const config_t *config = (const config_t *) sq_actor_pop_pointer (request);
+        if (config)
+            s_set_sites (self, config);
+        zsock_signal (self->pipe, 0);
+    }
+    else
+    if (streq (command, "STATS"))
+        zstr_sendf (self->pipe,
+                    "sites=%zu results=%llu duplicates=%llu unknown_site=%llu alerts=%llu "
+                    "suspects=%llu malformed=%llu seq=%llu",
+                    zhashx_size (self->sites), (unsigned long long) self->results_taken,
+                    (unsigned long long) self->duplicates, (unsigned long long) self->unknown_site,
+                    (unsigned long long) self->alerts, (unsigned long long) self->suspects,
+                    (unsigned long long) self->malformed, (unsigned long long) self->seq);
+    else
+        zsys_warning ("collector: unknown pipe command '%s'", command);
+    zstr_free (&command);
+    zmsg_destroy (&request);
+}
+
+static void
+s_handle_results (self_t *self)
+{
+    //  Drain, bounded, so the pipe is never starved.
+    for (int round = 0; round < 4096 && (zsock_events (self->results) & ZMQ_POLLIN); round++) {
+        sq_msg_t msg;
+        char why [128] = "";
+        int rc = sq_wire_recv (self->results, NULL, NULL, &msg, why, sizeof (why));
+        if (rc == SQ_WIRE_INTERRUPTED)
+            return;
+        if (rc != SQ_PROTO_OK || msg.type != SQ_MSG_RESULT) {
+            self->malformed++;
+            zsys_warning ("collector: dropped a frame from a pinger: %s",
+                          rc == SQ_PROTO_OK ? "not a RESULT" : why);
+            continue;
+        }
+        s_handle_result (self, &msg.result);
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Life cycle
 
 static void
 s_self_destroy (self_t **self_p)
@@ -21,9 +338,12 @@ s_self_destroy (self_t **self_p)
     if (!self)
         return;
     zpoller_destroy (&self->poller);
+    zhashx_destroy (&self->sites);
     zsock_destroy (&self->results);
     zsock_destroy (&self->feed);
-    zsock_destroy (&self->recheck);
+    zsock_destroy (&self->done);
+    zsock_destroy (&self->store);
+    free (self->data_dir);
     free (self);
     *self_p = NULL;
 }
@@ -34,57 +354,44 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
     self_t *self = (self_t *) calloc (1, sizeof (self_t));
     assert (self);
     self->pipe = pipe;
+    self->report = args->report;
+    self->data_dir = args->data_dir ? strdup (args->data_dir) : NULL;
+    self->sites = zhashx_new ();
+    assert (self->sites);
+    zhashx_set_key_hasher (self->sites, s_id_hash);
+    zhashx_set_key_comparator (self->sites, s_id_compare);
+    zhashx_set_key_duplicator (self->sites, NULL);
+    zhashx_set_key_destructor (self->sites, NULL);
+    zhashx_set_destructor (self->sites, s_site_destroy);
     self->results = zsock_new (ZMQ_PULL);
     self->feed = zsock_new (ZMQ_PUB);
-    self->recheck = zsock_new (ZMQ_PUSH);
-    assert (self->results && self->feed && self->recheck);
+    self->done = zsock_new (ZMQ_PUSH);
+    assert (self->results && self->feed && self->done);
     zsock_set_rcvhwm (self->results, 0);
+    zsock_set_sndhwm (self->done, 0);
     zsock_set_linger (self->feed, 2000);
-    zsock_set_linger (self->recheck, 1000);
-    if (zsock_bind (self->results, "%s", args->results) < 0
-    ||  zsock_bind (self->feed, "%s", args->feed) < 0
-    ||  zsock_connect (self->recheck, "%s", args->recheck) < 0) {
+    zsock_set_linger (self->done, 1000);
+    int rc = zsock_bind (self->results, "%s", args->results) < 0
+          || zsock_bind (self->feed, "%s", args->feed) < 0
+          || zsock_connect (self->done, "%s", args->done) < 0;
+    if (!rc && args->store) {
+        self->store = zsock_new (ZMQ_PUSH);
+        assert (self->store);
+        //  Nothing for the store may be dropped: no high-water mark, and a
+        //  long linger so that a clean stop hands everything over.
+        zsock_set_sndhwm (self->store, 0);
+        zsock_set_linger (self->store, 10000);
+        rc = zsock_connect (self->store, "%s", args->store) < 0;
+    }
+    if (rc) {
         snprintf (error, error_size, "cannot bind %s or %s, or connect %s: %s", args->results,
-                  args->feed, args->recheck, zmq_strerror (zmq_errno ()));
+                  args->feed, args->done, zmq_strerror (zmq_errno ()));
         s_self_destroy (&self);
         return NULL;
     }
     self->poller = zpoller_new (pipe, self->results, NULL);
     zpoller_set_nonstop (self->poller, true);
     return self;
-}
-
-static void
-s_handle_pipe (self_t *self)
-{
-    char *command = zstr_recv (self->pipe);
-    if (!command || streq (command, "$TERM"))
-        self->terminated = true;
-    else
-    if (streq (command, "STATS"))
-        zstr_sendf (self->pipe, "results=%llu malformed=%llu",
-                    (unsigned long long) self->results_taken,
-                    (unsigned long long) self->malformed);
-    else
-        zsys_warning ("collector: unknown pipe command '%s'", command);
-    zstr_free (&command);
-}
-
-static void
-s_handle_results (self_t *self)
-{
-    sq_msg_t msg;
-    char why [128] = "";
-    int rc = sq_wire_recv (self->results, NULL, NULL, &msg, why, sizeof (why));
-    if (rc == SQ_WIRE_INTERRUPTED)
-        return;
-    if (rc != SQ_PROTO_OK || msg.type != SQ_MSG_RESULT) {
-        self->malformed++;
-        zsys_warning ("collector: dropped a frame from a pinger: %s",
-                      rc == SQ_PROTO_OK ? "not a RESULT" : why);
-        return;
-    }
-    self->results_taken++;
 }
 
 void
@@ -102,4 +409,12 @@ collector_actor (zsock_t *pipe, void *args)
             s_handle_results (self);
     }
     s_self_destroy (&self);
+}
+
+int
+collector_set_sites (zactor_t *collector, const void *config)
+{
+    if (zsock_send (collector, "sp", "SITES", config))
+        return -1;
+    return zsock_wait (collector);
 }

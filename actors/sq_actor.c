@@ -63,3 +63,14 @@ sq_stats_value (const char *stats, const char *name)
     }
     return -1;
 }
+
+void *
+sq_actor_pop_pointer (zmsg_t *msg)
+{
+    zframe_t *frame = zmsg_pop (msg);
+    void *pointer = NULL;
+    if (frame && zframe_size (frame) == sizeof (void *))
+        memcpy (&pointer, zframe_data (frame), sizeof (void *));
+    zframe_destroy (&frame);
+    return pointer;
+}

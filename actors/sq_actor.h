@@ -25,4 +25,8 @@ char *sq_actor_stats (zactor_t *actor);
 //  Read "name=value" out of a counters line; -1 if absent.
 long long sq_stats_value (const char *stats, const char *name);
 
+//  Take the next frame of msg as a pointer sent with zsock_send's "p"
+//  picture (in-process only); NULL if the frame is missing or not one.
+void *sq_actor_pop_pointer (zmsg_t *msg);
+
 #endif

@@ -5,6 +5,7 @@
 #include "pinger.h"
 #include "collector.h"
 #include "notifier.h"
+#include "store.h"
 
 #include <stdatomic.h>
 #include <string.h>
@@ -12,9 +13,10 @@
 
 struct _topology_t {
     topology_endpoints_t endpoints; //  where everything meets
+    zactor_t *store;            //  store writer, or NULL
     zactor_t *collector;        //  binds results and feed
-    zactor_t *dispatcher;       //  binds jobs and recheck
     zactor_t *notifier;         //  subscribes to the feed
+    zactor_t *dispatcher;       //  binds jobs and done
     zactor_t **pingers;         //  pinger threads
     unsigned pinger_count;      //  entries in pingers
 };
@@ -25,14 +27,16 @@ topology_endpoints (topology_endpoints_t *endpoints, const topology_args_t *args
 {
     static atomic_uint instance = 0;
     const char *transport = args->transport ? args->transport : "inproc";
+    const char *names [] = { "jobs", "results", "done", "feed", "store" };
+    char *slots [] = { endpoints->jobs, endpoints->results, endpoints->done, endpoints->feed,
+                       endpoints->store };
     memset (endpoints, 0, sizeof (*endpoints));
     if (streq (transport, "inproc")) {
         //  Unique per topology, so tests may run several in one process.
         unsigned id = atomic_fetch_add (&instance, 1);
-        snprintf (endpoints->jobs, TOPOLOGY_ENDPOINT_MAX, "inproc://sq-%d-%u-jobs", getpid (), id);
-        snprintf (endpoints->results, TOPOLOGY_ENDPOINT_MAX, "inproc://sq-%d-%u-results", getpid (), id);
-        snprintf (endpoints->recheck, TOPOLOGY_ENDPOINT_MAX, "inproc://sq-%d-%u-recheck", getpid (), id);
-        snprintf (endpoints->feed, TOPOLOGY_ENDPOINT_MAX, "inproc://sq-%d-%u-feed", getpid (), id);
+        for (size_t index = 0; index < 5; index++)
+            snprintf (slots [index], TOPOLOGY_ENDPOINT_MAX, "inproc://sq-%d-%u-%s",
+                      getpid (), id, names [index]);
     }
     else
     if (streq (transport, "ipc")) {
@@ -41,10 +45,8 @@ topology_endpoints (topology_endpoints_t *endpoints, const topology_args_t *args
             snprintf (error, error_size, "runtime folder name too long: %s", dir);
             return -1;
         }
-        snprintf (endpoints->jobs, TOPOLOGY_ENDPOINT_MAX, "ipc://%s/jobs.sock", dir);
-        snprintf (endpoints->results, TOPOLOGY_ENDPOINT_MAX, "ipc://%s/results.sock", dir);
-        snprintf (endpoints->recheck, TOPOLOGY_ENDPOINT_MAX, "ipc://%s/recheck.sock", dir);
-        snprintf (endpoints->feed, TOPOLOGY_ENDPOINT_MAX, "ipc://%s/feed.sock", dir);
+        for (size_t index = 0; index < 5; index++)
+            snprintf (slots [index], TOPOLOGY_ENDPOINT_MAX, "ipc://%s/%s.sock", dir, names [index]);
     }
     else {
         snprintf (error, error_size, "transport '%s' is not supported here: use inproc or ipc "
@@ -54,6 +56,11 @@ topology_endpoints (topology_endpoints_t *endpoints, const topology_args_t *args
     if (args->feed) {
         if (strlen (args->feed) >= TOPOLOGY_ENDPOINT_MAX) {
             snprintf (error, error_size, "feed endpoint too long");
+            return -1;
+        }
+        if (strncmp (args->feed, "tcp://", 6) == 0) {
+            snprintf (error, error_size, "feed %s: tcp needs CURVE, which arrives with "
+                      "multi-host support; use ipc:// for now", args->feed);
             return -1;
         }
         snprintf (endpoints->feed, TOPOLOGY_ENDPOINT_MAX, "%s", args->feed);
@@ -73,21 +80,36 @@ topology_new (const topology_args_t *args)
         return NULL;
     }
     topology_endpoints_t *endpoints = &self->endpoints;
-    //  Binders first, so that connecting actors find their peers.
-    dispatcher_args_t dispatcher = { endpoints->jobs, endpoints->recheck };
-    collector_args_t collector = { endpoints->results, endpoints->feed, endpoints->recheck };
-    notifier_args_t notifier = { endpoints->feed };
-    self->dispatcher = sq_actor_start (dispatcher_actor, &dispatcher, "dispatcher");
-    if (self->dispatcher)
-        self->collector = sq_actor_start (collector_actor, &collector, "collector");
-    if (self->collector)
-        self->notifier = sq_actor_start (notifier_actor, &notifier, "notifier");
     self->pinger_count = args->pingers ? args->pingers : 1;
     self->pingers = (zactor_t **) calloc (self->pinger_count, sizeof (zactor_t *));
     assert (self->pingers);
-    for (unsigned index = 0; self->notifier && index < self->pinger_count; index++) {
-        char host [32] = "";
-        gethostname (host, sizeof (host) - 1);
+
+    //  Consumers and binders first, so that nothing is sent to no one.
+    bool ok = true;
+    if (args->data_dir) {
+        store_args_t store = { .data_dir = args->data_dir, .endpoint = endpoints->store };
+        ok = (self->store = sq_actor_start (store_actor, &store, "store")) != NULL;
+    }
+    if (ok) {
+        collector_args_t collector = {
+            .results = endpoints->results, .feed = endpoints->feed, .done = endpoints->done,
+            .store = args->data_dir ? endpoints->store : NULL, .data_dir = args->data_dir,
+            .report = args->once,
+        };
+        ok = (self->collector = sq_actor_start (collector_actor, &collector, "collector")) != NULL;
+    }
+    if (ok) {
+        notifier_args_t notifier = { .feed = endpoints->feed, .notify_url = args->notify_url };
+        ok = (self->notifier = sq_actor_start (notifier_actor, &notifier, "notifier")) != NULL;
+    }
+    if (ok) {
+        dispatcher_args_t dispatcher = { .jobs = endpoints->jobs, .done = endpoints->done,
+                                         .once = args->once };
+        ok = (self->dispatcher = sq_actor_start (dispatcher_actor, &dispatcher, "dispatcher")) != NULL;
+    }
+    char host [32] = "";
+    gethostname (host, sizeof (host) - 1);
+    for (unsigned index = 0; ok && index < self->pinger_count; index++) {
         char pinger_id [64];
         snprintf (pinger_id, sizeof (pinger_id), "%s-%d-%u", host, getpid (), index);
         pinger_args_t pinger = {
@@ -95,16 +117,10 @@ topology_new (const topology_args_t *args)
             .region = args->region ? args->region : "", .concurrency = args->concurrency,
             .ca_file = args->ca_file,
         };
-        self->pingers [index] = sq_actor_start (pinger_actor, &pinger, "pinger");
-        if (!self->pingers [index]) {
-            topology_destroy (&self);
-            return NULL;
-        }
+        ok = (self->pingers [index] = sq_actor_start (pinger_actor, &pinger, "pinger")) != NULL;
     }
-    if (!self->notifier) {
+    if (!ok)
         topology_destroy (&self);
-        return NULL;
-    }
     return self;
 }
 
@@ -115,15 +131,29 @@ topology_destroy (topology_t **self_p)
     if (!self)
         return;
     //  Producers first: pingers flush their results (linger) into the
-    //  collector, which is still running to take them.
+    //  collector, the collector flushes into the store and the feed, and
+    //  the store commits what it holds on $TERM.
     for (unsigned index = 0; self->pingers && index < self->pinger_count; index++)
         zactor_destroy (&self->pingers [index]);
     zactor_destroy (&self->dispatcher);
     zactor_destroy (&self->collector);
     zactor_destroy (&self->notifier);
+    zactor_destroy (&self->store);
     free (self->pingers);
     free (self);
     *self_p = NULL;
+}
+
+int
+topology_set_sites (topology_t *self, const config_t *config)
+{
+    //  The dispatcher last: by the time a result can come back, the
+    //  collector and notifier know the site.
+    if (collector_set_sites (self->collector, config)
+    ||  notifier_set_sites (self->notifier, config)
+    ||  dispatcher_set_sites (self->dispatcher, config))
+        return -1;
+    return 0;
 }
 
 const topology_endpoints_t *
@@ -132,17 +162,50 @@ topology_endpoints_of (topology_t *self)
     return &self->endpoints;
 }
 
+zactor_t *
+topology_collector (topology_t *self)
+{
+    return self->collector;
+}
+
+int
+topology_drain_notifications (topology_t *self, int timeout_ms)
+{
+    char *stats = sq_actor_stats (self->collector);
+    long long seq = stats ? sq_stats_value (stats, "seq") : -1;
+    zstr_free (&stats);
+    if (seq < 0)
+        return -1;
+    return notifier_sync (self->notifier, (uint64_t) seq, timeout_ms);
+}
+
+int
+topology_flush_store (topology_t *self)
+{
+    if (!self->store || zstr_send (self->store, "FLUSH"))
+        return -1;
+    zsock_set_rcvtimeo (self->store, 30000);
+    char *reply = zstr_recv (self->store);
+    zsock_set_rcvtimeo (self->store, -1);
+    int rc = reply && streq (reply, "OK") ? 0 : -1;
+    zstr_free (&reply);
+    return rc;
+}
+
 char *
 topology_stats (topology_t *self)
 {
     struct { const char *name; zactor_t *actor; } actors [] = {
         { "dispatcher", self->dispatcher }, { "collector", self->collector },
-        { "notifier", self->notifier },
+        { "notifier", self->notifier }, { "store", self->store },
     };
+    size_t fixed = sizeof (actors) / sizeof (actors [0]);
     char *text = strdup ("");
-    for (size_t index = 0; index < sizeof (actors) / sizeof (actors [0]) + self->pinger_count; index++) {
-        bool is_pinger = index >= 3;
-        zactor_t *actor = is_pinger ? self->pingers [index - 3] : actors [index].actor;
+    for (size_t index = 0; index < fixed + self->pinger_count; index++) {
+        bool is_pinger = index >= fixed;
+        zactor_t *actor = is_pinger ? self->pingers [index - fixed] : actors [index].actor;
+        if (!actor)
+            continue;
         char *stats = sq_actor_stats (actor);
         char *joined = zsys_sprintf ("%s%s: %s\n", text, is_pinger ? "pinger" : actors [index].name,
                                      stats ? stats : "(no answer)");

@@ -1,15 +1,19 @@
-/*  topology.h: wires the four actors together and owns their lifetimes.
+/*  topology.h: wires the actors together and owns their lifetimes.
 
     The actors only ever see endpoint strings; this module is the one place
     that chooses them.  inproc:// runs every actor as a thread of this
-    process (local use and tests), ipc:// lets actors run as processes on
-    one host.  tcp:// (with CURVE on every link) arrives with the
-    multi-host issue and is refused here until then.
+    process (local use and tests), ipc:// puts the sockets in a runtime
+    folder.  tcp:// (with CURVE on every link) arrives with the multi-host
+    issue and is refused here until then.
+
+    Actors: dispatcher, pingers, collector, notifier, and, when a data
+    folder is given, the store writer.
 */
 #ifndef TOPOLOGY_H_INCLUDED
 #define TOPOLOGY_H_INCLUDED
 
 #include <czmq.h>
+#include "config.h"
 
 #define TOPOLOGY_ENDPOINT_MAX 256
 
@@ -17,8 +21,9 @@
 typedef struct {
     char jobs [TOPOLOGY_ENDPOINT_MAX];      //  dispatcher ROUTER <- pinger DEALERs
     char results [TOPOLOGY_ENDPOINT_MAX];   //  collector PULL <- pinger PUSHes
-    char recheck [TOPOLOGY_ENDPOINT_MAX];   //  dispatcher PULL <- collector PUSH
+    char done [TOPOLOGY_ENDPOINT_MAX];      //  dispatcher PULL <- collector PUSH
     char feed [TOPOLOGY_ENDPOINT_MAX];      //  collector PUB -> notifier, watchers
+    char store [TOPOLOGY_ENDPOINT_MAX];     //  store PULL <- collector PUSH
 } topology_endpoints_t;
 
 typedef struct {
@@ -29,6 +34,9 @@ typedef struct {
     unsigned concurrency;       //  live checks per pinger; 0 = default
     const char *region;         //  region the local pingers report
     const char *ca_file;        //  extra CA bundle for checks, or NULL
+    const char *data_dir;       //  store folder; NULL = no store
+    const char *notify_url;     //  webhook told of every alert, or NULL
+    bool once;                  //  sweep: each site checked to a verdict, once
 } topology_args_t;
 
 typedef struct _topology_t topology_t;
@@ -40,11 +48,26 @@ int topology_endpoints (topology_endpoints_t *endpoints, const topology_args_t *
 //  Start every actor.  NULL (with the reason logged) if any failed.
 topology_t *topology_new (const topology_args_t *args);
 
-//  Stop every actor, consumers last so that nothing in flight is lost.
+//  Stop every actor, producers first, so that nothing in flight is lost.
 void topology_destroy (topology_t **self_p);
+
+//  Hand a site list (ids set) to every actor that needs it.  config is
+//  borrowed: each actor copies what it needs before this returns.
+int topology_set_sites (topology_t *self, const config_t *config);
 
 //  The endpoints in use (borrowed).
 const topology_endpoints_t *topology_endpoints_of (topology_t *self);
+
+//  The collector actor, whose pipe carries VERDICTs in once mode (borrowed).
+zactor_t *topology_collector (topology_t *self);
+
+//  Wait until the notifier has handled every alert published so far and
+//  finished their deliveries.  0, or -1 on timeout.
+int topology_drain_notifications (topology_t *self, int timeout_ms);
+
+//  Ask the store writer to commit what it holds.  0, or -1 (no store, or
+//  no answer).
+int topology_flush_store (topology_t *self);
 
 //  Counters of every actor, one line each, "actor: name=value ...".
 //  Caller frees.

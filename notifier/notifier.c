@@ -1,62 +1,324 @@
-/*  notifier.c: see notifier.h. */
+/*  notifier.c: see notifier.h and docs/ARCHITECTURE.md, "Notifier".
+
+    One loop: drain the pipe and the feed, let libcurl move the deliveries
+    on, start retries that are due, then sleep in curl_multi_poll with the
+    ZeroMQ sockets' file descriptors as extra fds.  Those descriptors only
+    signal that the socket's state changed (edge-triggered), so the loop
+    always drains both sockets completely before it sleeps again.
+*/
 #include "notifier.h"
 #include "sq_actor.h"
+#include "sq_json.h"
 #include "sq_wire.h"
+#include "config.h"
+
+#include <curl/curl.h>
+#include <string.h>
+
+//  One webhook POST for one ALERT, possibly retried.
+typedef struct {
+    CURL *easy;                 //  libcurl handle while it runs
+    char *url;                  //  the receiver
+    char *body;                 //  the JSON document
+    uint64_t seq;               //  the ALERT it is for
+    char site_url [SQ_URL_MAX + 1]; //  for log lines
+    unsigned attempt;           //  attempts made so far
+    int64_t due;                //  mono ms of the next attempt, while waiting
+    char error [CURL_ERROR_SIZE];   //  libcurl's error text
+} delivery_t;
 
 typedef struct {
     zsock_t *pipe;              //  actor pipe
     zsock_t *feed;              //  SUB to the alert feed
-    zpoller_t *poller;          //  pipe, feed
+    CURLM *multi;               //  deliveries in progress
+    struct curl_slist *headers; //  Content-Type: application/json
+    notifier_args_t args;       //  settings, defaults applied
+    char *notify_url;           //  global webhook, or NULL
+    zhashx_t *webhooks;         //  site id -> owner's webhook URL (char *)
+    zhashx_t *owners;           //  site id -> owner name (char *)
+    zlistx_t *waiting;          //  deliveries waiting to be retried
+    zlistx_t *active;           //  deliveries inside libcurl
+    uint64_t seen_seq;          //  highest ALERT sequence received
+    zlistx_t *syncs;            //  SYNC requests not yet answered (seq)
     bool terminated;            //  $TERM received
-    uint64_t alerts;            //  ALERTs taken
+    //  Counters, reported on STATS
+    uint64_t alerts;            //  ALERTs received
+    uint64_t delivered;         //  webhook POSTs answered 2xx
+    uint64_t retries;           //  attempts after the first
+    uint64_t given_up;          //  deliveries abandoned after every attempt
     uint64_t malformed;         //  frames refused
+    uint64_t gaps;              //  ALERTs missed, seen from sequence gaps
 } self_t;
 
-static void
-s_self_destroy (self_t **self_p)
+static size_t
+s_id_hash (const void *key)
 {
-    self_t *self = *self_p;
-    if (!self)
-        return;
-    zpoller_destroy (&self->poller);
-    zsock_destroy (&self->feed);
-    free (self);
-    *self_p = NULL;
+    uint64_t value = (uint64_t) (uintptr_t) key;
+    value ^= value >> 33;
+    value *= 0xff51afd7ed558ccdULL;
+    return (size_t) (value ^ (value >> 33));
 }
 
-static self_t *
-s_self_new (zsock_t *pipe, const notifier_args_t *args, char *error, size_t error_size)
+static int
+s_id_compare (const void *one, const void *two)
 {
-    self_t *self = (self_t *) calloc (1, sizeof (self_t));
-    assert (self);
-    self->pipe = pipe;
-    self->feed = zsock_new (ZMQ_SUB);
-    assert (self->feed);
-    zsock_set_subscribe (self->feed, "");
-    zsock_set_rcvhwm (self->feed, 0);
-    if (zsock_connect (self->feed, "%s", args->feed) < 0) {
-        snprintf (error, error_size, "cannot connect %s", args->feed);
-        s_self_destroy (&self);
+    uintptr_t a = (uintptr_t) one, b = (uintptr_t) two;
+    return a < b ? -1 : a > b;
+}
+
+static void
+s_string_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+static zhashx_t *
+s_id_table (void)
+{
+    zhashx_t *table = zhashx_new ();
+    assert (table);
+    zhashx_set_key_hasher (table, s_id_hash);
+    zhashx_set_key_comparator (table, s_id_compare);
+    zhashx_set_key_duplicator (table, NULL);
+    zhashx_set_key_destructor (table, NULL);
+    zhashx_set_destructor (table, s_string_destroy);
+    return table;
+}
+
+static void
+s_delivery_destroy (delivery_t **delivery_p)
+{
+    delivery_t *delivery = *delivery_p;
+    if (!delivery)
+        return;
+    if (delivery->easy)
+        curl_easy_cleanup (delivery->easy);
+    free (delivery->url);
+    free (delivery->body);
+    free (delivery);
+    *delivery_p = NULL;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Deliveries
+
+static size_t
+s_discard (char *data, size_t size, size_t count, void *user)
+{
+    return size * count;
+}
+
+static void
+s_delivery_start (self_t *self, delivery_t *delivery)
+{
+    delivery->attempt++;
+    delivery->error [0] = '\0';
+    CURL *easy = curl_easy_init ();
+    assert (easy);
+    delivery->easy = easy;
+    curl_easy_setopt (easy, CURLOPT_URL, delivery->url);
+    curl_easy_setopt (easy, CURLOPT_PRIVATE, delivery);
+    curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt (easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt (easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt (easy, CURLOPT_HTTPHEADER, self->headers);
+    curl_easy_setopt (easy, CURLOPT_POSTFIELDS, delivery->body);
+    curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, (long) self->args.timeout_ms);
+    curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_discard);
+    curl_easy_setopt (easy, CURLOPT_ERRORBUFFER, delivery->error);
+    curl_easy_setopt (easy, CURLOPT_USERAGENT, "UptimeSquirrel/" SQ_VERSION_STRING);
+    curl_multi_add_handle (self->multi, easy);
+    zlistx_add_end (self->active, delivery);
+}
+
+static void
+s_delivery_finished (self_t *self, delivery_t *delivery, CURLcode code)
+{
+    long status = 0;
+    curl_easy_getinfo (delivery->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_multi_remove_handle (self->multi, delivery->easy);
+    curl_easy_cleanup (delivery->easy);
+    delivery->easy = NULL;
+    void *cursor = zlistx_find (self->active, delivery);
+    if (cursor)
+        zlistx_delete (self->active, cursor);
+    if (code == CURLE_OK && status >= 200 && status < 300) {
+        self->delivered++;
+        zsys_debug ("notifier: alert #%llu for %s delivered to %s",
+                    (unsigned long long) delivery->seq, delivery->site_url, delivery->url);
+        s_delivery_destroy (&delivery);
+        return;
+    }
+    char why [CURL_ERROR_SIZE + 32];
+    if (code != CURLE_OK)
+        snprintf (why, sizeof (why), "%s", delivery->error [0] ? delivery->error
+                                                                : curl_easy_strerror (code));
+    else
+        snprintf (why, sizeof (why), "HTTP %ld", status);
+    if (delivery->attempt >= self->args.attempts) {
+        self->given_up++;
+        zsys_error ("notifier: alert #%llu for %s NOT delivered to %s after %u attempts: %s",
+                    (unsigned long long) delivery->seq, delivery->site_url, delivery->url,
+                    delivery->attempt, why);
+        s_delivery_destroy (&delivery);
+        return;
+    }
+    int64_t delay = (int64_t) self->args.backoff_ms << (delivery->attempt - 1);
+    zsys_warning ("notifier: alert #%llu for %s: %s failed (%s), retry in %lld ms",
+                  (unsigned long long) delivery->seq, delivery->site_url, delivery->url, why,
+                  (long long) delay);
+    delivery->due = zclock_mono () + delay;
+    zlistx_add_end (self->waiting, delivery);
+}
+
+static void
+s_queue_delivery (self_t *self, const char *url, const char *body, const sq_alert_t *alert)
+{
+    delivery_t *delivery = (delivery_t *) calloc (1, sizeof (delivery_t));
+    assert (delivery);
+    delivery->url = strdup (url);
+    delivery->body = strdup (body);
+    assert (delivery->url && delivery->body);
+    delivery->seq = alert->seq;
+    snprintf (delivery->site_url, sizeof (delivery->site_url), "%s", alert->url);
+    s_delivery_start (self, delivery);
+}
+
+//  The webhook document for one alert.  Caller frees.
+static char *
+s_alert_json (const sq_alert_t *alert, const char *owner)
+{
+    char since [40];
+    sq_time_iso (alert->since, since, sizeof (since));
+    char *body = NULL;
+    size_t length = 0;
+    int rc = sq_json_appendf (&body, &length, "{\"seq\":%llu,\"site_id\":%llu,\"url\":",
+                              (unsigned long long) alert->seq, (unsigned long long) alert->site_id);
+    rc |= sq_json_append_string (&body, &length, alert->url);
+    rc |= sq_json_appendf (&body, &length,
+                           ",\"state\":\"%s\",\"previous\":\"%s\",\"reason\":\"%s\",\"detail\":",
+                           sq_state_name ((sq_state_t) alert->state),
+                           sq_state_name ((sq_state_t) alert->previous),
+                           sq_reason_name ((sq_reason_t) alert->reason));
+    rc |= sq_json_append_string (&body, &length, alert->detail);
+    rc |= sq_json_appendf (&body, &length, ",\"at\":\"%s\",\"owner\":", since);
+    if (owner)
+        rc |= sq_json_append_string (&body, &length, owner);
+    else
+        rc |= sq_json_appendf (&body, &length, "null");
+    rc |= sq_json_appendf (&body, &length, "}");
+    if (rc) {
+        free (body);
         return NULL;
     }
-    self->poller = zpoller_new (pipe, self->feed, NULL);
-    zpoller_set_nonstop (self->poller, true);
-    return self;
+    return body;
+}
+
+static void
+s_handle_alert (self_t *self, const sq_alert_t *alert)
+{
+    self->alerts++;
+    if (self->seen_seq && alert->seq > self->seen_seq + 1) {
+        self->gaps += alert->seq - self->seen_seq - 1;
+        zsys_warning ("notifier: missed %llu alerts before #%llu",
+                      (unsigned long long) (alert->seq - self->seen_seq - 1),
+                      (unsigned long long) alert->seq);
+    }
+    if (alert->seq > self->seen_seq)
+        self->seen_seq = alert->seq;
+    const char *owner = (const char *) zhashx_lookup (self->owners, (void *) (uintptr_t) alert->site_id);
+    const char *webhook = (const char *) zhashx_lookup (self->webhooks, (void *) (uintptr_t) alert->site_id);
+    zsys_info ("notifier: %s is %s (was %s): %s %s; telling %s", alert->url,
+               sq_state_name ((sq_state_t) alert->state),
+               sq_state_name ((sq_state_t) alert->previous),
+               sq_reason_name ((sq_reason_t) alert->reason), alert->detail,
+               owner ? owner : "nobody in particular");
+    if (!webhook && !self->notify_url)
+        return;
+    char *body = s_alert_json (alert, owner);
+    if (!body) {
+        zsys_error ("notifier: out of memory for alert #%llu", (unsigned long long) alert->seq);
+        return;
+    }
+    if (webhook)
+        s_queue_delivery (self, webhook, body, alert);
+    if (self->notify_url && (!webhook || strcmp (webhook, self->notify_url) != 0))
+        s_queue_delivery (self, self->notify_url, body, alert);
+    free (body);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Sockets
+
+static void
+s_set_sites (self_t *self, const config_t *config)
+{
+    zhashx_purge (self->webhooks);
+    zhashx_purge (self->owners);
+    for (size_t index = 0; index < config->site_count; index++) {
+        const config_site_t *site = &config->sites [index];
+        if (!site->owner || !site->id)
+            continue;
+        const config_owner_t *owner = config_owner (config, site->owner);
+        zhashx_insert (self->owners, (void *) (uintptr_t) site->id, strdup (site->owner));
+        if (owner && owner->webhook)
+            zhashx_insert (self->webhooks, (void *) (uintptr_t) site->id, strdup (owner->webhook));
+    }
+}
+
+static void
+s_answer_syncs (self_t *self)
+{
+    bool idle = zlistx_size (self->active) == 0 && zlistx_size (self->waiting) == 0;
+    void *item = zlistx_first (self->syncs);
+    while (item) {
+        uint64_t seq = (uint64_t) (uintptr_t) item;
+        void *cursor = zlistx_cursor (self->syncs);
+        item = zlistx_next (self->syncs);
+        if (idle && self->seen_seq >= seq) {
+            zstr_sendf (self->pipe, "OK %llu", (unsigned long long) seq);
+            zlistx_delete (self->syncs, cursor);
+        }
+    }
 }
 
 static void
 s_handle_pipe (self_t *self)
 {
-    char *command = zstr_recv (self->pipe);
+    zmsg_t *request = zmsg_recv (self->pipe);
+    char *command = request ? zmsg_popstr (request) : NULL;
     if (!command || streq (command, "$TERM"))
         self->terminated = true;
     else
+    if (streq (command, "SITES")) {
+        const config_t *config = (const config_t *) sq_actor_pop_pointer (request);
+        if (config)
+            s_set_sites (self, config);
+        zsock_signal (self->pipe, 0);
+    }
+    else
+    if (streq (command, "SYNC")) {
+        char *seq = zmsg_popstr (request);
+        uint64_t value = seq ? strtoull (seq, NULL, 10) : 0;
+        zlistx_add_end (self->syncs, (void *) (uintptr_t) value);
+        zstr_free (&seq);
+    }
+    else
     if (streq (command, "STATS"))
-        zstr_sendf (self->pipe, "alerts=%llu malformed=%llu",
-                    (unsigned long long) self->alerts, (unsigned long long) self->malformed);
+        zstr_sendf (self->pipe,
+                    "alerts=%llu delivered=%llu retries=%llu given_up=%llu pending=%zu "
+                    "malformed=%llu gaps=%llu",
+                    (unsigned long long) self->alerts, (unsigned long long) self->delivered,
+                    (unsigned long long) self->retries, (unsigned long long) self->given_up,
+                    zlistx_size (self->active) + zlistx_size (self->waiting),
+                    (unsigned long long) self->malformed, (unsigned long long) self->gaps);
     else
         zsys_warning ("notifier: unknown pipe command '%s'", command);
     zstr_free (&command);
+    zmsg_destroy (&request);
 }
 
 static void
@@ -75,11 +337,91 @@ s_handle_feed (self_t *self)
                       rc == SQ_PROTO_OK ? "not an ALERT" : why);
         return;
     }
-    self->alerts++;
-    zsys_info ("notifier: %s is %s (was %s): %s", msg.alert.url,
-               sq_state_name ((sq_state_t) msg.alert.state),
-               sq_state_name ((sq_state_t) msg.alert.previous),
-               sq_reason_name ((sq_reason_t) msg.alert.reason));
+    s_handle_alert (self, &msg.alert);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Life cycle
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->waiting) {
+        for (delivery_t *delivery = (delivery_t *) zlistx_first (self->waiting); delivery;
+             delivery = (delivery_t *) zlistx_next (self->waiting))
+            s_delivery_destroy (&delivery);
+        zlistx_destroy (&self->waiting);
+    }
+    if (self->active) {
+        //  Deliveries still running at stop are abandoned, and said so.
+        for (delivery_t *delivery = (delivery_t *) zlistx_first (self->active); delivery;
+             delivery = (delivery_t *) zlistx_next (self->active)) {
+            zsys_warning ("notifier: stopping with alert #%llu for %s undelivered",
+                          (unsigned long long) delivery->seq, delivery->site_url);
+            curl_multi_remove_handle (self->multi, delivery->easy);
+            s_delivery_destroy (&delivery);
+        }
+        zlistx_destroy (&self->active);
+    }
+    if (self->multi)
+        curl_multi_cleanup (self->multi);
+    curl_slist_free_all (self->headers);
+    zhashx_destroy (&self->webhooks);
+    zhashx_destroy (&self->owners);
+    zlistx_destroy (&self->syncs);
+    zsock_destroy (&self->feed);
+    free (self->notify_url);
+    free (self);
+    *self_p = NULL;
+}
+
+static self_t *
+s_self_new (zsock_t *pipe, const notifier_args_t *args, char *error, size_t error_size)
+{
+    self_t *self = (self_t *) calloc (1, sizeof (self_t));
+    assert (self);
+    self->pipe = pipe;
+    self->args = *args;
+    if (!self->args.timeout_ms)
+        self->args.timeout_ms = 10000;
+    if (!self->args.attempts)
+        self->args.attempts = 4;
+    if (!self->args.backoff_ms)
+        self->args.backoff_ms = 1000;
+    self->notify_url = args->notify_url ? strdup (args->notify_url) : NULL;
+    self->webhooks = s_id_table ();
+    self->owners = s_id_table ();
+    self->waiting = zlistx_new ();
+    self->active = zlistx_new ();
+    self->syncs = zlistx_new ();
+    self->multi = curl_multi_init ();
+    self->headers = curl_slist_append (NULL, "Content-Type: application/json");
+    self->feed = zsock_new (ZMQ_SUB);
+    assert (self->waiting && self->active && self->syncs && self->multi && self->headers && self->feed);
+    zsock_set_subscribe (self->feed, "");
+    zsock_set_rcvhwm (self->feed, 0);
+    if (zsock_connect (self->feed, "%s", args->feed) < 0) {
+        snprintf (error, error_size, "cannot connect %s", args->feed);
+        s_self_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+static int
+s_poll_timeout (self_t *self)
+{
+    int64_t now = zclock_mono ();
+    int64_t until = now + 1000;
+    for (delivery_t *delivery = (delivery_t *) zlistx_first (self->waiting); delivery;
+         delivery = (delivery_t *) zlistx_next (self->waiting))
+        if (delivery->due < until)
+            until = delivery->due;
+    return until > now ? (int) (until - now) : 0;
 }
 
 void
@@ -88,13 +430,74 @@ notifier_actor (zsock_t *pipe, void *args)
     char error [256] = "";
     self_t *self = s_self_new (pipe, (const notifier_args_t *) args, error, sizeof (error));
     sq_actor_report (pipe, self ? NULL : error);
-    while (self && !self->terminated) {
-        zsock_t *which = (zsock_t *) zpoller_wait (self->poller, -1);
-        if (which == pipe)
+    if (!self)
+        return;
+    struct curl_waitfd extra [2];
+    size_t fd_size = sizeof (int);
+    int pipe_fd = -1, feed_fd = -1;
+    zmq_getsockopt (zsock_resolve (pipe), ZMQ_FD, &pipe_fd, &fd_size);
+    zmq_getsockopt (zsock_resolve (self->feed), ZMQ_FD, &feed_fd, &fd_size);
+    extra [0] = (struct curl_waitfd) { .fd = pipe_fd, .events = CURL_WAIT_POLLIN };
+    extra [1] = (struct curl_waitfd) { .fd = feed_fd, .events = CURL_WAIT_POLLIN };
+
+    while (!self->terminated) {
+        while (!self->terminated && (zsock_events (pipe) & ZMQ_POLLIN))
             s_handle_pipe (self);
-        else
-        if (which == self->feed)
+        while (zsock_events (self->feed) & ZMQ_POLLIN)
             s_handle_feed (self);
+        int running = 0;
+        curl_multi_perform (self->multi, &running);
+        CURLMsg *info;
+        int left;
+        while ((info = curl_multi_info_read (self->multi, &left))) {
+            if (info->msg != CURLMSG_DONE)
+                continue;
+            delivery_t *delivery = NULL;
+            curl_easy_getinfo (info->easy_handle, CURLINFO_PRIVATE, (char **) &delivery);
+            s_delivery_finished (self, delivery, info->data.result);
+        }
+        int64_t now = zclock_mono ();
+        delivery_t *delivery = (delivery_t *) zlistx_first (self->waiting);
+        while (delivery) {
+            void *cursor = zlistx_cursor (self->waiting);
+            delivery_t *next = (delivery_t *) zlistx_next (self->waiting);
+            if (delivery->due <= now) {
+                zlistx_delete (self->waiting, cursor);
+                self->retries++;
+                s_delivery_start (self, delivery);
+            }
+            delivery = next;
+        }
+        s_answer_syncs (self);
+        if (self->terminated)
+            break;
+        //  Sockets drained above: their fds will signal anything new.
+        if ((zsock_events (pipe) & ZMQ_POLLIN) || (zsock_events (self->feed) & ZMQ_POLLIN))
+            continue;
+        curl_multi_poll (self->multi, extra, 2, s_poll_timeout (self), NULL);
     }
     s_self_destroy (&self);
+}
+
+int
+notifier_set_sites (zactor_t *notifier, const void *config)
+{
+    if (zsock_send (notifier, "sp", "SITES", config))
+        return -1;
+    return zsock_wait (notifier);
+}
+
+int
+notifier_sync (zactor_t *notifier, uint64_t seq, int timeout_ms)
+{
+    char text [32];
+    snprintf (text, sizeof (text), "%llu", (unsigned long long) seq);
+    if (zsock_send (notifier, "ss", "SYNC", text))
+        return -1;
+    zsock_set_rcvtimeo (notifier, timeout_ms);
+    char *reply = zstr_recv (notifier);
+    zsock_set_rcvtimeo (notifier, -1);
+    int rc = reply && strncmp (reply, "OK", 2) == 0 ? 0 : -1;
+    zstr_free (&reply);
+    return rc;
 }

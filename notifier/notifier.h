@@ -1,7 +1,16 @@
-/*  notifier.h: subscribes to the alert feed and tells owners.  Connects a
-    SUB to the collector's PUB.  This is the skeleton: it decodes, counts
-    and logs each ALERT; webhooks arrive with issue 4, email and the rest
-    with the notifications issue.
+/*  notifier.h: subscribes to the alert feed and tells owners.
+
+    Connects a SUB to the collector's PUB.  For every ALERT: a log line,
+    and a JSON POST to the site owner's webhook and to the global webhook
+    (sweep's --notify), if any.  Deliveries run concurrently on libcurl's
+    multi interface in the notifier's own thread, so one slow receiver
+    delays nobody else; a failed delivery is retried with backoff.
+
+    Pipe commands:
+      "SITES" + config_t pointer: owners and their webhooks (signal when copied).
+      "SYNC" + seq (string): reply "OK" once every ALERT up to seq has been
+      received and every delivery for it has ended (delivered or given up).
+      "STATS": counters line.
 */
 #ifndef NOTIFIER_H_INCLUDED
 #define NOTIFIER_H_INCLUDED
@@ -10,9 +19,20 @@
 
 typedef struct {
     const char *feed;           //  collector's PUB endpoint (connect)
+    const char *notify_url;     //  webhook told of every alert, or NULL
+    unsigned timeout_ms;        //  per delivery attempt; 0 = 10000
+    unsigned attempts;          //  deliveries tried per webhook; 0 = 4
+    unsigned backoff_ms;        //  first retry delay, doubled each time; 0 = 1000
 } notifier_args_t;
 
 //  The zactor task.  args is a notifier_args_t *, read during set-up.
 void notifier_actor (zsock_t *pipe, void *args);
+
+//  Give the notifier owners and sites (config_t *, borrowed until it returns).
+int notifier_set_sites (zactor_t *notifier, const void *config);
+
+//  Wait until every alert up to seq is received and its deliveries ended.
+//  0, or -1 when timeout_ms passed first.
+int notifier_sync (zactor_t *notifier, uint64_t seq, int timeout_ms);
 
 #endif

@@ -137,13 +137,22 @@ typedef struct {
 //  HEARTBEAT: pinger -> dispatcher.  Still alive; total free slots now.
 #define SQ_HEARTBEAT_FIELDS(F, S) SQ_READY_FIELDS (F, S)
 
+//  DONE: collector -> dispatcher.  A job's result is in: schedule the site
+//  again, at its interval or, when it is suspect, after delay_ms.
+#define SQ_DONE_FIELDS(F, S) \
+    F (S, U64,    job_id,       1, UINT64_MAX)          /* the job that finished */ \
+    F (S, U64,    site_id,      1, UINT64_MAX)          /* its site */ \
+    F (S, BOOL,   recheck,      0, 1)                   /* check again soon */ \
+    F (S, U32,    delay_ms,     0, SQ_TIMEOUT_MAX_MS)   /* how soon, if recheck */
+
 //  Message list.  M (NAME, name, id): the type id is on the wire, never reuse one.
 #define SQ_MESSAGES(M) \
     M (CHECK,     check,     1) \
     M (RESULT,    result,    2) \
     M (ALERT,     alert,     3) \
     M (READY,     ready,     4) \
-    M (HEARTBEAT, heartbeat, 5)
+    M (HEARTBEAT, heartbeat, 5) \
+    M (DONE,      done,      6)
 
 //  C types of the field kinds.
 #define SQ_CTYPE_U64(name, max)     uint64_t name;

@@ -82,7 +82,7 @@ static void
 test_failed_setup_is_reported (void **state)
 {
     //  An endpoint that cannot be bound: the actor reports, start gives NULL.
-    dispatcher_args_t args = { "bogus://nowhere", "inproc://test-recheck" };
+    dispatcher_args_t args = { .jobs = "bogus://nowhere", .done = "inproc://test-done" };
     zactor_t *actor = sq_actor_start (dispatcher_actor, &args, "dispatcher");
     assert_null (actor);
     //  And tcp is refused until CURVE arrives.

@@ -13,6 +13,8 @@
 
 #include "sq_proto.h"
 
+#define SAMPLE_COUNT 6         //  one message of each type
+
 static void
 s_fill_string (char *text, size_t length, char letter)
 {
@@ -24,7 +26,7 @@ s_fill_string (char *text, size_t length, char letter)
 static size_t
 s_samples (sq_msg_t *samples)
 {
-    memset (samples, 0, 5 * sizeof (sq_msg_t));
+    memset (samples, 0, SAMPLE_COUNT * sizeof (sq_msg_t));
     sq_msg_t *msg = &samples [0];
     msg->type = SQ_MSG_CHECK;
     msg->check.job_id = UINT64_MAX;
@@ -85,13 +87,20 @@ s_samples (sq_msg_t *samples)
     strcpy (msg->heartbeat.pinger_id, "pinger-1");
     strcpy (msg->heartbeat.region, "us-east");
     msg->heartbeat.free_slots = 0;
-    return 5;
+
+    msg = &samples [5];
+    msg->type = SQ_MSG_DONE;
+    msg->done.job_id = 12;
+    msg->done.site_id = 42;
+    msg->done.recheck = true;
+    msg->done.delay_ms = 2000;
+    return SAMPLE_COUNT;
 }
 
 static void
 test_round_trip (void **state)
 {
-    sq_msg_t samples [5];
+    sq_msg_t samples [SAMPLE_COUNT];
     size_t count = s_samples (samples);
     for (size_t index = 0; index < count; index++) {
         uint8_t buffer [SQ_FRAME_MAX];
@@ -111,7 +120,7 @@ test_round_trip (void **state)
 static void
 test_truncated_frames (void **state)
 {
-    sq_msg_t samples [5];
+    sq_msg_t samples [SAMPLE_COUNT];
     size_t count = s_samples (samples);
     for (size_t index = 0; index < count; index++) {
         uint8_t buffer [SQ_FRAME_MAX];
@@ -230,7 +239,7 @@ test_wrong_types_and_ranges (void **state)
 static void
 test_encoder_refuses_broken_messages (void **state)
 {
-    sq_msg_t samples [5];
+    sq_msg_t samples [SAMPLE_COUNT];
     s_samples (samples);
     uint8_t buffer [SQ_FRAME_MAX];
     sq_msg_t msg = samples [0];
@@ -259,10 +268,10 @@ test_encoder_refuses_broken_messages (void **state)
 static void
 test_random_frames (void **state)
 {
-    sq_msg_t samples [5];
+    sq_msg_t samples [SAMPLE_COUNT];
     size_t count = s_samples (samples);
-    uint8_t encoded [5][SQ_FRAME_MAX];
-    int sizes [5];
+    uint8_t encoded [SAMPLE_COUNT][SQ_FRAME_MAX];
+    int sizes [SAMPLE_COUNT];
     for (size_t index = 0; index < count; index++) {
         sizes [index] = sq_msg_encode (&samples [index], encoded [index], SQ_FRAME_MAX);
         assert_true (sizes [index] > 0);

@@ -1,0 +1,116 @@
+/*  store.h: the SQLite store.  Sites and owners, raw results, incidents,
+    hourly rollups and each site's current state, in <data_dir>/squirrel.db
+    (WAL mode, so readers run beside the one writer).
+
+    Writes go through one actor, off the check path: a slow disk, a long
+    prune or a checkpoint only ever delays the store's own thread, never a
+    check or an alert.  Everyone else sends it messages.  The synchronous
+    helpers below (store_open ...) are for the supervisor and `squirrel
+    status`; each store_t is its own connection.  See docs/ARCHITECTURE.md,
+    "Store".
+*/
+#ifndef STORE_H_INCLUDED
+#define STORE_H_INCLUDED
+
+#include <czmq.h>
+#include "sq_proto.h"
+
+#define STORE_FILE_NAME             "squirrel.db"   //  inside data_dir
+#define STORE_SCHEMA_VERSION        1       //  PRAGMA user_version this build writes
+#define STORE_DEFAULT_RETENTION     7       //  days of raw results kept by default
+#define STORE_FLUSH_MS              500     //  flush this long after the first unflushed write
+#define STORE_FLUSH_WRITES          2000    //  ... or as soon as this many are pending
+#define STORE_PRUNE_SLICE           5000    //  raw results deleted per prune transaction
+#define STORE_PENDING_MAX           50000   //  writes held in memory while flushes fail
+
+//  The writer actor.  Binds a PULL at `endpoint` (inproc:// in practice) and
+//  takes encoded RESULT and ALERT messages (sq_wire_send of sq_msg_t, no head
+//  frame) from the collector.  RESULT -> a raw result row + rollup update +
+//  site last-check fields.  ALERT -> site state/since update; state DOWN opens
+//  an incident (start = since, reason, detail) unless one is open; any other
+//  new state closes the open incident (end = since).  Anything else arriving is
+//  malformed: logged, counted, dropped.
+//  Batches: one transaction per flush, flushed when 500 ms have passed since the
+//  first unflushed write or 2,000 writes are pending, and on $TERM (nothing
+//  received is lost at a clean stop).  Pipe commands: "$TERM"; "STATS" ->
+//  "results=N alerts=N flushes=N malformed=N failed_writes=N pending=N dropped=N";
+//  "FLUSH" -> takes what is already queued on the socket, flushes now and
+//  replies "OK", or "ERROR why" when the flush failed (the writes stay pending
+//  and are retried); "PRUNE" -> deletes raw results older than the retention,
+//  replies "OK N" (N rows deleted) or "ERROR why".
+//  Pruning also runs by itself a minute after start and then once an hour, in
+//  slices of STORE_PRUNE_SLICE rows per transaction, so that it never holds
+//  the write lock for long.
+//  Counters: results, alerts = messages taken; flushes = transactions
+//  committed; malformed = frames refused; failed_writes = failed attempts to
+//  write (each logged with a site id; a transient failure keeps the batch
+//  for a retry); dropped = writes taken but never stored (a site the store
+//  does not know, a row the database refuses, a batch given up after
+//  repeated failures).  results + alerts = stored + pending + dropped.
+typedef struct {
+    const char *data_dir;       //  folder of squirrel.db
+    const char *endpoint;       //  PULL endpoint to bind
+    uint32_t retention_days;    //  raw results kept; 0 = 7
+} store_args_t;
+
+//  The zactor task.  args is a store_args_t *, read during set-up only.
+void store_actor (zsock_t *pipe, void *args);
+
+//  Synchronous helpers for the supervisor and the `status` command; each
+//  opens its own connection (WAL lets them run beside the writer).
+typedef struct _store_t store_t;
+
+//  Open <data_dir>/squirrel.db, creating data_dir (mode 0750), the file and
+//  the schema if missing.  NULL with a message in error when the folder or
+//  file cannot be made or opened, or the file has a newer schema.
+store_t *store_open (const char *data_dir, char *error, size_t error_size);
+
+//  Close the connection.  Safe twice; nulls the caller's pointer.
+void store_close (store_t **self_p);
+
+//  Give every site a stable id by URL (insert if new), and record its owner.
+//  Sites no longer listed are marked inactive (kept for history), not deleted.
+//  owners, or any entry of it, may be NULL (no owner); ids_out may be NULL.
+//  Returns 0, or -1 with error.
+int store_sync_sites (store_t *self, const char **urls, const char **owners, size_t count,
+                      uint64_t *ids_out, char *error, size_t error_size);
+
+//  Current state of a site, for restoring the collector after a restart: 0 if
+//  found, -1 if not.  since_us is 0 when the state began at an unknown time.
+int store_site_state (store_t *self, uint64_t site_id, sq_state_t *state, int64_t *since_us);
+
+//  One row per active site, ordered by URL, for `squirrel status`.
+typedef struct {
+    uint64_t id;                //  site id
+    const char *url;            //  borrowed for the callback's duration
+    const char *owner;          //  borrowed for the callback's duration; "" if none
+    sq_state_t state;           //  current state
+    int64_t since_us;           //  since when, unix µs (0 unknown)
+    int64_t last_check_us;      //  `at` of the latest result, unix µs (0 never checked)
+    sq_reason_t last_reason;    //  reason of the latest result
+    unsigned last_status;       //  HTTP status of the latest result (0 none)
+    double uptime_24h;          //  percent 0..100, or -1 when no checks in that window
+    double uptime_7d;           //  the same over 7 days
+    double uptime_30d;          //  the same over 30 days (rollups outlive raw results)
+    unsigned open_incident;     //  1 if an incident is open
+} store_status_t;
+
+//  Call callback once per active site.  Uptime windows end at now_us and
+//  count whole rollup hours: the current hour and the ones before it (24,
+//  7 * 24, 30 * 24 hours in all).  Returns the number of rows, or -1.
+int store_status (store_t *self, int64_t now_us,
+                  void (*callback) (const store_status_t *row, void *arg), void *arg);
+
+//  Incidents of a site, newest first, at most `limit`, for tests and status.
+typedef struct {
+    int64_t start_us;           //  went down, unix µs
+    int64_t end_us;             //  came back, unix µs; 0 while still open
+    sq_reason_t reason;         //  reason of the check that decided DOWN
+    const char *detail;         //  borrowed for the callback's duration
+} store_incident_t;
+
+//  Call callback per incident.  Returns the number of rows, or -1.
+int store_incidents (store_t *self, uint64_t site_id, size_t limit,
+                     void (*callback) (const store_incident_t *row, void *arg), void *arg);
+
+#endif

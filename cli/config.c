@@ -1,0 +1,1191 @@
+/*  config.c: the config loader.  See config.h for the two formats.
+
+    YAML is read with libyaml's event parser into a small tree of our own
+    (node_t), every node with its mark, so that each rule can point at the
+    exact spot.  We build our own tree rather than take libyaml's document
+    API because that API resolves aliases silently; we refuse anchors and
+    aliases instead, with their position (a config is short enough to write
+    out, and an alias would make one mistake appear in many places).
+
+    The whole file is parsed before any rule runs, so a YAML syntax error
+    anywhere wins over a rule broken above it.  After that, rules run in
+    file order and the first broken one is reported.  Sites may come before
+    defaults in the file, so each site records which check keys it set
+    (given bits) and takes the others from defaults once the file is read.
+
+    The keys and their rules:
+        data_dir            non-empty text
+        feed                a ZeroMQ endpoint, "scheme://..."
+        defaults, a site:
+          interval          duration, 10s to 24h
+          timeout           duration, above 0, at most 10m (SQ_TIMEOUT_MAX_MS)
+          method            HEAD or GET, any case
+          failure_threshold whole number, 1 to 100
+          success_threshold whole number, 1 to 100
+          accept            status ranges for sq_ranges_parse ("200-399,401", 200)
+          keyword           text, at most SQ_KEYWORD_MAX bytes; empty = none
+          max_latency       duration, 0 (none) to 10m
+          max_redirects     whole number, 0 to 50
+          tls_verify        true or false (also yes/no, on/off)
+        a site only:
+          url               required; sq_url_check decides; unique
+          owner             a name declared under owners
+        owners: NAME -> { webhook: http(s) URL, required }
+*/
+#include "config.h"
+#include "sq_url.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+//  Built-in defaults.
+#define DEFAULT_DATA_DIR        "./squirrel-data"
+#define DEFAULT_FEED            "ipc:///tmp/squirrel.feed"
+#define DEFAULT_INTERVAL_MS     300000
+#define DEFAULT_TIMEOUT_MS      20000
+#define DEFAULT_THRESHOLD       2
+#define DEFAULT_MAX_REDIRECTS   10
+
+//  Deepest YAML nesting we read; a valid config uses four levels.
+#define NODE_DEPTH_MAX          16
+
+//  Longest piece of a bad value quoted back in a message.
+#define QUOTE_MAX               60
+
+//  The keys every check has: defaults and each site may set them.
+typedef enum {
+    KEY_INTERVAL,
+    KEY_TIMEOUT,
+    KEY_METHOD,
+    KEY_FAILURE_THRESHOLD,
+    KEY_SUCCESS_THRESHOLD,
+    KEY_ACCEPT,
+    KEY_KEYWORD,
+    KEY_MAX_LATENCY,
+    KEY_MAX_REDIRECTS,
+    KEY_TLS_VERIFY,
+    KEY_COUNT
+} check_key_t;
+
+//  Key lists, in the order messages show them.  A site's list is url and
+//  owner followed by the check keys, so check key k is site key k + 2.
+static const char *s_top_keys [] = { "data_dir", "feed", "defaults", "owners", "sites" };
+static const char *s_site_keys [] = {
+    "url", "owner", "interval", "timeout", "method", "failure_threshold",
+    "success_threshold", "accept", "keyword", "max_latency", "max_redirects", "tls_verify"
+};
+static const char **s_check_keys = s_site_keys + 2;
+static const char *s_owner_keys [] = { "webhook" };
+#define KEYS_COUNT(keys) (sizeof (keys) / sizeof (keys [0]))
+
+//  Durations: the range each duration key accepts, and how messages say it.
+typedef struct {
+    uint64_t min_ms;            //  smallest accepted
+    uint64_t max_ms;            //  largest accepted
+    const char *range;          //  the range in words
+} duration_rule_t;
+
+static const duration_rule_t s_interval_rule = {
+    CONFIG_INTERVAL_MIN_MS, CONFIG_INTERVAL_MAX_MS, "from 10s to 24h" };
+static const duration_rule_t s_timeout_rule = {
+    1, SQ_TIMEOUT_MAX_MS, "above 0 and at most 10m" };
+static const duration_rule_t s_latency_rule = {
+    0, SQ_TIMEOUT_MAX_MS, "from 0 (no limit) to 10m" };
+
+#define DURATION_EXPECTED "a duration such as 500ms, 30s, 5m or 1h"
+
+//  A YAML node as we keep it.
+typedef enum {
+    NODE_SCALAR,                //  text; plain ones may be null
+    NODE_LIST,                  //  YAML sequence
+    NODE_MAPPING                //  YAML mapping
+} node_kind_t;
+
+typedef struct _node_t node_t;
+struct _node_t {
+    node_kind_t kind;           //  scalar, list or mapping
+    char *value;                //  scalar text, NUL-terminated; NULL otherwise
+    bool plain;                 //  scalar written without quotes
+    int line;                   //  1-based line of the node's first character
+    int column;                 //  1-based column of it
+    node_t **children;          //  list items, or mapping key, value, key, value...
+    size_t count;               //  entries in children
+};
+
+//  State of one load.
+typedef struct {
+    const char *path;           //  file name, for messages
+    const char *text;           //  the whole file
+    size_t size;                //  its bytes
+    char *error;                //  caller's message buffer
+    size_t error_size;          //  its size
+    bool failed;                //  a message is in error; later ones are dropped
+    config_t *config;           //  what we fill
+    size_t site_cap;            //  allocated entries of config->sites and given
+    uint32_t *given;            //  per site, bit k set when it set check key k
+    size_t *slots;              //  URL hash index: site index + 1, 0 = free
+    size_t slot_count;          //  entries in slots, a power of two
+    const node_t *owners;       //  the owners mapping, for site checks, or NULL
+} loader_t;
+
+
+//  --------------------------------------------------------------------------
+//  Small helpers
+
+static char *
+s_strdup (const char *text)
+{
+    char *copy = strdup (text);
+    assert (copy);
+    return copy;
+}
+
+static void
+s_replace (char **field, const char *text)
+{
+    free (*field);
+    *field = s_strdup (text);
+}
+
+//  Record the first error as "FILE:LINE:COLUMN: message".  Returns -1.
+static int s_fail (loader_t *loader, int line, int column, const char *format, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
+static int
+s_fail (loader_t *loader, int line, int column, const char *format, ...)
+{
+    if (loader->failed)
+        return -1;
+    loader->failed = true;
+    int used = snprintf (loader->error, loader->error_size, "%s:%d:%d: ",
+                         loader->path, line, column);
+    if (used >= 0 && (size_t) used < loader->error_size) {
+        va_list args;
+        va_start (args, format);
+        vsnprintf (loader->error + used, loader->error_size - (size_t) used, format, args);
+        va_end (args);
+    }
+    return -1;
+}
+
+static bool
+s_node_is_null (const node_t *node)
+{
+    if (node->kind != NODE_SCALAR || !node->plain)
+        return false;
+    const char *value = node->value;
+    return !*value || strcmp (value, "~") == 0 || strcmp (value, "null") == 0
+        || strcmp (value, "Null") == 0 || strcmp (value, "NULL") == 0;
+}
+
+//  Describe what a node holds, for "got ..." in messages.
+static const char *
+s_found (const node_t *node, char *buffer, size_t buffer_size)
+{
+    if (node->kind == NODE_LIST)
+        return "a list";
+    if (node->kind == NODE_MAPPING)
+        return "a mapping";
+    if (s_node_is_null (node))
+        return "nothing";
+    if (strlen (node->value) > QUOTE_MAX)
+        snprintf (buffer, buffer_size, "'%.*s...'", QUOTE_MAX, node->value);
+    else
+        snprintf (buffer, buffer_size, "'%s'", node->value);
+    return buffer;
+}
+
+//  "KEY: expected WHAT, got FOUND" at the node.  key may be NULL.
+static int
+s_expected (loader_t *loader, const node_t *node, const char *key, const char *what)
+{
+    char buffer [QUOTE_MAX + 8];
+    return s_fail (loader, node->line, node->column, "%s%sexpected %s, got %s",
+                   key ? key : "", key ? ": " : "", what,
+                   s_found (node, buffer, sizeof (buffer)));
+}
+
+//  A list of names joined by ", ", for "expected one of" messages.
+static void
+s_join (char *buffer, size_t buffer_size, const char **names, size_t count)
+{
+    size_t used = 0;
+    buffer [0] = '\0';
+    for (size_t index = 0; index < count && used < buffer_size; index++) {
+        int wrote = snprintf (buffer + used, buffer_size - used, "%s%s",
+                              index ? ", " : "", names [index]);
+        if (wrote < 0)
+            break;
+        used += (size_t) wrote;
+    }
+}
+
+//  Look at the key of pair number pair in mapping: a name, not given
+//  before in the same mapping and, when keys is not NULL, one of them.
+//  Returns its index in keys (0 when keys is NULL), or -1 on error.
+//  where says which mapping, for messages: "in site", "at top level".
+static int
+s_key_check (loader_t *loader, const node_t *mapping, size_t pair, const char *where,
+             const char **keys, size_t key_count)
+{
+    const node_t *key = mapping->children [pair * 2];
+    if (key->kind != NODE_SCALAR || s_node_is_null (key))
+        return s_expected (loader, key, NULL, "a key name");
+    for (size_t before = 0; before < pair; before++) {
+        const node_t *earlier = mapping->children [before * 2];
+        if (earlier->kind == NODE_SCALAR && strcmp (earlier->value, key->value) == 0)
+            return s_fail (loader, key->line, key->column,
+                           "duplicate key '%s' %s: expected each key once, "
+                           "got it first on line %d", key->value, where, earlier->line);
+    }
+    if (!keys)
+        return 0;
+    for (size_t index = 0; index < key_count; index++)
+        if (strcmp (key->value, keys [index]) == 0)
+            return (int) index;
+    char expected [512];
+    s_join (expected, sizeof (expected), keys, key_count);
+    char buffer [QUOTE_MAX + 8];
+    return s_fail (loader, key->line, key->column, "unknown key %s %s; expected one of: %s",
+                   s_found (key, buffer, sizeof (buffer)), where, expected);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Values
+
+//  Text: a scalar that is not null.  Returns the borrowed text, or NULL.
+static const char *
+s_text (loader_t *loader, const node_t *node, const char *key, const char *what)
+{
+    if (node->kind != NODE_SCALAR || s_node_is_null (node) || !*node->value) {
+        s_expected (loader, node, key, what);
+        return NULL;
+    }
+    return node->value;
+}
+
+static int
+s_duration (loader_t *loader, const node_t *node, const char *key,
+            const duration_rule_t *rule, uint32_t *value)
+{
+    uint64_t ms;
+    if (node->kind != NODE_SCALAR || config_duration_parse (node->value, &ms))
+        return s_expected (loader, node, key, DURATION_EXPECTED);
+    if (ms < rule->min_ms || ms > rule->max_ms) {
+        char expected [64];
+        snprintf (expected, sizeof (expected), "a duration %s", rule->range);
+        return s_expected (loader, node, key, expected);
+    }
+    *value = (uint32_t) ms;
+    return 0;
+}
+
+static int
+s_whole (loader_t *loader, const node_t *node, const char *key,
+         uint32_t min, uint32_t max, uint32_t *value)
+{
+    uint64_t number = 0;
+    bool valid = node->kind == NODE_SCALAR && *node->value;
+    for (const char *digit = node->value; valid && *digit; digit++) {
+        valid = *digit >= '0' && *digit <= '9';
+        number = number * 10 + (uint64_t) (*digit - '0');
+        valid = valid && number <= max;
+    }
+    if (!valid || number < min) {
+        char expected [64];
+        snprintf (expected, sizeof (expected), "a whole number from %u to %u", min, max);
+        return s_expected (loader, node, key, expected);
+    }
+    *value = (uint32_t) number;
+    return 0;
+}
+
+static int
+s_bool (loader_t *loader, const node_t *node, const char *key, bool *value)
+{
+    static const char *yes [] = { "true", "yes", "on" };
+    static const char *no [] = { "false", "no", "off" };
+    for (size_t index = 0; node->kind == NODE_SCALAR && index < KEYS_COUNT (yes); index++) {
+        if (strcasecmp (node->value, yes [index]) == 0) {
+            *value = true;
+            return 0;
+        }
+        if (strcasecmp (node->value, no [index]) == 0) {
+            *value = false;
+            return 0;
+        }
+    }
+    return s_expected (loader, node, key, "true or false");
+}
+
+//  A URL we may check or post to: the reason comes from sq_url_check.
+static const char *
+s_url (loader_t *loader, const node_t *node, const char *key)
+{
+    if (node->kind != NODE_SCALAR || s_node_is_null (node)) {
+        s_expected (loader, node, key, "an http or https URL");
+        return NULL;
+    }
+    char why [SQ_TEXT_MAX];
+    if (sq_url_check (node->value, why, sizeof (why))) {
+        s_fail (loader, node->line, node->column, "%s: %s", key, why);
+        return NULL;
+    }
+    return node->value;
+}
+
+//  One check key of defaults or of a site.
+static int
+s_check_value (loader_t *loader, const node_t *node, check_key_t key, config_site_t *site)
+{
+    const char *name = s_check_keys [key];
+    switch (key) {
+        case KEY_INTERVAL:
+            return s_duration (loader, node, name, &s_interval_rule, &site->interval_ms);
+        case KEY_TIMEOUT:
+            return s_duration (loader, node, name, &s_timeout_rule, &site->timeout_ms);
+        case KEY_MAX_LATENCY:
+            return s_duration (loader, node, name, &s_latency_rule, &site->max_latency_ms);
+        case KEY_FAILURE_THRESHOLD:
+            return s_whole (loader, node, name, 1, CONFIG_THRESHOLD_MAX,
+                            &site->failure_threshold);
+        case KEY_SUCCESS_THRESHOLD:
+            return s_whole (loader, node, name, 1, CONFIG_THRESHOLD_MAX,
+                            &site->success_threshold);
+        case KEY_MAX_REDIRECTS:
+            return s_whole (loader, node, name, 0, CONFIG_REDIRECTS_MAX, &site->max_redirects);
+        case KEY_TLS_VERIFY:
+            return s_bool (loader, node, name, &site->tls_verify);
+        case KEY_METHOD: {
+            int method = node->kind == NODE_SCALAR ? sq_method_from_name (node->value) : -1;
+            if (method < 0)
+                return s_expected (loader, node, name, "HEAD or GET");
+            site->method = (sq_method_t) method;
+            return 0;
+        }
+        case KEY_ACCEPT: {
+            size_t error_at;
+            if (node->kind != NODE_SCALAR
+            ||  sq_ranges_parse (node->value, &site->accept, &error_at))
+                return s_expected (loader, node, name,
+                                   "status ranges such as 200-399 or 200,301-302");
+            return 0;
+        }
+        case KEY_KEYWORD: {
+            if (node->kind != NODE_SCALAR)
+                return s_expected (loader, node, name, "text");
+            const char *keyword = s_node_is_null (node) ? "" : node->value;
+            size_t length = strlen (keyword);
+            if (length > SQ_KEYWORD_MAX) {
+                char expected [64];
+                snprintf (expected, sizeof (expected), "at most %d bytes", SQ_KEYWORD_MAX);
+                return s_fail (loader, node->line, node->column, "%s: expected %s, got %zu",
+                               name, expected, length);
+            }
+            s_replace (&site->keyword, keyword);
+            return 0;
+        }
+        case KEY_COUNT:
+            break;
+    }
+    assert (false);
+    return -1;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Sites, and the URL index that keeps them unique
+
+static void
+s_site_defaults (config_site_t *site)
+{
+    memset (site, 0, sizeof (*site));
+    site->interval_ms = DEFAULT_INTERVAL_MS;
+    site->timeout_ms = DEFAULT_TIMEOUT_MS;
+    site->method = SQ_METHOD_HEAD;
+    site->failure_threshold = DEFAULT_THRESHOLD;
+    site->success_threshold = DEFAULT_THRESHOLD;
+    site->keyword = s_strdup ("");
+    site->max_redirects = DEFAULT_MAX_REDIRECTS;
+    site->tls_verify = true;
+}
+
+static void
+s_site_free (config_site_t *site)
+{
+    free (site->url);
+    free (site->owner);
+    free (site->keyword);
+    site->url = site->owner = site->keyword = NULL;
+}
+
+//  Copy every check key not in given from defaults into site.
+static void
+s_site_complete (config_site_t *site, const config_site_t *defaults, uint32_t given)
+{
+    #define S_TAKE(key, field) \
+        if (!(given & (1u << (key)))) site->field = defaults->field;
+    S_TAKE (KEY_INTERVAL, interval_ms)
+    S_TAKE (KEY_TIMEOUT, timeout_ms)
+    S_TAKE (KEY_METHOD, method)
+    S_TAKE (KEY_FAILURE_THRESHOLD, failure_threshold)
+    S_TAKE (KEY_SUCCESS_THRESHOLD, success_threshold)
+    S_TAKE (KEY_ACCEPT, accept)
+    S_TAKE (KEY_MAX_LATENCY, max_latency_ms)
+    S_TAKE (KEY_MAX_REDIRECTS, max_redirects)
+    S_TAKE (KEY_TLS_VERIFY, tls_verify)
+    #undef S_TAKE
+    if (!(given & (1u << KEY_KEYWORD)))
+        s_replace (&site->keyword, defaults->keyword);
+}
+
+//  FNV-1a: the URL index only needs a spread, not strength.
+static size_t
+s_hash (const char *text)
+{
+    uint64_t hash = 14695981039346656037u;
+    for (; *text; text++)
+        hash = (hash ^ (uint8_t) *text) * 1099511628211u;
+    return (size_t) hash;
+}
+
+//  Index of the site with url among the loaded ones, or -1.
+static long
+s_index_find (loader_t *loader, const char *url)
+{
+    if (!loader->slot_count)
+        return -1;
+    size_t mask = loader->slot_count - 1;
+    for (size_t slot = s_hash (url) & mask; loader->slots [slot]; slot = (slot + 1) & mask) {
+        size_t site = loader->slots [slot] - 1;
+        if (strcmp (loader->config->sites [site].url, url) == 0)
+            return (long) site;
+    }
+    return -1;
+}
+
+//  Add site number site to the index, growing it to stay at most half full.
+static void
+s_index_add (loader_t *loader, size_t site)
+{
+    if ((site + 1) * 2 > loader->slot_count) {
+        free (loader->slots);
+        loader->slot_count = loader->slot_count ? loader->slot_count * 2 : 64;
+        loader->slots = (size_t *) calloc (loader->slot_count, sizeof (size_t));
+        assert (loader->slots);
+        for (size_t earlier = 0; earlier < site; earlier++)
+            s_index_add (loader, earlier);
+    }
+    size_t mask = loader->slot_count - 1;
+    size_t slot = s_hash (loader->config->sites [site].url) & mask;
+    while (loader->slots [slot])
+        slot = (slot + 1) & mask;
+    loader->slots [slot] = site + 1;
+}
+
+//  A new zeroed site at the end of config->sites, with no given keys.
+static config_site_t *
+s_site_append (loader_t *loader)
+{
+    config_t *config = loader->config;
+    if (config->site_count == loader->site_cap) {
+        loader->site_cap = loader->site_cap ? loader->site_cap * 2 : 16;
+        config->sites = (config_site_t *) realloc (config->sites,
+                                                   loader->site_cap * sizeof (config_site_t));
+        loader->given = (uint32_t *) realloc (loader->given, loader->site_cap * sizeof (uint32_t));
+        assert (config->sites && loader->given);
+    }
+    config_site_t *site = &config->sites [config->site_count];
+    memset (site, 0, sizeof (*site));
+    loader->given [config->site_count] = 0;
+    config->site_count++;
+    return site;
+}
+
+//  Set the URL of the last site appended, refusing one already loaded.
+//  prefix starts the message: "url: " in YAML, "" in a plain list.
+static int
+s_site_set_url (loader_t *loader, config_site_t *site, const char *url,
+                int line, int column, const char *prefix)
+{
+    long first = s_index_find (loader, url);
+    if (first >= 0)
+        return s_fail (loader, line, column,
+                       "%sexpected each site once, got '%s' again (first on line %d)",
+                       prefix, url, loader->config->sites [first].line);
+    site->url = s_strdup (url);
+    s_index_add (loader, (size_t) (site - loader->config->sites));
+    return 0;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The YAML format
+
+//  Does the owners mapping declare name?
+static bool
+s_owner_declared (const node_t *owners, const char *name)
+{
+    for (size_t pair = 0; owners && pair < owners->count / 2; pair++) {
+        const node_t *key = owners->children [pair * 2];
+        if (key->kind == NODE_SCALAR && strcmp (key->value, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+static int
+s_site_parse (loader_t *loader, const node_t *node)
+{
+    if (node->kind != NODE_MAPPING)
+        return s_expected (loader, node, "site", "a mapping such as 'url: https://example.com/'");
+    config_site_t *site = s_site_append (loader);
+    uint32_t *given = &loader->given [loader->config->site_count - 1];
+    site->line = node->line;
+    for (size_t pair = 0; pair < node->count / 2; pair++) {
+        int key = s_key_check (loader, node, pair, "in site", s_site_keys,
+                               KEYS_COUNT (s_site_keys));
+        if (key < 0)
+            return -1;
+        const node_t *value = node->children [pair * 2 + 1];
+        if (key == 0) {
+            const char *url = s_url (loader, value, "url");
+            if (!url || s_site_set_url (loader, site, url, value->line, value->column, "url: "))
+                return -1;
+        }
+        else
+        if (key == 1) {
+            const char *owner = s_text (loader, value, "owner", "an owner name");
+            if (!owner)
+                return -1;
+            if (!s_owner_declared (loader->owners, owner))
+                return s_expected (loader, value, "owner", "an owner declared under owners");
+            s_replace (&site->owner, owner);
+        }
+        else {
+            if (s_check_value (loader, value, (check_key_t) (key - 2), site))
+                return -1;
+            *given |= 1u << (key - 2);
+        }
+    }
+    if (!site->url)
+        return s_fail (loader, node->line, node->column,
+                       "site: expected a url key (url: https://...), got none");
+    return 0;
+}
+
+static int
+s_owner_parse (loader_t *loader, const node_t *name, const node_t *node)
+{
+    config_t *config = loader->config;
+    config_owner_t *owner = &config->owners [config->owner_count++];
+    owner->name = s_strdup (name->value);
+    char label [QUOTE_MAX + 16];
+    snprintf (label, sizeof (label), "owner '%.*s'", QUOTE_MAX, name->value);
+    if (node->kind != NODE_MAPPING)
+        return s_expected (loader, node, label, "a mapping such as 'webhook: https://...'");
+    char where [QUOTE_MAX + 32];
+    snprintf (where, sizeof (where), "in %s", label);
+    for (size_t pair = 0; pair < node->count / 2; pair++) {
+        if (s_key_check (loader, node, pair, where, s_owner_keys, KEYS_COUNT (s_owner_keys)))
+            return -1;
+        const char *webhook = s_url (loader, node->children [pair * 2 + 1], "webhook");
+        if (!webhook)
+            return -1;
+        s_replace (&owner->webhook, webhook);
+    }
+    if (!owner->webhook)
+        return s_fail (loader, node->line, node->column,
+                       "%s: expected a webhook key (webhook: https://...), got none", label);
+    return 0;
+}
+
+//  A ZeroMQ endpoint: "transport://address", transport in letters.
+static bool
+s_endpoint_valid (const char *text)
+{
+    size_t letters = strspn (text, "abcdefghijklmnopqrstuvwxyz");
+    return letters > 0 && strncmp (text + letters, "://", 3) == 0 && text [letters + 3];
+}
+
+static int
+s_top_value (loader_t *loader, int key, const node_t *value)
+{
+    config_t *config = loader->config;
+    switch (key) {
+        case 0: {
+            const char *data_dir = s_text (loader, value, "data_dir", "a folder name");
+            if (!data_dir)
+                return -1;
+            s_replace (&config->data_dir, data_dir);
+            return 0;
+        }
+        case 1: {
+            const char *what = "a ZeroMQ endpoint such as ipc:///tmp/squirrel.feed";
+            const char *feed = s_text (loader, value, "feed", what);
+            if (!feed)
+                return -1;
+            if (!s_endpoint_valid (feed))
+                return s_expected (loader, value, "feed", what);
+            s_replace (&config->feed, feed);
+            return 0;
+        }
+        case 2:
+            if (s_node_is_null (value))
+                return 0;
+            if (value->kind != NODE_MAPPING)
+                return s_expected (loader, value, "defaults", "a mapping such as 'interval: 5m'");
+            for (size_t pair = 0; pair < value->count / 2; pair++) {
+                int check = s_key_check (loader, value, pair, "in defaults", s_check_keys,
+                                         KEY_COUNT);
+                if (check < 0 || s_check_value (loader, value->children [pair * 2 + 1],
+                                                (check_key_t) check, &config->defaults))
+                    return -1;
+            }
+            return 0;
+        case 3:
+            if (s_node_is_null (value))
+                return 0;
+            if (value->kind != NODE_MAPPING)
+                return s_expected (loader, value, "owners",
+                                   "a mapping of names such as 'alice: { webhook: https://... }'");
+            config->owners = (config_owner_t *) calloc (value->count / 2 + 1,
+                                                        sizeof (config_owner_t));
+            assert (config->owners);
+            for (size_t pair = 0; pair < value->count / 2; pair++)
+                if (s_key_check (loader, value, pair, "in owners", NULL, 0)
+                ||  s_owner_parse (loader, value->children [pair * 2],
+                                   value->children [pair * 2 + 1]))
+                    return -1;
+            return 0;
+        case 4:
+            if (s_node_is_null (value))
+                return 0;
+            if (value->kind != NODE_LIST)
+                return s_expected (loader, value, "sites",
+                                   "a list of sites such as '- url: https://example.com/'");
+            for (size_t index = 0; index < value->count; index++)
+                if (s_site_parse (loader, value->children [index]))
+                    return -1;
+            return 0;
+    }
+    assert (false);
+    return -1;
+}
+
+static int
+s_document (loader_t *loader, const node_t *root)
+{
+    if (root->kind != NODE_MAPPING)
+        return s_expected (loader, root, NULL,
+                           "a mapping with keys such as data_dir, defaults, owners and sites");
+    //  Site owners are checked against the names under owners, wherever
+    //  owners is in the file; its first occurrence counts (a second one is
+    //  a duplicate key error anyway).
+    for (size_t pair = 0; pair < root->count / 2 && !loader->owners; pair++) {
+        const node_t *key = root->children [pair * 2];
+        const node_t *value = root->children [pair * 2 + 1];
+        if (key->kind == NODE_SCALAR && strcmp (key->value, "owners") == 0
+        &&  value->kind == NODE_MAPPING)
+            loader->owners = value;
+    }
+    for (size_t pair = 0; pair < root->count / 2; pair++) {
+        int key = s_key_check (loader, root, pair, "at top level", s_top_keys,
+                               KEYS_COUNT (s_top_keys));
+        if (key < 0 || s_top_value (loader, key, root->children [pair * 2 + 1]))
+            return -1;
+    }
+    return 0;
+}
+
+static void
+s_node_destroy (node_t **self_p)
+{
+    node_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t index = 0; index < self->count; index++)
+        s_node_destroy (&self->children [index]);
+    free (self->children);
+    free (self->value);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Line and column (1-based, in characters) of a byte offset in the file.
+static void
+s_position (const loader_t *loader, size_t offset, int *line, int *column)
+{
+    *line = 1;
+    *column = 1;
+    for (size_t at = 0; at < offset && at < loader->size; at++) {
+        if (loader->text [at] == '\n') {
+            (*line)++;
+            *column = 1;
+        }
+        else
+        if (((uint8_t) loader->text [at] & 0xC0) != 0x80)
+            (*column)++;
+    }
+}
+
+//  Report libyaml's own error: its problem text and mark.
+static int
+s_yaml_error (loader_t *loader, const yaml_parser_t *parser)
+{
+    const char *problem = parser->problem ? parser->problem : "unknown error";
+    if (parser->error == YAML_MEMORY_ERROR)
+        return s_fail (loader, (int) parser->mark.line + 1, (int) parser->mark.column + 1,
+                       "out of memory reading YAML");
+    if (parser->error == YAML_READER_ERROR) {
+        int line, column;
+        s_position (loader, parser->problem_offset, &line, &column);
+        if (parser->problem_value != -1)
+            return s_fail (loader, line, column, "invalid YAML: %s (byte 0x%02X)",
+                           problem, (unsigned) parser->problem_value);
+        return s_fail (loader, line, column, "invalid YAML: %s", problem);
+    }
+    int line = (int) parser->problem_mark.line + 1;
+    int column = (int) parser->problem_mark.column + 1;
+    if (parser->context)
+        return s_fail (loader, line, column, "invalid YAML: %s (%s at line %d, column %d)",
+                       problem, parser->context, (int) parser->context_mark.line + 1,
+                       (int) parser->context_mark.column + 1);
+    return s_fail (loader, line, column, "invalid YAML: %s", problem);
+}
+
+static int
+s_next_event (loader_t *loader, yaml_parser_t *parser, yaml_event_t *event)
+{
+    if (yaml_parser_parse (parser, event))
+        return 0;
+    return s_yaml_error (loader, parser);
+}
+
+//  Build the node that starts with event, reading the events of its
+//  children.  Takes event (deletes it).  NULL on error.
+static node_t *
+s_node_read (loader_t *loader, yaml_parser_t *parser, yaml_event_t *event, int depth)
+{
+    node_t *node = (node_t *) calloc (1, sizeof (node_t));
+    assert (node);
+    node->line = (int) event->start_mark.line + 1;
+    node->column = (int) event->start_mark.column + 1;
+    const yaml_char_t *anchor = NULL;
+    int rc = 0;
+    if (event->type == YAML_ALIAS_EVENT)
+        rc = s_fail (loader, node->line, node->column,
+                     "expected a value written out, got alias '*%s' "
+                     "(anchors and aliases are not supported)",
+                     (const char *) event->data.alias.anchor);
+    else
+    if (event->type == YAML_SCALAR_EVENT) {
+        anchor = event->data.scalar.anchor;
+        node->kind = NODE_SCALAR;
+        node->plain = event->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        node->value = strndup ((const char *) event->data.scalar.value,
+                               event->data.scalar.length);
+        assert (node->value);
+        if (strlen (node->value) != event->data.scalar.length)
+            rc = s_fail (loader, node->line, node->column, "expected text, got a NUL character");
+    }
+    else
+    if (event->type == YAML_SEQUENCE_START_EVENT) {
+        anchor = event->data.sequence_start.anchor;
+        node->kind = NODE_LIST;
+    }
+    else
+    if (event->type == YAML_MAPPING_START_EVENT) {
+        anchor = event->data.mapping_start.anchor;
+        node->kind = NODE_MAPPING;
+    }
+    else
+        rc = s_fail (loader, node->line, node->column, "invalid YAML: unexpected event %d",
+                     (int) event->type);
+    if (rc == 0 && anchor)
+        rc = s_fail (loader, node->line, node->column,
+                     "expected a plain value, got anchor '&%s' "
+                     "(anchors and aliases are not supported)", (const char *) anchor);
+    if (rc == 0 && depth > NODE_DEPTH_MAX)
+        rc = s_fail (loader, node->line, node->column,
+                     "expected at most %d levels of nesting, got more", NODE_DEPTH_MAX);
+    yaml_event_delete (event);
+
+    //  Children of a list or mapping, up to its end event.
+    size_t capacity = 0;
+    while (rc == 0 && node->kind != NODE_SCALAR) {
+        yaml_event_t child;
+        if (s_next_event (loader, parser, &child)) {
+            rc = -1;
+            break;
+        }
+        if (child.type == YAML_SEQUENCE_END_EVENT || child.type == YAML_MAPPING_END_EVENT) {
+            yaml_event_delete (&child);
+            break;
+        }
+        if (node->count == capacity) {
+            capacity = capacity ? capacity * 2 : 8;
+            node->children = (node_t **) realloc (node->children, capacity * sizeof (node_t *));
+            assert (node->children);
+        }
+        node->children [node->count] = s_node_read (loader, parser, &child, depth + 1);
+        if (!node->children [node->count])
+            rc = -1;
+        else
+            node->count++;
+    }
+    if (rc)
+        s_node_destroy (&node);
+    return node;
+}
+
+//  Parse the whole file into one tree.  NULL on error.
+static node_t *
+s_yaml_read (loader_t *loader)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize (&parser)) {
+        s_fail (loader, 1, 1, "out of memory reading YAML");
+        return NULL;
+    }
+    yaml_parser_set_input_string (&parser, (const unsigned char *) loader->text, loader->size);
+    node_t *root = NULL;
+    yaml_event_t event;
+    //  Stream start, document start, one node, document end, stream end.
+    int rc = s_next_event (loader, &parser, &event);
+    if (rc == 0) {
+        yaml_event_delete (&event);
+        rc = s_next_event (loader, &parser, &event);
+    }
+    if (rc == 0 && event.type == YAML_STREAM_END_EVENT) {
+        rc = s_fail (loader, (int) event.start_mark.line + 1, (int) event.start_mark.column + 1,
+                     "expected a YAML mapping with sites, or a list of URLs, got no content");
+        yaml_event_delete (&event);
+    }
+    else
+    if (rc == 0) {
+        yaml_event_delete (&event);
+        rc = s_next_event (loader, &parser, &event);
+        if (rc == 0) {
+            root = s_node_read (loader, &parser, &event, 1);
+            rc = root ? 0 : -1;
+        }
+        if (rc == 0)
+            rc = s_next_event (loader, &parser, &event);
+        if (rc == 0) {
+            yaml_event_delete (&event);         //  document end
+            rc = s_next_event (loader, &parser, &event);
+        }
+        if (rc == 0) {
+            if (event.type == YAML_DOCUMENT_START_EVENT)
+                rc = s_fail (loader, (int) event.start_mark.line + 1,
+                             (int) event.start_mark.column + 1,
+                             "expected one YAML document, got a second one");
+            yaml_event_delete (&event);
+        }
+    }
+    yaml_parser_delete (&parser);
+    if (rc)
+        s_node_destroy (&root);
+    return root;
+}
+
+
+//  --------------------------------------------------------------------------
+//  The plain list format
+
+//  Does the line at text start with a URL scheme, "letters://"?
+static bool
+s_starts_with_scheme (const char *text)
+{
+    const char *at = text;
+    if (!((*at >= 'a' && *at <= 'z') || (*at >= 'A' && *at <= 'Z')))
+        return false;
+    while ((*at >= 'a' && *at <= 'z') || (*at >= 'A' && *at <= 'Z')
+       ||  (*at >= '0' && *at <= '9') || *at == '+' || *at == '-' || *at == '.')
+        at++;
+    return strncmp (at, "://", 3) == 0;
+}
+
+//  The first line that is neither blank nor a comment, after its leading
+//  white space; NULL if there is none.
+static const char *
+s_first_content (const char *text)
+{
+    for (const char *line = text; line && *line; ) {
+        const char *at = line + strspn (line, " \t\r");
+        if (*at && *at != '\n' && *at != '#')
+            return at;
+        line = strchr (at, '\n');
+        if (line)
+            line++;
+    }
+    return NULL;
+}
+
+static int
+s_list_parse (loader_t *loader, char *text)
+{
+    int number = 0;
+    for (char *line = text; line; ) {
+        number++;
+        char *next = strchr (line, '\n');
+        if (next)
+            *next++ = '\0';
+        char *url = line + strspn (line, " \t");
+        int column = (int) (url - line) + 1;
+        //  A comment starts at a '#' that begins the line or follows white
+        //  space; a '#' inside a URL is its fragment.
+        for (char *hash = url; *hash; hash++)
+            if (*hash == '#' && (hash == url || hash [-1] == ' ' || hash [-1] == '\t')) {
+                *hash = '\0';
+                break;
+            }
+        size_t length = strlen (url);
+        while (length && (url [length - 1] == ' ' || url [length - 1] == '\t'
+                      ||  url [length - 1] == '\r'))
+            url [--length] = '\0';
+        if (length) {
+            char why [SQ_TEXT_MAX];
+            if (sq_url_check (url, why, sizeof (why)))
+                return s_fail (loader, number, column, "%s", why);
+            config_site_t *site = s_site_append (loader);
+            site->line = number;
+            if (s_site_set_url (loader, site, url, number, column, ""))
+                return -1;
+        }
+        line = next;
+    }
+    return 0;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Loading
+
+//  The whole file, NUL-terminated, or NULL with "PATH: cannot read: ...".
+static char *
+s_read_file (const char *path, size_t *size, char *error, size_t error_size)
+{
+    FILE *file = fopen (path, "rb");
+    if (!file) {
+        snprintf (error, error_size, "%s: cannot read: %s", path, strerror (errno));
+        return NULL;
+    }
+    size_t used = 0, capacity = 4096;
+    char *text = (char *) malloc (capacity + 1);
+    assert (text);
+    while (true) {
+        if (used == capacity) {
+            capacity *= 2;
+            text = (char *) realloc (text, capacity + 1);
+            assert (text);
+        }
+        size_t got = fread (text + used, 1, capacity - used, file);
+        used += got;
+        if (got == 0 || used > CONFIG_FILE_MAX)
+            break;
+    }
+    int code = ferror (file) ? errno : 0;
+    fclose (file);
+    if (code || used > CONFIG_FILE_MAX) {
+        if (code)
+            snprintf (error, error_size, "%s: cannot read: %s", path, strerror (code));
+        else
+            snprintf (error, error_size, "%s: cannot read: larger than %d MiB, "
+                      "expected a config file", path, CONFIG_FILE_MAX >> 20);
+        free (text);
+        return NULL;
+    }
+    text [used] = '\0';
+    *size = used;
+    return text;
+}
+
+config_t *
+config_new_empty (void)
+{
+    config_t *self = (config_t *) calloc (1, sizeof (config_t));
+    assert (self);
+    self->data_dir = s_strdup (DEFAULT_DATA_DIR);
+    self->feed = s_strdup (DEFAULT_FEED);
+    s_site_defaults (&self->defaults);
+    return self;
+}
+
+config_t *
+config_load (const char *path, char *error, size_t error_size)
+{
+    assert (path);
+    assert (error || error_size == 0);
+    size_t size = 0;
+    char *text = s_read_file (path, &size, error, error_size);
+    if (!text)
+        return NULL;
+    loader_t loader = {
+        .path = path, .text = text, .size = size,
+        .error = error, .error_size = error_size,
+        .config = config_new_empty ()
+    };
+    loader.config->path = s_strdup (path);
+    int rc = 0;
+    //  A NUL byte means a binary file, and would cut our strings short.
+    const char *nul = (const char *) memchr (text, '\0', size);
+    //  Skip a UTF-8 byte order mark in the plain format; libyaml skips it
+    //  itself.
+    char *body = strncmp (text, "\xEF\xBB\xBF", 3) == 0 ? text + 3 : text;
+    const char *content = s_first_content (body);
+    if (nul) {
+        int line, column;
+        s_position (&loader, (size_t) (nul - text), &line, &column);
+        rc = s_fail (&loader, line, column, "expected text, got a NUL byte");
+    }
+    else
+    if (!content)
+        rc = s_fail (&loader, 1, 1, "expected a YAML mapping with sites, or a list of URLs "
+                     "one per line, got no content");
+    else
+    if (s_starts_with_scheme (content))
+        rc = s_list_parse (&loader, body);
+    else {
+        node_t *root = s_yaml_read (&loader);
+        rc = root ? s_document (&loader, root) : -1;
+        s_node_destroy (&root);
+    }
+    //  Defaults are known now: sites take what they did not set.
+    config_t *config = loader.config;
+    for (size_t index = 0; rc == 0 && index < config->site_count; index++)
+        s_site_complete (&config->sites [index], &config->defaults, loader.given [index]);
+    free (loader.given);
+    free (loader.slots);
+    free (text);
+    if (rc)
+        config_destroy (&config);
+    return config;
+}
+
+int
+config_add_site (config_t *self, const char *url, char *error, size_t error_size)
+{
+    assert (self);
+    char why [SQ_TEXT_MAX];
+    if (sq_url_check (url, why, sizeof (why))) {
+        snprintf (error, error_size, "%s", why);
+        return -1;
+    }
+    const config_site_t *existing = config_site_by_url (self, url);
+    if (existing) {
+        if (existing->line)
+            snprintf (error, error_size, "'%s' is already in the config (%s line %d)",
+                      url, self->path ? self->path : "", existing->line);
+        else
+            snprintf (error, error_size, "'%s' is already in the config", url);
+        return -1;
+    }
+    config_site_t *sites = (config_site_t *) realloc (self->sites,
+                                                      (self->site_count + 1) * sizeof (config_site_t));
+    assert (sites);
+    self->sites = sites;
+    config_site_t *site = &sites [self->site_count++];
+    memset (site, 0, sizeof (*site));
+    s_site_complete (site, &self->defaults, 0);
+    site->url = s_strdup (url);
+    return 0;
+}
+
+void
+config_destroy (config_t **self_p)
+{
+    assert (self_p);
+    config_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t index = 0; index < self->site_count; index++)
+        s_site_free (&self->sites [index]);
+    free (self->sites);
+    //  Owners are allocated for the whole mapping; count says how many
+    //  were filled, the rest are zeroed.
+    for (size_t index = 0; index < self->owner_count; index++) {
+        free (self->owners [index].name);
+        free (self->owners [index].webhook);
+    }
+    free (self->owners);
+    s_site_free (&self->defaults);
+    free (self->feed);
+    free (self->data_dir);
+    free (self->path);
+    free (self);
+    *self_p = NULL;
+}
+
+const config_owner_t *
+config_owner (const config_t *self, const char *name)
+{
+    assert (self);
+    for (size_t index = 0; name && index < self->owner_count; index++)
+        if (strcmp (self->owners [index].name, name) == 0)
+            return &self->owners [index];
+    return NULL;
+}
+
+const config_site_t *
+config_site_by_url (const config_t *self, const char *url)
+{
+    assert (self);
+    for (size_t index = 0; url && index < self->site_count; index++)
+        if (strcmp (self->sites [index].url, url) == 0)
+            return &self->sites [index];
+    return NULL;
+}
+
+int
+config_duration_parse (const char *text, uint64_t *ms)
+{
+    //  Units from the largest down; each may appear once, in this order.
+    static const struct { const char *name; uint64_t ms; } units [] = {
+        { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { "ms", 1 }
+    };
+    if (!text || !*text)
+        return -1;
+    if (strcmp (text, "0") == 0) {
+        *ms = 0;
+        return 0;
+    }
+    uint64_t total = 0;
+    size_t next_unit = 0;
+    const char *at = text;
+    while (*at) {
+        //  At most nine digits: no overflow, and far beyond any limit.
+        uint64_t number = 0;
+        size_t digits = 0;
+        while (*at >= '0' && *at <= '9' && digits < 10) {
+            number = number * 10 + (uint64_t) (*at++ - '0');
+            digits++;
+        }
+        if (digits == 0 || digits > 9)
+            return -1;
+        size_t unit = next_unit;
+        while (unit < sizeof (units) / sizeof (units [0])) {
+            size_t length = strlen (units [unit].name);
+            //  "m" must not take the "m" of "ms".
+            if (strncmp (at, units [unit].name, length) == 0
+            &&  !(length == 1 && at [0] == 'm' && at [1] == 's'))
+                break;
+            unit++;
+        }
+        if (unit == sizeof (units) / sizeof (units [0]))
+            return -1;
+        at += strlen (units [unit].name);
+        total += number * units [unit].ms;
+        next_unit = unit + 1;
+    }
+    *ms = total;
+    return 0;
+}

@@ -1,0 +1,109 @@
+/*  config.h: the sites to monitor, loaded from a config file.
+
+    Two formats, told apart by content.  When the first line that is not
+    blank and not a comment starts with a scheme ("http://..."), the file is
+    a plain list: one URL per line, '#' starts a comment (at the start of a
+    line or after white space), blank lines are skipped, and every site gets
+    the built-in defaults.  Anything else is read as YAML:
+
+        data_dir: ./squirrel-data
+        feed: ipc:///tmp/squirrel.feed
+        defaults: { interval: 5m, timeout: 20s, method: HEAD, ... }
+        owners:
+          alice: { webhook: https://hooks.example.com/alice }
+        sites:
+          - url: https://example.com/
+            owner: alice
+            interval: 1m
+
+    A site may override any key of defaults.  Every mistake is reported as
+    "FILE:LINE:COLUMN: what was expected, and what was found", first one
+    only.  The keys and the rule for each are listed at the top of config.c.
+*/
+#ifndef CONFIG_H_INCLUDED
+#define CONFIG_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sq_proto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  Limits of the rules.
+#define CONFIG_INTERVAL_MIN_MS  10000       //  checks at most every 10 s
+#define CONFIG_INTERVAL_MAX_MS  86400000    //  and at least once a day
+#define CONFIG_THRESHOLD_MAX    100         //  failure_threshold, success_threshold
+#define CONFIG_REDIRECTS_MAX    50          //  max_redirects
+#define CONFIG_FILE_MAX         (64 << 20)  //  bytes in a config file
+
+//  One site, or the defaults a site starts from.
+typedef struct {
+    uint64_t id;                //  site id, 0 until the store or the caller assigns one
+    char *url;                  //  http(s) URL, checked; NULL in defaults
+    char *owner;                //  owner name, or NULL
+    uint32_t interval_ms;       //  time between checks
+    uint32_t timeout_ms;        //  whole-check timeout
+    sq_method_t method;         //  HEAD or GET
+    uint32_t failure_threshold; //  consecutive failures before DOWN
+    uint32_t success_threshold; //  consecutive successes before UP
+    sq_ranges_t accept;         //  accepted statuses; count 0 = below 400
+    char *keyword;              //  required in the body; "" = none, never NULL
+    uint32_t max_latency_ms;    //  0 = none
+    uint32_t max_redirects;     //  redirects followed
+    bool tls_verify;            //  false: site opted out of certificate checks
+    int line;                   //  line of the site in the file, for messages
+                                //  (0 for sites added from the command line)
+} config_site_t;
+
+//  Someone to tell when a site changes state.
+typedef struct {
+    char *name;                 //  key under owners, what sites name
+    char *webhook;              //  http(s) URL the notifier posts to
+} config_owner_t;
+
+//  A whole config.  Everything in it belongs to it; config_destroy frees it.
+typedef struct {
+    char *path;                 //  file it came from; NULL for config_new_empty
+    char *data_dir;             //  store and runtime files
+    char *feed;                 //  alert feed endpoint
+    config_site_t defaults;     //  what a site gets for keys it leaves out (url NULL)
+    config_owner_t *owners;     //  declared owners, in file order
+    size_t owner_count;         //  entries in owners
+    config_site_t *sites;       //  sites, in file order, URLs unique
+    size_t site_count;          //  entries in sites
+} config_t;
+
+//  Load a config file.  NULL on any error, with one message in error:
+//  "FILE:LINE:COLUMN: ..." for a mistake in the file, "FILE: cannot read:
+//  REASON" when it cannot be read.
+config_t *config_load (const char *path, char *error, size_t error_size);
+
+//  A config with the built-in defaults and no sites (for command-line use).
+config_t *config_new_empty (void);
+
+//  Append a site for url with the defaults.  0, or -1 with the reason in
+//  error (a URL we do not monitor, or one already in the config).
+int config_add_site (config_t *self, const char *url, char *error, size_t error_size);
+
+//  Destroy a config; safe on NULL, nulls the caller's pointer.
+void config_destroy (config_t **self_p);
+
+//  The owner called name (borrowed), or NULL if there is none.
+const config_owner_t *config_owner (const config_t *self, const char *name);
+
+//  The site with exactly this URL (borrowed), or NULL.
+const config_site_t *config_site_by_url (const config_t *self, const char *url);
+
+//  Parse a duration: "500ms", "30s", "5m", "1h", combinations in that
+//  order such as "1h30m" or "1m30s", or "0".  0 with *ms set, or -1.
+int config_duration_parse (const char *text, uint64_t *ms);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

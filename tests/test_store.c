@@ -1,0 +1,812 @@
+/*  test_store.c: the store, through the real writer actor and real SQLite
+    files.  RESULT and ALERT go in over a real PUSH socket; what was written
+    is read back through store_status and store_incidents (and, for pruning
+    and lock contention, through a plain SQLite connection of our own).
+    Every test has its own mkdtemp folder, so ctest can run them in parallel.
+*/
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "store.h"
+#include "sq_actor.h"
+#include "sq_wire.h"
+
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define HOUR_US     3600000000LL
+#define DAY_US      (24 * HOUR_US)
+
+typedef struct {
+    char folder [64];           //  mkdtemp folder, removed at teardown
+    char data_dir [96];         //  folder/data: the store must create it
+    char endpoint [64];         //  the actor's PULL, unique per test
+    zactor_t *actor;            //  the writer under test, or NULL
+    zsock_t *push;              //  PUSH standing in for the collector
+    store_t *store;             //  a reader connection, or NULL
+} fixture_t;
+
+static int
+s_setup (void **state)
+{
+    static unsigned instance = 0;
+    fixture_t *self = (fixture_t *) calloc (1, sizeof (fixture_t));
+    assert_non_null (self);
+    snprintf (self->folder, sizeof (self->folder), "/tmp/test-store-XXXXXX");
+    assert_non_null (mkdtemp (self->folder));
+    snprintf (self->data_dir, sizeof (self->data_dir), "%s/data", self->folder);
+    snprintf (self->endpoint, sizeof (self->endpoint), "inproc://test-store-%u", instance++);
+    *state = self;
+    return 0;
+}
+
+static int
+s_remove (const char *path, const struct stat *info, int flag, struct FTW *ftw)
+{
+    return remove (path);
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    zsock_destroy (&self->push);
+    zactor_destroy (&self->actor);
+    store_close (&self->store);
+    nftw (self->folder, s_remove, 8, FTW_DEPTH | FTW_PHYS);
+    free (self);
+    return 0;
+}
+
+//  Start the writer and connect the PUSH.
+static void
+s_start (fixture_t *self, uint32_t retention_days)
+{
+    store_args_t args = {
+        .data_dir = self->data_dir, .endpoint = self->endpoint, .retention_days = retention_days
+    };
+    self->actor = sq_actor_start (store_actor, &args, "store");
+    assert_non_null (self->actor);
+    self->push = zsock_new (ZMQ_PUSH);
+    assert_non_null (self->push);
+    zsock_set_linger (self->push, 2000);
+    assert_int_equal (zsock_connect (self->push, "%s", self->endpoint), 0);
+}
+
+//  Open the reader and give it the sites.
+static void
+s_open_sites (fixture_t *self, const char **urls, const char **owners, size_t count, uint64_t *ids)
+{
+    char error [256] = "";
+    if (!self->store)
+        self->store = store_open (self->data_dir, error, sizeof (error));
+    assert_non_null (self->store);
+    assert_int_equal (store_sync_sites (self->store, urls, owners, count, ids, error, sizeof (error)), 0);
+}
+
+static void
+s_send_result (fixture_t *self, uint64_t site_id, int64_t at, bool up, sq_reason_t reason,
+               unsigned status, uint64_t total_us)
+{
+    sq_msg_t msg;
+    memset (&msg, 0, sizeof (msg));
+    msg.type = SQ_MSG_RESULT;
+    msg.result.job_id = 1;
+    msg.result.attempt = 1;
+    msg.result.site_id = site_id;
+    strcpy (msg.result.pinger_id, "test-pinger");
+    strcpy (msg.result.region, "loopback");
+    msg.result.up = up;
+    msg.result.reason = (uint8_t) reason;
+    msg.result.http_status = (uint16_t) status;
+    msg.result.total_us = total_us;
+    msg.result.at = at;
+    assert_int_equal (sq_wire_send (self->push, NULL, 0, &msg), 0);
+}
+
+static void
+s_send_alert (fixture_t *self, uint64_t site_id, sq_state_t state, int64_t since,
+              sq_reason_t reason, const char *detail)
+{
+    static uint64_t seq = 0;
+    sq_msg_t msg;
+    memset (&msg, 0, sizeof (msg));
+    msg.type = SQ_MSG_ALERT;
+    msg.alert.seq = ++seq;
+    msg.alert.site_id = site_id;
+    strcpy (msg.alert.url, "https://example.com/");
+    msg.alert.previous = SQ_STATE_UNKNOWN;
+    msg.alert.state = (uint8_t) state;
+    msg.alert.since = since;
+    msg.alert.reason = (uint8_t) reason;
+    snprintf (msg.alert.detail, sizeof (msg.alert.detail), "%s", detail);
+    assert_int_equal (sq_wire_send (self->push, NULL, 0, &msg), 0);
+}
+
+//  Send a pipe command, return the reply (caller frees); NULL on timeout.
+static char *
+s_command (fixture_t *self, const char *command)
+{
+    assert_int_equal (zstr_send (self->actor, command), 0);
+    zsock_set_rcvtimeo (self->actor, 20000);
+    char *reply = zstr_recv (self->actor);
+    zsock_set_rcvtimeo (self->actor, -1);
+    return reply;
+}
+
+static void
+s_flush (fixture_t *self)
+{
+    char *reply = s_command (self, "FLUSH");
+    assert_non_null (reply);
+    assert_string_equal (reply, "OK");
+    zstr_free (&reply);
+}
+
+static long long
+s_stat (fixture_t *self, const char *name)
+{
+    char *stats = sq_actor_stats (self->actor);
+    assert_non_null (stats);
+    long long value = sq_stats_value (stats, name);
+    free (stats);
+    return value;
+}
+
+//  Poll a counter until it reaches want, with a deadline.
+static long long
+s_wait_stat (fixture_t *self, const char *name, long long want, int64_t timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    long long value;
+    while ((value = s_stat (self, name)) < want && zclock_mono () < deadline)
+        zclock_sleep (5);
+    return value;
+}
+
+//  Collected store_status rows.
+typedef struct {
+    size_t count;                   //  rows seen
+    store_status_t rows [8];        //  the first 8, pointers redirected below
+    char urls [8][128];             //  copies of url
+    char owners [8][64];            //  copies of owner
+} status_list_t;
+
+static void
+s_collect_status (const store_status_t *row, void *arg)
+{
+    status_list_t *list = (status_list_t *) arg;
+    if (list->count < 8) {
+        size_t index = list->count;
+        list->rows [index] = *row;
+        snprintf (list->urls [index], sizeof (list->urls [index]), "%s", row->url);
+        snprintf (list->owners [index], sizeof (list->owners [index]), "%s", row->owner);
+        list->rows [index].url = list->urls [index];
+        list->rows [index].owner = list->owners [index];
+    }
+    list->count++;
+}
+
+static void
+s_status (store_t *store, int64_t now, status_list_t *list)
+{
+    memset (list, 0, sizeof (*list));
+    int rows = store_status (store, now, s_collect_status, list);
+    assert_int_equal (rows, list->count);
+}
+
+//  Collected store_incidents rows.
+typedef struct {
+    size_t count;                   //  rows seen
+    store_incident_t rows [8];      //  the first 8
+    char details [8][SQ_TEXT_MAX + 1];  //  copies of detail
+} incident_list_t;
+
+static void
+s_collect_incident (const store_incident_t *row, void *arg)
+{
+    incident_list_t *list = (incident_list_t *) arg;
+    if (list->count < 8) {
+        size_t index = list->count;
+        list->rows [index] = *row;
+        snprintf (list->details [index], sizeof (list->details [index]), "%s", row->detail);
+        list->rows [index].detail = list->details [index];
+    }
+    list->count++;
+}
+
+static void
+s_incidents (store_t *store, uint64_t site_id, size_t limit, incident_list_t *list)
+{
+    memset (list, 0, sizeof (*list));
+    int rows = store_incidents (store, site_id, limit, s_collect_incident, list);
+    assert_int_equal (rows, list->count);
+}
+
+//  Raw result rows, through a connection of our own.
+static long long
+s_count_results (fixture_t *self)
+{
+    char path [160];
+    snprintf (path, sizeof (path), "%s/%s", self->data_dir, STORE_FILE_NAME);
+    sqlite3 *db;
+    assert_int_equal (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *statement;
+    assert_int_equal (sqlite3_prepare_v2 (db, "SELECT COUNT (*) FROM result", -1, &statement, NULL),
+                      SQLITE_OK);
+    assert_int_equal (sqlite3_step (statement), SQLITE_ROW);
+    long long count = sqlite3_column_int64 (statement, 0);
+    sqlite3_finalize (statement);
+    sqlite3_close (db);
+    return count;
+}
+
+
+static void
+test_results_make_rollups_and_uptime (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://b.example/", "https://a.example/" };
+    const char *owners [] = { "bob@example.com", NULL };
+    uint64_t ids [2];
+    s_open_sites (self, urls, owners, 2, ids);
+    s_start (self, 0);
+    //  The data folder was made private.
+    struct stat info;
+    assert_int_equal (stat (self->data_dir, &info), 0);
+    assert_int_equal (info.st_mode & 0777, 0750);
+
+    int64_t now = sq_wallclock_us ();
+    //  Site b: the newest check is sent first; it must stay the last check.
+    s_send_result (self, ids [0], now - HOUR_US / 2, true, SQ_REASON_OK, 200, 1000);
+    s_send_result (self, ids [0], now - 1 * HOUR_US, true, SQ_REASON_OK, 200, 2000);
+    s_send_result (self, ids [0], now - 2 * HOUR_US, true, SQ_REASON_OK, 204, 3000);
+    s_send_result (self, ids [0], now - 3 * HOUR_US, false, SQ_REASON_TIMEOUT, 0, 4000);
+    s_send_result (self, ids [0], now - 3 * DAY_US, true, SQ_REASON_OK, 200, 5000);
+    s_send_result (self, ids [0], now - 3 * DAY_US, true, SQ_REASON_OK, 200, 6000);
+    s_send_result (self, ids [0], now - 10 * DAY_US, false, SQ_REASON_DNS, 0, 7000);
+    s_send_result (self, ids [0], now - 10 * DAY_US, false, SQ_REASON_DNS, 0, 8000);
+    s_flush (self);
+    assert_int_equal (s_stat (self, "results"), 8);
+    assert_int_equal (s_stat (self, "pending"), 0);
+    assert_int_equal (s_stat (self, "dropped"), 0);
+    assert_true (s_stat (self, "flushes") >= 1);
+    assert_int_equal (s_count_results (self), 8);
+
+    status_list_t list;
+    s_status (self->store, now, &list);
+    assert_int_equal (list.count, 2);
+    //  Ordered by URL: a first.  It has never been checked.
+    assert_string_equal (list.rows [0].url, "https://a.example/");
+    assert_string_equal (list.rows [0].owner, "");
+    assert_int_equal (list.rows [0].id, ids [1]);
+    assert_int_equal (list.rows [0].last_check_us, 0);
+    assert_int_equal (list.rows [0].state, SQ_STATE_UNKNOWN);
+    assert_float_equal (list.rows [0].uptime_24h, -1, 0.0001);
+    assert_float_equal (list.rows [0].uptime_7d, -1, 0.0001);
+    assert_float_equal (list.rows [0].uptime_30d, -1, 0.0001);
+
+    const store_status_t *b = &list.rows [1];
+    assert_string_equal (b->url, "https://b.example/");
+    assert_string_equal (b->owner, "bob@example.com");
+    assert_int_equal (b->last_check_us, now - HOUR_US / 2);
+    assert_int_equal (b->last_reason, SQ_REASON_OK);
+    assert_int_equal (b->last_status, 200);
+    assert_float_equal (b->uptime_24h, 75.0, 0.0001);           //  3 of 4
+    assert_float_equal (b->uptime_7d, 100.0 * 5 / 6, 0.0001);   //  5 of 6
+    assert_float_equal (b->uptime_30d, 100.0 * 5 / 8, 0.0001);  //  5 of 8
+    assert_int_equal (b->open_incident, 0);
+}
+
+static void
+test_uptime_is_minus_one_without_checks (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://old.example/" };
+    uint64_t id;
+    s_open_sites (self, urls, NULL, 1, &id);
+    s_start (self, 0);
+    int64_t now = sq_wallclock_us ();
+    s_send_result (self, id, now - 10 * DAY_US, true, SQ_REASON_OK, 200, 1000);
+    s_send_result (self, id, now - 40 * DAY_US, false, SQ_REASON_CONNECT, 0, 1000);
+    s_flush (self);
+    status_list_t list;
+    s_status (self->store, now, &list);
+    assert_int_equal (list.count, 1);
+    assert_float_equal (list.rows [0].uptime_24h, -1, 0.0001);
+    assert_float_equal (list.rows [0].uptime_7d, -1, 0.0001);
+    //  The 40-day-old failure is outside the 30-day window.
+    assert_float_equal (list.rows [0].uptime_30d, 100, 0.0001);
+    //  Seen from 60 days on, no window has a check at all.
+    s_status (self->store, now + 60 * DAY_US, &list);
+    assert_float_equal (list.rows [0].uptime_30d, -1, 0.0001);
+}
+
+static void
+test_uptime_windows_have_sharp_edges (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://edge.example/" };
+    uint64_t id;
+    s_open_sites (self, urls, NULL, 1, &id);
+    s_start (self, 0);
+    //  Half an hour into an hour: a window of 24 holds this hour and the 23
+    //  before it, so 23.5 h ago is in and 24 h ago is out.
+    int64_t now = sq_wallclock_us () / HOUR_US * HOUR_US + HOUR_US / 2;
+    s_send_result (self, id, now - 23 * HOUR_US - HOUR_US / 2, true, SQ_REASON_OK, 200, 1000);
+    s_send_result (self, id, now - 24 * HOUR_US, false, SQ_REASON_CONNECT, 0, 1000);
+    s_send_result (self, id, now - 7 * DAY_US + HOUR_US / 2, true, SQ_REASON_OK, 200, 1000);
+    s_send_result (self, id, now - 7 * DAY_US, false, SQ_REASON_CONNECT, 0, 1000);
+    s_send_result (self, id, now - 30 * DAY_US + HOUR_US / 2, true, SQ_REASON_OK, 200, 1000);
+    s_send_result (self, id, now - 30 * DAY_US, false, SQ_REASON_CONNECT, 0, 1000);
+    s_flush (self);
+    status_list_t list;
+    s_status (self->store, now, &list);
+    assert_float_equal (list.rows [0].uptime_24h, 100, 0.0001);             //  1 of 1
+    assert_float_equal (list.rows [0].uptime_7d, 100.0 * 2 / 3, 0.0001);    //  2 of 3
+    assert_float_equal (list.rows [0].uptime_30d, 100.0 * 3 / 5, 0.0001);   //  3 of 5
+}
+
+static void
+test_down_then_up_makes_one_closed_incident (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://flaky.example/" };
+    uint64_t id;
+    s_open_sites (self, urls, NULL, 1, &id);
+    s_start (self, 0);
+    int64_t down_at = sq_wallclock_us () - HOUR_US;
+    int64_t up_at = down_at + 600000000LL;
+
+    s_send_alert (self, id, SQ_STATE_DOWN, down_at, SQ_REASON_TIMEOUT, "no answer in 10 s");
+    s_flush (self);
+    incident_list_t incidents;
+    s_incidents (self->store, id, 10, &incidents);
+    assert_int_equal (incidents.count, 1);
+    assert_int_equal (incidents.rows [0].start_us, down_at);
+    assert_int_equal (incidents.rows [0].end_us, 0);
+    status_list_t list;
+    s_status (self->store, sq_wallclock_us (), &list);
+    assert_int_equal (list.rows [0].open_incident, 1);
+    assert_int_equal (list.rows [0].state, SQ_STATE_DOWN);
+
+    s_send_alert (self, id, SQ_STATE_UP, up_at, SQ_REASON_OK, "back");
+    s_flush (self);
+    s_incidents (self->store, id, 10, &incidents);
+    assert_int_equal (incidents.count, 1);
+    assert_int_equal (incidents.rows [0].start_us, down_at);
+    assert_int_equal (incidents.rows [0].end_us, up_at);
+    assert_int_equal (incidents.rows [0].reason, SQ_REASON_TIMEOUT);
+    assert_string_equal (incidents.rows [0].detail, "no answer in 10 s");
+    sq_state_t site_state;
+    int64_t since = 0;
+    assert_int_equal (store_site_state (self->store, id, &site_state, &since), 0);
+    assert_int_equal (site_state, SQ_STATE_UP);
+    assert_int_equal (since, up_at);
+    s_status (self->store, sq_wallclock_us (), &list);
+    assert_int_equal (list.rows [0].open_incident, 0);
+    assert_int_equal (s_stat (self, "alerts"), 2);
+    //  An unknown site has no state.
+    assert_int_equal (store_site_state (self->store, id + 100, &site_state, &since), -1);
+}
+
+static void
+test_site_that_stays_down_keeps_one_open_incident (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://dead.example/" };
+    uint64_t id;
+    s_open_sites (self, urls, NULL, 1, &id);
+    s_start (self, 0);
+    int64_t t1 = sq_wallclock_us () - 5 * HOUR_US;
+    //  DOWN again in the same batch and in a later one (a collector restart
+    //  says so again): still the one incident that began at t1.
+    s_send_alert (self, id, SQ_STATE_DOWN, t1, SQ_REASON_DNS, "no such name");
+    s_send_alert (self, id, SQ_STATE_DOWN, t1 + 1000, SQ_REASON_DNS, "no such name");
+    s_flush (self);
+    s_send_alert (self, id, SQ_STATE_DOWN, t1 + 2000, SQ_REASON_CONNECT, "refused");
+    s_flush (self);
+    incident_list_t incidents;
+    s_incidents (self->store, id, 10, &incidents);
+    assert_int_equal (incidents.count, 1);
+    assert_int_equal (incidents.rows [0].start_us, t1);
+    assert_int_equal (incidents.rows [0].end_us, 0);
+    assert_int_equal (incidents.rows [0].reason, SQ_REASON_DNS);
+    status_list_t list;
+    s_status (self->store, sq_wallclock_us (), &list);
+    assert_int_equal (list.rows [0].open_incident, 1);
+
+    //  Up, then down again: a second incident, newest first.
+    s_send_alert (self, id, SQ_STATE_UP, t1 + HOUR_US, SQ_REASON_OK, "");
+    s_send_alert (self, id, SQ_STATE_DOWN, t1 + 2 * HOUR_US, SQ_REASON_KEYWORD, "keyword missing");
+    s_flush (self);
+    s_incidents (self->store, id, 10, &incidents);
+    assert_int_equal (incidents.count, 2);
+    assert_int_equal (incidents.rows [0].start_us, t1 + 2 * HOUR_US);
+    assert_int_equal (incidents.rows [0].end_us, 0);
+    assert_int_equal (incidents.rows [1].start_us, t1);
+    assert_int_equal (incidents.rows [1].end_us, t1 + HOUR_US);
+    s_incidents (self->store, id, 1, &incidents);
+    assert_int_equal (incidents.count, 1);
+    assert_int_equal (incidents.rows [0].reason, SQ_REASON_KEYWORD);
+    assert_int_equal (s_stat (self, "dropped"), 0);
+    assert_int_equal (s_stat (self, "failed_writes"), 0);
+}
+
+static void
+test_sync_sites_gives_stable_ids (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *first [] = { "https://a.example/", "https://b.example/", "https://c.example/" };
+    const char *owners [] = { "ann", "ben", "cat" };
+    uint64_t ids [3];
+    s_open_sites (self, first, owners, 3, ids);
+    assert_true (ids [0] != ids [1] && ids [1] != ids [2] && ids [0] != ids [2]);
+
+    //  b dropped, a gets a new owner: same ids, b inactive but kept.
+    const char *second [] = { "https://c.example/", "https://a.example/" };
+    const char *owners2 [] = { "cat", "amy" };
+    uint64_t ids2 [2];
+    s_open_sites (self, second, owners2, 2, ids2);
+    assert_int_equal (ids2 [0], ids [2]);
+    assert_int_equal (ids2 [1], ids [0]);
+    status_list_t list;
+    s_status (self->store, sq_wallclock_us (), &list);
+    assert_int_equal (list.count, 2);
+    assert_string_equal (list.rows [0].url, "https://a.example/");
+    assert_string_equal (list.rows [0].owner, "amy");
+    assert_string_equal (list.rows [1].url, "https://c.example/");
+    sq_state_t site_state;
+    assert_int_equal (store_site_state (self->store, ids [1], &site_state, NULL), 0);
+
+    //  Across a reopen, b comes back with its id and d is new.
+    store_close (&self->store);
+    assert_null (self->store);
+    store_close (&self->store);     //  safe twice
+    const char *third [] = { "https://d.example/", "https://b.example/", "https://a.example/" };
+    uint64_t ids3 [3];
+    s_open_sites (self, third, NULL, 3, ids3);
+    assert_int_equal (ids3 [1], ids [1]);
+    assert_int_equal (ids3 [2], ids [0]);
+    assert_true (ids3 [0] != ids [0] && ids3 [0] != ids [1] && ids3 [0] != ids [2]);
+    s_status (self->store, sq_wallclock_us (), &list);
+    assert_int_equal (list.count, 3);
+
+    //  A missing URL is refused and changes nothing.
+    const char *bad [] = { "https://a.example/", "" };
+    char error [256] = "";
+    assert_int_equal (store_sync_sites (self->store, bad, NULL, 2, NULL, error, sizeof (error)), -1);
+    assert_non_null (strstr (error, "site 2"));
+    s_status (self->store, sq_wallclock_us (), &list);
+    assert_int_equal (list.count, 3);
+}
+
+static void
+test_malformed_frames_are_counted (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://a.example/" };
+    uint64_t id;
+    s_open_sites (self, urls, NULL, 1, &id);
+    s_start (self, 0);
+    //  Garbage, two frames, a message of the wrong type.
+    zstr_send (self->push, "\xdd\xff\xff\xff\xff");
+    zstr_sendm (self->push, "two");
+    zstr_send (self->push, "frames");
+    sq_msg_t msg;
+    memset (&msg, 0, sizeof (msg));
+    msg.type = SQ_MSG_READY;
+    strcpy (msg.ready.pinger_id, "impostor");
+    assert_int_equal (sq_wire_send (self->push, NULL, 0, &msg), 0);
+    //  A site id that cannot be a store id, and one the store does not know.
+    int64_t now = sq_wallclock_us ();
+    s_send_result (self, UINT64_MAX, now, true, SQ_REASON_OK, 200, 1000);
+    s_send_result (self, id + 1000, now, true, SQ_REASON_OK, 200, 1000);
+    assert_int_equal (s_wait_stat (self, "malformed", 4, 5000), 4);
+    //  The good one still goes through.
+    s_send_result (self, id, now, true, SQ_REASON_OK, 200, 1000);
+    s_flush (self);
+    assert_int_equal (s_stat (self, "malformed"), 4);
+    assert_int_equal (s_stat (self, "results"), 2);
+    assert_int_equal (s_stat (self, "dropped"), 1);     //  the unknown site
+    assert_int_equal (s_stat (self, "failed_writes"), 0);
+    assert_int_equal (s_count_results (self), 1);
+    status_list_t list;
+    s_status (self->store, now, &list);
+    assert_float_equal (list.rows [0].uptime_24h, 100, 0.0001);
+    //  An unknown command is ignored; the actor still answers.
+    assert_int_equal (zstr_send (self->actor, "FROBNICATE"), 0);
+    assert_int_equal (s_stat (self, "results"), 2);
+}
+
+static void
+test_term_flushes_pending_writes (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://a.example/" };
+    uint64_t id;
+    s_open_sites (self, urls, NULL, 1, &id);
+    store_close (&self->store);
+    s_start (self, 0);
+    int64_t now = sq_wallclock_us ();
+    for (int index = 0; index < 100; index++)
+        s_send_result (self, id, now - index * 1000000LL, index % 4 != 0, SQ_REASON_OK, 200, 1000);
+    s_send_alert (self, id, SQ_STATE_DOWN, now, SQ_REASON_TLS, "certificate expired");
+    zactor_destroy (&self->actor);      //  at once: nothing was flushed yet
+
+    char error [256] = "";
+    self->store = store_open (self->data_dir, error, sizeof (error));
+    assert_non_null (self->store);
+    status_list_t list;
+    s_status (self->store, now, &list);
+    assert_int_equal (list.count, 1);
+    assert_int_equal (list.rows [0].last_check_us, now);
+    assert_float_equal (list.rows [0].uptime_24h, 75, 0.0001);
+    assert_int_equal (list.rows [0].state, SQ_STATE_DOWN);
+    assert_int_equal (list.rows [0].open_incident, 1);
+    assert_int_equal (s_count_results (self), 100);
+}
+
+static void
+test_prune_removes_old_results_keeps_rollups (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://a.example/" };
+    uint64_t id;
+    s_open_sites (self, urls, NULL, 1, &id);
+    s_start (self, 0);
+    int64_t now = sq_wallclock_us ();
+    //  More than one prune slice of old results (and more than one batch).
+    const int old = STORE_PRUNE_SLICE + 1000;
+    for (int index = 0; index < old; index++)
+        s_send_result (self, id, now - 10 * DAY_US - index * 1000000LL, false,
+                       SQ_REASON_HTTP_STATUS, 500, 1000);
+    for (int index = 0; index < 5; index++)
+        s_send_result (self, id, now - index * 1000000LL, true, SQ_REASON_OK, 200, 1000);
+    s_flush (self);
+    assert_true (s_stat (self, "flushes") >= 3);    //  2,000 per batch at most
+    assert_int_equal (s_stat (self, "results"), old + 5);
+    assert_int_equal (s_count_results (self), old + 5);
+
+    char *reply = s_command (self, "PRUNE");
+    assert_non_null (reply);
+    char expected [32];
+    snprintf (expected, sizeof (expected), "OK %d", old);
+    assert_string_equal (reply, expected);
+    zstr_free (&reply);
+    assert_int_equal (s_count_results (self), 5);
+    //  The rollups still know the old checks.
+    status_list_t list;
+    s_status (self->store, now, &list);
+    assert_float_equal (list.rows [0].uptime_24h, 100, 0.0001);
+    assert_float_equal (list.rows [0].uptime_30d, 100.0 * 5 / (old + 5), 0.0001);
+    //  Nothing left to prune.
+    reply = s_command (self, "PRUNE");
+    assert_non_null (reply);
+    assert_string_equal (reply, "OK 0");
+    zstr_free (&reply);
+}
+
+static void
+test_batches_flush_by_time (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://a.example/" };
+    uint64_t id;
+    s_open_sites (self, urls, NULL, 1, &id);
+    s_start (self, 0);
+    int64_t sent_at = zclock_mono ();
+    s_send_result (self, id, sq_wallclock_us (), true, SQ_REASON_OK, 200, 1000);
+    assert_int_equal (s_wait_stat (self, "flushes", 1, 5000), 1);
+    int64_t elapsed = zclock_mono () - sent_at;
+    assert_true (elapsed >= STORE_FLUSH_MS - 50);   //  not before its time
+    assert_int_equal (s_stat (self, "pending"), 0);
+    assert_int_equal (s_count_results (self), 1);
+}
+
+static void
+test_reader_works_beside_the_writer (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://a.example/", "https://b.example/" };
+    uint64_t ids [2];
+    s_open_sites (self, urls, NULL, 2, ids);
+    s_start (self, 0);
+    int64_t now = sq_wallclock_us ();
+    //  Keep the writer busy with batches (no FLUSH: size and time decide)
+    //  while the reader reads and even syncs sites.
+    const int total = 5000;
+    int64_t deadline = zclock_mono () + 20000;
+    status_list_t list;
+    double checks_seen = 0;
+    for (int sent = 0; zclock_mono () < deadline; ) {
+        for (int index = 0; index < 500 && sent < total; index++, sent++)
+            s_send_result (self, ids [sent % 2], now - total + sent, true, SQ_REASON_OK, 200, 1000);
+        s_status (self->store, now, &list);
+        assert_int_equal (list.count, 2);
+        char error [256] = "";
+        assert_int_equal (store_sync_sites (self->store, urls, NULL, 2, NULL, error, sizeof (error)), 0);
+        if (list.rows [0].last_check_us == now - 2 && list.rows [1].last_check_us == now - 1) {
+            checks_seen = list.rows [0].uptime_24h;
+            break;
+        }
+        zclock_sleep (5);
+    }
+    assert_float_equal (checks_seen, 100, 0.0001);
+    assert_int_equal (s_count_results (self), total);
+    assert_int_equal (s_stat (self, "failed_writes"), 0);
+}
+
+//  Hold the write lock from a connection of our own.
+static sqlite3 *
+s_lock (fixture_t *self)
+{
+    char path [160];
+    snprintf (path, sizeof (path), "%s/%s", self->data_dir, STORE_FILE_NAME);
+    sqlite3 *db;
+    assert_int_equal (sqlite3_open (path, &db), SQLITE_OK);
+    assert_int_equal (sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    return db;
+}
+
+static void
+s_unlock (sqlite3 *db)
+{
+    assert_int_equal (sqlite3_exec (db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close (db);
+}
+
+static void
+test_busy_database_is_retried (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://a.example/" };
+    uint64_t id;
+    s_open_sites (self, urls, NULL, 1, &id);
+    s_start (self, 0);
+    //  Someone else holds the write lock.
+    sqlite3 *db = s_lock (self);
+    int64_t now = sq_wallclock_us ();
+    for (int index = 0; index < 3; index++)
+        s_send_result (self, id, now - index, true, SQ_REASON_OK, 200, 1000);
+    char *reply = s_command (self, "FLUSH");
+    assert_non_null (reply);
+    assert_true (strncmp (reply, "ERROR ", 6) == 0);
+    zstr_free (&reply);
+    assert_true (s_stat (self, "failed_writes") >= 1);
+    assert_int_equal (s_stat (self, "pending"), 3);     //  kept for a retry
+    assert_int_equal (s_stat (self, "dropped"), 0);
+    //  The lock goes away: the batch is written, nothing lost.
+    s_unlock (db);
+    assert_int_equal (s_wait_stat (self, "flushes", 1, 10000), 1);
+    assert_int_equal (s_stat (self, "pending"), 0);
+    assert_int_equal (s_stat (self, "dropped"), 0);
+    assert_int_equal (s_count_results (self), 3);
+}
+
+static void
+test_full_queue_drops_new_writes_and_recovers (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://a.example/" };
+    uint64_t id;
+    s_open_sites (self, urls, NULL, 1, &id);
+    s_start (self, 0);
+    sqlite3 *db = s_lock (self);
+    int64_t now = sq_wallclock_us ();
+    const int extra = 10;
+    for (int index = 0; index < STORE_PENDING_MAX + extra; index++)
+        s_send_result (self, id, now - index, true, SQ_REASON_OK, 200, 1000);
+    assert_int_equal (s_wait_stat (self, "results", STORE_PENDING_MAX + extra, 20000),
+                      STORE_PENDING_MAX + extra);
+    assert_int_equal (s_stat (self, "pending"), STORE_PENDING_MAX);
+    assert_int_equal (s_stat (self, "dropped"), extra);
+    assert_true (s_stat (self, "failed_writes") >= 1);
+    s_unlock (db);
+    s_flush (self);
+    assert_int_equal (s_stat (self, "pending"), 0);
+    assert_int_equal (s_stat (self, "dropped"), extra);
+    assert_int_equal (s_count_results (self), STORE_PENDING_MAX);
+}
+
+static void
+test_term_gives_up_loudly_on_a_locked_database (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://a.example/" };
+    uint64_t id;
+    s_open_sites (self, urls, NULL, 1, &id);
+    s_start (self, 0);
+    sqlite3 *db = s_lock (self);
+    for (int index = 0; index < 5; index++)
+        s_send_result (self, id, sq_wallclock_us (), true, SQ_REASON_OK, 200, 1000);
+    //  The stop must not hang on a lock it cannot get.
+    int64_t started = zclock_mono ();
+    zactor_destroy (&self->actor);
+    assert_true (zclock_mono () - started < 15000);
+    s_unlock (db);
+    assert_int_equal (s_count_results (self), 0);
+}
+
+static void
+test_newer_schema_is_refused (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    char error [256] = "";
+    store_t *store = store_open (self->data_dir, error, sizeof (error));
+    assert_non_null (store);
+    store_close (&store);
+    char path [160];
+    snprintf (path, sizeof (path), "%s/%s", self->data_dir, STORE_FILE_NAME);
+    struct stat info;
+    assert_int_equal (stat (path, &info), 0);
+    assert_int_equal (info.st_mode & 0007, 0);      //  not world-readable
+    sqlite3 *db;
+    assert_int_equal (sqlite3_open (path, &db), SQLITE_OK);
+    assert_int_equal (sqlite3_exec (db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close (db);
+
+    store = store_open (self->data_dir, error, sizeof (error));
+    assert_null (store);
+    assert_non_null (strstr (error, "newer"));
+    store_args_t args = { .data_dir = self->data_dir, .endpoint = self->endpoint };
+    assert_null (sq_actor_start (store_actor, &args, "store"));
+
+    //  Not a database at all.
+    FILE *file = fopen (path, "w");
+    assert_non_null (file);
+    fputs ("this is not a database, just a long enough line of text to look like a header", file);
+    fclose (file);
+    assert_null (store_open (self->data_dir, error, sizeof (error)));
+}
+
+static void
+test_failed_setup_is_reported (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    store_args_t args = { .data_dir = self->data_dir, .endpoint = "bogus://nowhere" };
+    assert_null (sq_actor_start (store_actor, &args, "store"));
+    //  A data folder that is a file.
+    char path [160];
+    snprintf (path, sizeof (path), "%s/file", self->folder);
+    FILE *file = fopen (path, "w");
+    assert_non_null (file);
+    fclose (file);
+    char error [256] = "";
+    assert_null (store_open (path, error, sizeof (error)));
+    assert_true (strlen (error) > 0);
+}
+
+int
+main (void)
+{
+    zsys_init ();
+    zsys_set_logstream (stderr);
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_results_make_rollups_and_uptime, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_uptime_is_minus_one_without_checks, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_uptime_windows_have_sharp_edges, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_down_then_up_makes_one_closed_incident, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_site_that_stays_down_keeps_one_open_incident, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_sync_sites_gives_stable_ids, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_malformed_frames_are_counted, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_term_flushes_pending_writes, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_prune_removes_old_results_keeps_rollups, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_batches_flush_by_time, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_reader_works_beside_the_writer, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_busy_database_is_retried, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_full_queue_drops_new_writes_and_recovers, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_term_gives_up_loudly_on_a_locked_database, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_newer_schema_is_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_failed_setup_is_reported, s_setup, s_teardown),
+    };
+    int rc = cmocka_run_group_tests (tests, NULL, NULL);
+    zsys_shutdown ();
+    return rc;
+}
