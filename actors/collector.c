@@ -279,35 +279,6 @@ s_handle_result (self_t *self, const sq_result_t *result)
 //  Socket handlers
 
 static void
-s_handle_pipe (self_t *self)
-{
-    zmsg_t *request = zmsg_recv (self->pipe);
-    char *command = request ? zmsg_popstr (request) : NULL;
-    if (!command || streq (command, "$TERM"))
-        self->terminated = true;
-    else
-    if (streq (command, "SITES")) {
-        const config_t *config = (const config_t *) sq_actor_pop_pointer (request);
-        if (config)
-            s_set_sites (self, config);
-        zsock_signal (self->pipe, 0);
-    }
-    else
-    if (streq (command, "STATS"))
-        zstr_sendf (self->pipe,
-                    "sites=%zu results=%llu duplicates=%llu unknown_site=%llu alerts=%llu "
-                    "suspects=%llu malformed=%llu seq=%llu",
-                    zhashx_size (self->sites), (unsigned long long) self->results_taken,
-                    (unsigned long long) self->duplicates, (unsigned long long) self->unknown_site,
-                    (unsigned long long) self->alerts, (unsigned long long) self->suspects,
-                    (unsigned long long) self->malformed, (unsigned long long) self->seq);
-    else
-        zsys_warning ("collector: unknown pipe command '%s'", command);
-    zstr_free (&command);
-    zmsg_destroy (&request);
-}
-
-static void
 s_handle_results (self_t *self)
 {
     //  Drain, bounded, so the pipe is never starved.
@@ -327,6 +298,43 @@ s_handle_results (self_t *self)
     }
 }
 
+
+static void
+s_handle_pipe (self_t *self)
+{
+    zmsg_t *request = zmsg_recv (self->pipe);
+    char *command = request ? zmsg_popstr (request) : NULL;
+    if (!command || streq (command, "$TERM"))
+        self->terminated = true;
+    else
+    if (streq (command, "SITES")) {
+        const config_t *config = (const config_t *) sq_actor_pop_pointer (request);
+        if (config)
+            s_set_sites (self, config);
+        zsock_signal (self->pipe, 0);
+    }
+    else
+    if (streq (command, "DRAIN")) {
+        //  Account for every result already queued, then answer: used at
+        //  a clean stop, after the pingers are gone, so none is lost.
+        while (zsock_events (self->results) & ZMQ_POLLIN)
+            s_handle_results (self);
+        zsock_signal (self->pipe, 0);
+    }
+    else
+    if (streq (command, "STATS"))
+        zstr_sendf (self->pipe,
+                    "sites=%zu results=%llu duplicates=%llu unknown_site=%llu alerts=%llu "
+                    "suspects=%llu malformed=%llu seq=%llu",
+                    zhashx_size (self->sites), (unsigned long long) self->results_taken,
+                    (unsigned long long) self->duplicates, (unsigned long long) self->unknown_site,
+                    (unsigned long long) self->alerts, (unsigned long long) self->suspects,
+                    (unsigned long long) self->malformed, (unsigned long long) self->seq);
+    else
+        zsys_warning ("collector: unknown pipe command '%s'", command);
+    zstr_free (&command);
+    zmsg_destroy (&request);
+}
 
 //  --------------------------------------------------------------------------
 //  Life cycle

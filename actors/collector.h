@@ -17,7 +17,8 @@
     Only DOWN and the way back to UP are published on the feed, each with
     the next sequence number.
 
-    Pipe commands: "SITES" + config_t pointer (signal when copied); "STATS".
+    Pipe commands: "SITES" + config_t pointer (signal when copied);
+    "DRAIN": take every result already queued, then signal; "STATS".
     In report mode (sweep) the collector also sends, the first time each
     site reaches UP or DOWN, "VERDICT" + the deciding sq_result_t (raw
     bytes) + the state name on its pipe.

@@ -45,7 +45,22 @@ sq_actor_stats (zactor_t *actor)
     if (zstr_send (actor, "STATS"))
         return NULL;
     zsock_set_rcvtimeo (actor, 5000);
-    char *stats = zstr_recv (actor);
+    char *stats = NULL;
+    //  Skip reports the actor sends unasked (a collector's VERDICTs).
+    while (!stats) {
+        zmsg_t *reply = zmsg_recv (actor);
+        if (!reply)
+            break;
+        char *first = zmsg_popstr (reply);
+        zmsg_destroy (&reply);
+        if (first && streq (first, "VERDICT"))
+            zstr_free (&first);
+        else
+        if (!first)
+            break;
+        else
+            stats = first;
+    }
     zsock_set_rcvtimeo (actor, -1);
     return stats;
 }

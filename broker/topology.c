@@ -135,6 +135,8 @@ topology_destroy (topology_t **self_p)
     //  the store commits what it holds on $TERM.
     for (unsigned index = 0; self->pingers && index < self->pinger_count; index++)
         zactor_destroy (&self->pingers [index]);
+    if (self->collector && zstr_send (self->collector, "DRAIN") == 0)
+        zsock_wait (self->collector);
     zactor_destroy (&self->dispatcher);
     zactor_destroy (&self->collector);
     zactor_destroy (&self->notifier);

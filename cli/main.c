@@ -1,65 +1,51 @@
 /*  main.c: the `squirrel` command.
 
-    One binary, one subcommand per job.  Every subcommand parses its own
-    options with getopt_long, answers --help, and exits 2 on a usage error
-    with a message that names what was wrong.
+    One binary, one subcommand per job (cli/cmd_*.c).  Every subcommand
+    parses its own options with getopt_long, answers --help, and exits 2 on
+    a usage error with a message that names what was wrong.
 */
-#include "topology.h"
-#include "sq_proto.h"
+#include "commands.h"
+#include "config.h"
 
-#include <getopt.h>
+#include <czmq.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
-#define EXIT_USAGE 2
-
-typedef struct {
-    const char *name;           //  subcommand
-    const char *summary;        //  one line for `squirrel --help`
-    const char *usage;          //  full text for `squirrel NAME --help`
-    int (*handler) (int argc, char **argv);
-} command_t;
-
-static int s_command_run (int argc, char **argv);
-
-static const command_t s_commands [] = {
-    { "run", "monitor the sites of a config until stopped",
-      "usage: squirrel run [OPTIONS] CONFIG\n"
-      "\n"
-      "Start the whole topology (dispatcher, pingers, collector, notifier) and\n"
-      "monitor until SIGINT or SIGTERM.\n"
-      "\n"
-      "options:\n"
-      "  --transport T     inproc (default: all actors as threads) or ipc\n"
-      "  --pingers N       pinger threads (default 1)\n"
-      "  --concurrency N   live checks per pinger (default 256)\n"
-      "  -h, --help        this text\n",
-      s_command_run },
+static const command_t *s_commands [] = {
+    &command_run, &command_sweep, &command_watch, &command_status,
 };
 #define COMMAND_COUNT (sizeof (s_commands) / sizeof (s_commands [0]))
 
+volatile int cli_stop_requested = 0;
+volatile int cli_reload_requested = 0;
+
 static void
-s_print_help (FILE *stream)
+s_on_signal (int signal_number)
 {
-    fprintf (stream,
-             "usage: squirrel COMMAND [OPTIONS] [ARGS]\n"
-             "\n"
-             "UptimeSquirrel %s: checks websites and tells their owners when one is down.\n"
-             "\n"
-             "commands:\n", SQ_VERSION_STRING);
-    for (size_t index = 0; index < COMMAND_COUNT; index++)
-        fprintf (stream, "  %-10s %s\n", s_commands [index].name, s_commands [index].summary);
-    fprintf (stream,
-             "\n"
-             "`squirrel COMMAND --help` describes a command.  `squirrel --version` prints\n"
-             "the version.\n");
+    if (signal_number == SIGHUP)
+        cli_reload_requested = 1;
+    else
+        cli_stop_requested = 1;
 }
 
-//  Parse a whole positive number for option name; -1 with a message if not.
-static long
-s_parse_count (const char *command, const char *name, const char *text, long max)
+void
+cli_catch_signals (bool reload)
+{
+    //  Our own handlers, not CZMQ's: actors keep running until we stop
+    //  them in order, so that nothing in flight is lost.
+    struct sigaction action;
+    memset (&action, 0, sizeof (action));
+    action.sa_handler = s_on_signal;
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGINT, &action, NULL);
+    sigaction (SIGTERM, &action, NULL);
+    if (reload)
+        sigaction (SIGHUP, &action, NULL);
+}
+
+long
+cli_parse_count (const char *command, const char *name, const char *text, long max)
 {
     char *end = NULL;
     long value = strtol (text, &end, 10);
@@ -71,61 +57,40 @@ s_parse_count (const char *command, const char *name, const char *text, long max
     return value;
 }
 
-static int
-s_command_run (int argc, char **argv)
+long long
+cli_parse_duration (const char *command, const char *name, const char *text)
 {
-    static const struct option options [] = {
-        { "transport",   required_argument, NULL, 't' },
-        { "pingers",     required_argument, NULL, 'p' },
-        { "concurrency", required_argument, NULL, 'c' },
-        { "help",        no_argument,       NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
-    topology_args_t args = { .transport = "inproc" };
-    int option;
-    long value;
-    while ((option = getopt_long (argc, argv, "h", options, NULL)) != -1) {
-        switch (option) {
-            case 't': args.transport = optarg; break;
-            case 'p':
-                if ((value = s_parse_count ("run", "pingers", optarg, 64)) < 0)
-                    return EXIT_USAGE;
-                args.pingers = (unsigned) value;
-                break;
-            case 'c':
-                if ((value = s_parse_count ("run", "concurrency", optarg, 100000)) < 0)
-                    return EXIT_USAGE;
-                args.concurrency = (unsigned) value;
-                break;
-            case 'h': fputs (s_commands [0].usage, stdout); return 0;
-            default:
-                fprintf (stderr, "squirrel run: see `squirrel run --help`\n");
-                return EXIT_USAGE;
-        }
+    uint64_t ms = 0;
+    if (config_duration_parse (text, &ms) || ms == 0 || ms > SQ_TIMEOUT_MAX_MS) {
+        fprintf (stderr, "squirrel %s: --%s takes a duration such as 500ms, 20s or 1m "
+                 "(at most 10m), not '%s'\n", command, name, text);
+        return -1;
     }
-    if (optind != argc - 1) {
-        fprintf (stderr, "squirrel run: expected one CONFIG file\n%s", s_commands [0].usage);
-        return EXIT_USAGE;
-    }
-    const char *config = argv [optind];
-    if (access (config, R_OK) != 0) {
-        fprintf (stderr, "squirrel run: cannot read config %s: %s\n", config, strerror (errno));
-        return EXIT_USAGE;
-    }
-    topology_t *topology = topology_new (&args);
-    if (!topology)
-        return 1;
-    zsys_info ("squirrel: topology running over %s; feed at %s (Ctrl-C stops)",
-               args.transport, topology_endpoints_of (topology)->feed);
-    //  The site schedule from CONFIG arrives with the run issue; until then
-    //  the actors run, pingers announce their credit, and we wait.
-    while (!zsys_interrupted)
-        zclock_sleep (200);
-    char *stats = topology_stats (topology);
-    zsys_info ("squirrel: stopping\n%s", stats);
-    free (stats);
-    topology_destroy (&topology);
-    return 0;
+    return (long long) ms;
+}
+
+int
+cli_usage_error (const command_t *command)
+{
+    fprintf (stderr, "squirrel %s: see `squirrel %s --help`\n", command->name, command->name);
+    return EXIT_USAGE;
+}
+
+static void
+s_print_help (FILE *stream)
+{
+    fprintf (stream,
+             "usage: squirrel COMMAND [OPTIONS] [ARGS]\n"
+             "\n"
+             "UptimeSquirrel %s: checks websites and tells their owners when one is down.\n"
+             "\n"
+             "commands:\n", SQ_VERSION_STRING);
+    for (size_t index = 0; index < COMMAND_COUNT; index++)
+        fprintf (stream, "  %-10s %s\n", s_commands [index]->name, s_commands [index]->summary);
+    fprintf (stream,
+             "\n"
+             "`squirrel COMMAND --help` describes a command.  `squirrel --version` prints\n"
+             "the version.\n");
 }
 
 int
@@ -145,10 +110,15 @@ main (int argc, char **argv)
         return 0;
     }
     for (size_t index = 0; index < COMMAND_COUNT; index++) {
-        if (streq (name, s_commands [index].name)) {
-            //  getopt_long sees the command as argv[0]
+        if (streq (name, s_commands [index]->name)) {
+            //  CZMQ logs to stdout by default: ours is for results.
+            zsys_set_logstream (stderr);
+            zsys_handler_set (NULL);
             zsys_init ();
-            return s_commands [index].handler (argc - 1, argv + 1);
+            //  getopt_long sees the command as argv[0]
+            int rc = s_commands [index]->handler (argc - 1, argv + 1);
+            zsys_shutdown ();
+            return rc;
         }
     }
     if (name [0] == '-')

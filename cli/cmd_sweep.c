@@ -1,0 +1,269 @@
+/*  cmd_sweep.c: `squirrel sweep FILE`, the original program.
+
+    Checks every site in FILE once, through the whole topology in this
+    process (dispatcher, pingers, collector, notifier over inproc://), waits
+    until each site has a verdict (UP, or DOWN after failure_threshold
+    failures in a row) and every owner has been told, prints one line per
+    site in the file's order, and exits 0 when all are up, 1 when any is
+    down, 2 for usage or config errors.
+*/
+#include "commands.h"
+#include "config.h"
+#include "sq_json.h"
+#include "sq_url.h"
+#include "topology.h"
+
+#include <getopt.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char s_usage [] =
+    "usage: squirrel sweep [OPTIONS] FILE\n"
+    "\n"
+    "Check every site in FILE once and exit: 0 if all are up, 1 if any is down,\n"
+    "2 for a usage or config error.  FILE is a plain list (one URL per line,\n"
+    "'#' comments) or a YAML config (see deploy/squirrel.yaml).\n"
+    "\n"
+    "options:\n"
+    "  --concurrency N        live checks per pinger (default 256)\n"
+    "  --pingers N            pinger threads (default 1)\n"
+    "  --timeout DURATION     per check, e.g. 5s (default: the file's, else 20s)\n"
+    "  --failure-threshold N  failures in a row before a site is down (default:\n"
+    "                         the file's, else 2; 1 reports the first failure)\n"
+    "  --notify URL           webhook told of every down site (JSON POST)\n"
+    "  --ca-file PATH         also trust the CA certificates in PATH\n"
+    "  --json                 one JSON object per line instead of a table\n"
+    "  --verbose              log what the actors do, on stderr\n"
+    "  -h, --help             this text\n";
+
+//  What we know of one site by the end.
+typedef struct {
+    bool have;                  //  a verdict arrived
+    bool down;                  //  the verdict
+    sq_result_t result;         //  the deciding check
+} outcome_t;
+
+static void
+s_print_json (const config_site_t *site, const outcome_t *outcome)
+{
+    const sq_result_t *result = &outcome->result;
+    char *line = NULL;
+    size_t length = 0;
+    sq_json_appendf (&line, &length, "{\"url\":");
+    sq_json_append_string (&line, &length, site->url);
+    if (!outcome->have) {
+        sq_json_appendf (&line, &length, ",\"state\":\"down\",\"reason\":\"timeout\",\"status\":null,"
+                         "\"method\":null,\"error\":\"no result within the sweep's deadline\"}");
+        puts (line);
+        free (line);
+        return;
+    }
+    sq_json_appendf (&line, &length,
+                     ",\"state\":\"%s\",\"reason\":\"%s\",\"status\":%u,\"method\":\"%s\","
+                     "\"timings\":{\"queue_us\":%llu,\"dns_us\":%llu,\"connect_us\":%llu,"
+                     "\"tls_us\":%llu,\"ttfb_us\":%llu,\"total_us\":%llu},\"error\":",
+                     outcome->down ? "down" : "up", sq_reason_name ((sq_reason_t) result->reason),
+                     result->http_status, sq_method_name ((sq_method_t) result->method),
+                     (unsigned long long) result->queue_us, (unsigned long long) result->dns_us,
+                     (unsigned long long) result->connect_us, (unsigned long long) result->tls_us,
+                     (unsigned long long) result->ttfb_us, (unsigned long long) result->total_us);
+    sq_json_append_string (&line, &length, result->error);
+    if (result->cert_expiry) {
+        char expiry [40];
+        sq_time_iso ((int64_t) result->cert_expiry * 1000000, expiry, sizeof (expiry));
+        sq_json_appendf (&line, &length, ",\"cert_expiry\":\"%s\"", expiry);
+    }
+    sq_json_appendf (&line, &length, ",\"attempt\":%u,\"pinger\":", result->attempt);
+    sq_json_append_string (&line, &length, result->pinger_id);
+    sq_json_appendf (&line, &length, "}");
+    puts (line);
+    free (line);
+}
+
+static void
+s_print_text (const config_site_t *site, const outcome_t *outcome)
+{
+    const sq_result_t *result = &outcome->result;
+    if (!outcome->have) {
+        printf ("DOWN  ---  ----  %7s  %s  timeout: no result within the sweep's deadline\n",
+                "-", site->url);
+        return;
+    }
+    char status [8] = "---";
+    if (result->http_status)
+        snprintf (status, sizeof (status), "%u", result->http_status);
+    printf ("%s  %3s  %-4s  %4llu ms  %s", outcome->down ? "DOWN" : "up  ", status,
+            sq_method_name ((sq_method_t) result->method),
+            (unsigned long long) (result->total_us / 1000), site->url);
+    if (outcome->down)
+        printf ("  %s: %s", sq_reason_name ((sq_reason_t) result->reason), result->error);
+    printf ("\n");
+}
+
+static int
+s_sweep (const command_t *command, config_t *config, topology_args_t *args, bool json)
+{
+    topology_t *topology = topology_new (args);
+    if (!topology) {
+        fprintf (stderr, "squirrel sweep: could not start the topology (see the log above)\n");
+        return 1;
+    }
+    size_t count = config->site_count;
+    outcome_t *outcomes = (outcome_t *) calloc (count ? count : 1, sizeof (outcome_t));
+    assert (outcomes);
+    //  Site ids are the file's order, 1-based.
+    uint32_t slowest_ms = 0, most_failures = 1;
+    for (size_t index = 0; index < count; index++) {
+        config->sites [index].id = index + 1;
+        if (config->sites [index].timeout_ms > slowest_ms)
+            slowest_ms = config->sites [index].timeout_ms;
+        if (config->sites [index].failure_threshold > most_failures)
+            most_failures = config->sites [index].failure_threshold;
+    }
+    topology_set_sites (topology, config);
+
+    //  A site whose jobs are lost three times has no verdict: the deadline
+    //  covers every attempt of every check a verdict may need, and then some.
+    int64_t deadline = zclock_mono () + (int64_t) (slowest_ms + 5000) * 3 * most_failures
+                     + 30000 + (int64_t) count / 5;
+    bool progress = !json && isatty (STDERR_FILENO);
+    size_t received = 0, down = 0;
+    zactor_t *collector = topology_collector (topology);
+    zpoller_t *poller = zpoller_new (collector, NULL);
+    while (received < count && !cli_stop_requested && zclock_mono () < deadline) {
+        if (!zpoller_wait (poller, 200))
+            continue;
+        zmsg_t *report = zmsg_recv (collector);
+        char *kind = report ? zmsg_popstr (report) : NULL;
+        zframe_t *frame = report ? zmsg_pop (report) : NULL;
+        char *state = report ? zmsg_popstr (report) : NULL;
+        if (kind && streq (kind, "VERDICT") && frame && state
+        &&  zframe_size (frame) == sizeof (sq_result_t)) {
+            sq_result_t result;
+            memcpy (&result, zframe_data (frame), sizeof (result));
+            if (result.site_id >= 1 && result.site_id <= count
+            &&  !outcomes [result.site_id - 1].have) {
+                outcome_t *outcome = &outcomes [result.site_id - 1];
+                outcome->have = true;
+                outcome->down = streq (state, "down");
+                outcome->result = result;
+                received++;
+                down += outcome->down;
+                if (progress)
+                    fprintf (stderr, "\r%zu/%zu checked, %zu down ", received, count, down);
+            }
+        }
+        zstr_free (&kind);
+        zstr_free (&state);
+        zframe_destroy (&frame);
+        zmsg_destroy (&report);
+    }
+    zpoller_destroy (&poller);
+    if (progress)
+        fprintf (stderr, "\r%*s\r", 40, "");
+    if (received < count && !cli_stop_requested)
+        fprintf (stderr, "squirrel sweep: %zu of %zu sites gave no result before the deadline\n",
+                 count - received, count);
+    //  Owners are told before we say we are done.
+    if (!cli_stop_requested && topology_drain_notifications (topology, 120000))
+        fprintf (stderr, "squirrel sweep: notifications still pending at exit\n");
+    int rc = 0;
+    for (size_t index = 0; index < count; index++) {
+        const outcome_t *outcome = &outcomes [index];
+        if (!outcome->have || outcome->down)
+            rc = 1;
+        if (json)
+            s_print_json (&config->sites [index], outcome);
+        else
+            s_print_text (&config->sites [index], outcome);
+    }
+    fflush (stdout);
+    free (outcomes);
+    topology_destroy (&topology);
+    return cli_stop_requested ? 1 : rc;
+}
+
+static int
+s_run (int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "concurrency",       required_argument, NULL, 'c' },
+        { "pingers",           required_argument, NULL, 'p' },
+        { "timeout",           required_argument, NULL, 't' },
+        { "failure-threshold", required_argument, NULL, 'f' },
+        { "notify",            required_argument, NULL, 'n' },
+        { "ca-file",           required_argument, NULL, 'a' },
+        { "json",              no_argument,       NULL, 'j' },
+        { "verbose",           no_argument,       NULL, 'v' },
+        { "help",              no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    topology_args_t args = { .transport = "inproc", .once = true };
+    long long timeout_ms = 0;
+    long failure_threshold = 0, value;
+    bool json = false, verbose = false;
+    int option;
+    while ((option = getopt_long (argc, argv, "h", options, NULL)) != -1) {
+        switch (option) {
+            case 'c':
+                if ((value = cli_parse_count ("sweep", "concurrency", optarg, 100000)) < 0)
+                    return EXIT_USAGE;
+                args.concurrency = (unsigned) value;
+                break;
+            case 'p':
+                if ((value = cli_parse_count ("sweep", "pingers", optarg, 64)) < 0)
+                    return EXIT_USAGE;
+                args.pingers = (unsigned) value;
+                break;
+            case 't':
+                if ((timeout_ms = cli_parse_duration ("sweep", "timeout", optarg)) < 0)
+                    return EXIT_USAGE;
+                break;
+            case 'f':
+                if ((failure_threshold = cli_parse_count ("sweep", "failure-threshold", optarg,
+                                                          CONFIG_THRESHOLD_MAX)) < 0)
+                    return EXIT_USAGE;
+                break;
+            case 'n': {
+                char why [256];
+                if (sq_url_check (optarg, why, sizeof (why))) {
+                    fprintf (stderr, "squirrel sweep: --notify: %s\n", why);
+                    return EXIT_USAGE;
+                }
+                args.notify_url = optarg;
+                break;
+            }
+            case 'a': args.ca_file = optarg; break;
+            case 'j': json = true; break;
+            case 'v': verbose = true; break;
+            case 'h': fputs (s_usage, stdout); return 0;
+            default: return cli_usage_error (&command_sweep);
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf (stderr, "squirrel sweep: expected one FILE, got %d arguments\n", argc - optind);
+        return cli_usage_error (&command_sweep);
+    }
+    char error [1024];
+    config_t *config = config_load (argv [optind], error, sizeof (error));
+    if (!config) {
+        fprintf (stderr, "squirrel sweep: %s\n", error);
+        return EXIT_USAGE;
+    }
+    for (size_t index = 0; index < config->site_count; index++) {
+        if (timeout_ms)
+            config->sites [index].timeout_ms = (uint32_t) timeout_ms;
+        if (failure_threshold)
+            config->sites [index].failure_threshold = (uint32_t) failure_threshold;
+    }
+    if (!verbose)
+        zsys_set_logstream (NULL);
+    cli_catch_signals (false);
+    int rc = s_sweep (&command_sweep, config, &args, json);
+    config_destroy (&config);
+    return rc;
+}
+
+const command_t command_sweep = {
+    "sweep", "check every site in a list once, print the verdicts, exit", s_usage, s_run
+};
