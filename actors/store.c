@@ -282,12 +282,18 @@ s_store_open (const char *data_dir, int busy_ms, char *error, size_t error_size)
     }
     //  Create the file ourselves so it is not world-readable (owners'
     //  addresses live here); SQLite gives -wal and -shm the same mode.
-    int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-    if (fd < 0) {
+    //  Only when it is new (O_EXCL): closing a descriptor of a file drops
+    //  every POSIX lock this process holds on it, including the shared
+    //  lock of the writer's connection, and a reader in another process
+    //  would then think itself the last one and delete the WAL.
+    int fd = open (path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd >= 0)
+        close (fd);
+    else
+    if (errno != EEXIST) {
         s_set_error (error, error_size, "cannot open %s: %s", path, strerror (errno));
         return NULL;
     }
-    close (fd);
 
     store_t *self = (store_t *) calloc (1, sizeof (store_t));
     assert (self);

@@ -275,7 +275,7 @@ s_answer_syncs (self_t *self)
     bool idle = zlistx_size (self->active) == 0 && zlistx_size (self->waiting) == 0;
     void *item = zlistx_first (self->syncs);
     while (item) {
-        uint64_t seq = (uint64_t) (uintptr_t) item;
+        uint64_t seq = (uint64_t) (uintptr_t) item - 1;
         void *cursor = zlistx_cursor (self->syncs);
         item = zlistx_next (self->syncs);
         if (idle && self->seen_seq >= seq) {
@@ -303,7 +303,8 @@ s_handle_pipe (self_t *self)
     if (streq (command, "SYNC")) {
         char *seq = zmsg_popstr (request);
         uint64_t value = seq ? strtoull (seq, NULL, 10) : 0;
-        zlistx_add_end (self->syncs, (void *) (uintptr_t) value);
+        //  Stored as seq + 1: a list item may not be NULL.
+        zlistx_add_end (self->syncs, (void *) (uintptr_t) (value + 1));
         zstr_free (&seq);
     }
     else
