@@ -28,9 +28,20 @@ typedef enum {
     PHASE_FINISHED              //  once mode: checked, no more
 } phase_t;
 
+//  One site.  Kept small (no fixed URL buffer): a dispatcher may hold
+//  hundreds of thousands; the CHECK is built from it at each send.
 typedef struct {
-    sq_check_t check;           //  template: url and expectations; job_id
-                                //  and attempt of the current job
+    uint64_t site_id;           //  the site in the store
+    char *url;                  //  what to check
+    char *keyword;              //  expected in the body, or NULL
+    sq_ranges_t accept;         //  accepted statuses
+    uint32_t timeout_ms;        //  whole check
+    uint32_t max_latency_ms;    //  0 = no limit
+    uint8_t method;             //  sq_method_t
+    uint8_t max_redirects;      //  redirects followed
+    bool tls_verify;            //  false: site opted out
+    uint64_t job_id;            //  current or last job
+    uint32_t attempt;           //  sends of the current job
     uint32_t interval_ms;       //  time between rounds
     phase_t phase;              //  see above
     int64_t at;                 //  heap key: due time or deadline (mono ms)
@@ -102,21 +113,32 @@ s_id_compare (const void *one, const void *two)
     return a < b ? -1 : a > b;
 }
 
-//  Fill a site's CHECK template from its config.
+//  Copy what a CHECK needs from a site's config.
 static void
 s_site_configure (site_t *site, const config_site_t *config)
 {
-    sq_check_t *check = &site->check;
-    check->site_id = config->id;
-    snprintf (check->url, sizeof (check->url), "%s", config->url);
-    check->method = (uint8_t) config->method;
-    check->timeout_ms = config->timeout_ms;
-    check->accept = config->accept;
-    snprintf (check->keyword, sizeof (check->keyword), "%s", config->keyword ? config->keyword : "");
-    check->max_latency_ms = config->max_latency_ms;
-    check->max_redirects = config->max_redirects;
-    check->tls_verify = config->tls_verify;
+    site->site_id = config->id;
+    free (site->url);
+    site->url = strdup (config->url);
+    free (site->keyword);
+    site->keyword = config->keyword && *config->keyword ? strdup (config->keyword) : NULL;
+    assert (site->url);
+    site->accept = config->accept;
+    site->timeout_ms = config->timeout_ms;
+    site->max_latency_ms = config->max_latency_ms;
+    site->method = (uint8_t) config->method;
+    site->max_redirects = (uint8_t) config->max_redirects;
+    site->tls_verify = config->tls_verify;
     site->interval_ms = config->interval_ms;
+}
+
+static void
+s_site_forget (site_t *site)
+{
+    free (site->url);
+    free (site->keyword);
+    site->url = site->keyword = NULL;
+    site->active = false;
 }
 
 static void
@@ -173,9 +195,9 @@ s_set_sites (self_t *self, const config_t *config)
         if (!site->active || kept [slot])
             continue;
         //  Dropped from the config: forget it; a late DONE finds no site.
-        zhashx_delete (self->by_id, (void *) (uintptr_t) site->check.site_id);
+        zhashx_delete (self->by_id, (void *) (uintptr_t) site->site_id);
         sq_heap_remove (self->schedule, slot);
-        site->active = false;
+        s_site_forget (site);
     }
     free (kept);
 }
@@ -239,13 +261,26 @@ s_send_job (self_t *self, uint32_t slot, int64_t now)
             return -1;
         pinger_t *pinger = &self->pingers [index];
         sq_msg_t msg;
+        memset (&msg, 0, sizeof (msg));
         msg.type = SQ_MSG_CHECK;
-        msg.check = site->check;
+        sq_check_t *check = &msg.check;
+        check->job_id = site->job_id;
+        check->attempt = site->attempt;
+        check->site_id = site->site_id;
+        snprintf (check->url, sizeof (check->url), "%s", site->url);
+        check->method = site->method;
+        check->timeout_ms = site->timeout_ms;
+        check->accept = site->accept;
+        if (site->keyword)
+            snprintf (check->keyword, sizeof (check->keyword), "%s", site->keyword);
+        check->max_latency_ms = site->max_latency_ms;
+        check->max_redirects = site->max_redirects;
+        check->tls_verify = site->tls_verify;
         if (sq_wire_send (self->jobs, pinger->id, strlen (pinger->id), &msg) == 0) {
             pinger->credit--;
             site->pinger = index;
             site->phase = PHASE_IN_FLIGHT;
-            site->at = now + site->check.timeout_ms + self->args.deadline_margin_ms;
+            site->at = now + site->timeout_ms + self->args.deadline_margin_ms;
             sq_heap_set (self->schedule, slot, site->at);
             self->jobs_sent++;
             return 0;
@@ -268,13 +303,13 @@ s_dispatch_due (self_t *self)
     while (sq_heap_peek (self->schedule, &slot, &at) && at <= now) {
         site_t *site = &self->sites [slot];
         bool resend = site->phase == PHASE_IN_FLIGHT;
-        if (resend && site->check.attempt >= self->args.max_attempts) {
+        if (resend && site->attempt >= self->args.max_attempts) {
             //  Deadline passed again and again with no DONE.
             self->abandoned++;
             zsys_warning ("dispatcher: site %llu (%s): job %llu gave no result in %u "
                           "attempts; next round as usual",
-                          (unsigned long long) site->check.site_id, site->check.url,
-                          (unsigned long long) site->check.job_id, site->check.attempt);
+                          (unsigned long long) site->site_id, site->url,
+                          (unsigned long long) site->job_id, site->attempt);
             site->phase = PHASE_IDLE;
             site->round += site->interval_ms;
             site->at = site->round > now ? site->round : now;
@@ -282,17 +317,19 @@ s_dispatch_due (self_t *self)
             sq_heap_set (self->schedule, slot, site->at);
             continue;
         }
-        sq_check_t previous = site->check;
+        uint64_t previous_job = site->job_id;
+        uint32_t previous_attempt = site->attempt;
         if (resend)
-            site->check.attempt++;
+            site->attempt++;
         else {
-            site->check.job_id = self->next_job + 1;
-            site->check.attempt = 1;
+            site->job_id = self->next_job + 1;
+            site->attempt = 1;
             site->pinger = -1;
         }
         if (s_send_job (self, slot, now)) {
             //  Nobody has credit: the site stays due; READY wakes us.
-            site->check = previous;
+            site->job_id = previous_job;
+            site->attempt = previous_attempt;
             break;
         }
         if (resend)
@@ -412,7 +449,7 @@ s_handle_done (self_t *self)
         }
         uint32_t slot = s_slot_of (self, msg.done.site_id);
         site_t *site = slot == UINT32_MAX ? NULL : &self->sites [slot];
-        if (!site || site->phase != PHASE_IN_FLIGHT || site->check.job_id != msg.done.job_id) {
+        if (!site || site->phase != PHASE_IN_FLIGHT || site->job_id != msg.done.job_id) {
             self->done_stale++;
             continue;
         }
@@ -454,6 +491,8 @@ s_self_destroy (self_t **self_p)
     zpoller_destroy (&self->poller);
     zhashx_destroy (&self->by_id);
     sq_heap_destroy (&self->schedule);
+    for (uint32_t slot = 0; slot < self->site_count; slot++)
+        s_site_forget (&self->sites [slot]);
     zsock_destroy (&self->jobs);
     zsock_destroy (&self->done);
     free (self->sites);

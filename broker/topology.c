@@ -80,7 +80,10 @@ topology_new (const topology_args_t *args)
         return NULL;
     }
     topology_endpoints_t *endpoints = &self->endpoints;
-    self->pinger_count = args->pingers ? args->pingers : 1;
+    //  By default one pinger thread per core: each is one event loop.
+    long cores = sysconf (_SC_NPROCESSORS_ONLN);
+    self->pinger_count = args->pingers ? args->pingers
+                       : (unsigned) (cores < 1 ? 1 : cores > 8 ? 8 : cores);
     self->pingers = (zactor_t **) calloc (self->pinger_count, sizeof (zactor_t *));
     assert (self->pingers);
 

@@ -30,7 +30,7 @@ typedef struct {
     const char *transport;      //  "inproc" (default) or "ipc"
     const char *runtime_dir;    //  folder for ipc:// sockets
     const char *feed;           //  feed endpoint to bind, NULL = derived
-    unsigned pingers;           //  pinger threads; 0 = 1
+    unsigned pingers;           //  pinger threads; 0 = one per core, at most 8
     unsigned concurrency;       //  live checks per pinger; 0 = default
     const char *region;         //  region the local pingers report
     const char *ca_file;        //  extra CA bundle for checks, or NULL

@@ -24,7 +24,7 @@ static const char s_usage [] =
     "\n"
     "options:\n"
     "  --transport T     inproc (default: every actor a thread) or ipc\n"
-    "  --pingers N       pinger threads (default 1)\n"
+    "  --pingers N       pinger threads (default: one per core, at most 8)\n"
     "  --concurrency N   live checks per pinger (default 256)\n"
     "  --ca-file PATH    also trust the CA certificates in PATH\n"
     "  -h, --help        this text\n";

@@ -26,7 +26,7 @@ static const char s_usage [] =
     "\n"
     "options:\n"
     "  --concurrency N        live checks per pinger (default 256)\n"
-    "  --pingers N            pinger threads (default 1)\n"
+    "  --pingers N            pinger threads (default: one per core, at most 8)\n"
     "  --timeout DURATION     per check, e.g. 5s (default: the file's, else 20s)\n"
     "  --failure-threshold N  failures in a row before a site is down (default:\n"
     "                         the file's, else 2; 1 reports the first failure)\n"
