@@ -26,11 +26,21 @@ test: deps
 	cmake --build $(TESTBUILD) -j $(JOBS)
 	cd $(TESTBUILD) && ctest --output-on-failure -j $(JOBS)
 
+# Benchmarks on the optimised build; figures go to docs/BENCHMARKS.md.
 bench: build
 	sh tests/bench/run.sh
+	sh tests/bench/sweep_tutorial.sh
+	sh tests/bench/sweep_50k.sh
 
-fuzz: test
-	$(TESTBUILD)/tests/fuzz_decode -max_total_time=$${SECONDS_:-600} tests/fuzz/corpus
+# The decoder fuzzer, FUZZ_SECONDS long (default 600).  New inputs go to
+# the build tree; the committed seeds are only read.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	cmake -S . -B $(TESTBUILD) -DCMAKE_BUILD_TYPE=Debug -DSQ_WERROR=ON -DSQ_SANITIZE=ON >/dev/null
+	cmake --build $(TESTBUILD) -j $(JOBS) --target fuzz_decode
+	mkdir -p $(TESTBUILD)/fuzz_found
+	$(TESTBUILD)/tests/fuzz_decode -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    $(TESTBUILD)/fuzz_found tests/fuzz/corpus
 
 clean:
 	rm -rf $(BUILD)
