@@ -46,23 +46,6 @@ typedef struct {
     uint64_t malformed;         //  frames refused
 } self_t;
 
-static size_t
-s_id_hash (const void *key)
-{
-    uint64_t value = (uint64_t) (uintptr_t) key;
-    value ^= value >> 33;
-    value *= 0xff51afd7ed558ccdULL;
-    value ^= value >> 33;
-    return (size_t) value;
-}
-
-static int
-s_id_compare (const void *one, const void *two)
-{
-    uintptr_t a = (uintptr_t) one, b = (uintptr_t) two;
-    return a < b ? -1 : a > b;
-}
-
 static void
 s_site_destroy (void **item)
 {
@@ -252,7 +235,6 @@ s_handle_result (self_t *self, const sq_result_t *result)
         if (sq_wire_send (self->store, NULL, 0, &msg))
             zsys_error ("collector: %s: result not sent to the store", site->url);
     }
-    sq_state_t before = site->state;
     int64_t recheck = result->up ? s_on_success (self, site, result)
                                  : s_on_failure (self, site, result);
     if (self->report && !site->reported
@@ -262,7 +244,6 @@ s_handle_result (self_t *self, const sq_result_t *result)
         zsock_send (self->pipe, "sbs", "VERDICT", (byte *) result, sizeof (*result),
                     sq_state_name (site->state));
     }
-    (void) before;
     sq_msg_t msg;
     memset (&msg, 0, sizeof (msg));
     msg.type = SQ_MSG_DONE;
@@ -302,15 +283,14 @@ s_handle_results (self_t *self)
 static void
 s_handle_pipe (self_t *self)
 {
-    zmsg_t *request = zmsg_recv (self->pipe);
-    char *command = request ? zmsg_popstr (request) : NULL;
-    if (!command || streq (command, "$TERM"))
+    void *pointer;
+    char *command = sq_actor_recv_command (self->pipe, &pointer);
+    if (streq (command, "$TERM"))
         self->terminated = true;
     else
     if (streq (command, "SITES")) {
-        const config_t *config = (const config_t *) sq_actor_pop_pointer (request);
-        if (config)
-            s_set_sites (self, config);
+        if (pointer)
+            s_set_sites (self, (const config_t *) pointer);
         zsock_signal (self->pipe, 0);
     }
     else
@@ -333,7 +313,6 @@ s_handle_pipe (self_t *self)
     else
         zsys_warning ("collector: unknown pipe command '%s'", command);
     zstr_free (&command);
-    zmsg_destroy (&request);
 }
 
 //  --------------------------------------------------------------------------
@@ -364,13 +343,7 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
     self->pipe = pipe;
     self->report = args->report;
     self->data_dir = args->data_dir ? strdup (args->data_dir) : NULL;
-    self->sites = zhashx_new ();
-    assert (self->sites);
-    zhashx_set_key_hasher (self->sites, s_id_hash);
-    zhashx_set_key_comparator (self->sites, s_id_compare);
-    zhashx_set_key_duplicator (self->sites, NULL);
-    zhashx_set_key_destructor (self->sites, NULL);
-    zhashx_set_destructor (self->sites, s_site_destroy);
+    self->sites = sq_id_table_new (s_site_destroy);
     self->results = zsock_new (ZMQ_PULL);
     self->feed = zsock_new (ZMQ_PUB);
     self->done = zsock_new (ZMQ_PUSH);

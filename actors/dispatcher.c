@@ -96,23 +96,6 @@ s_slot_of (self_t *self, uint64_t site_id)
     return slot ? (uint32_t) (slot - 1) : UINT32_MAX;
 }
 
-static size_t
-s_id_hash (const void *key)
-{
-    uint64_t value = (uint64_t) (uintptr_t) key;
-    value ^= value >> 33;
-    value *= 0xff51afd7ed558ccdULL;
-    value ^= value >> 33;
-    return (size_t) value;
-}
-
-static int
-s_id_compare (const void *one, const void *two)
-{
-    uintptr_t a = (uintptr_t) one, b = (uintptr_t) two;
-    return a < b ? -1 : a > b;
-}
-
 //  Copy what a CHECK needs from a site's config.
 static void
 s_site_configure (site_t *site, const config_site_t *config)
@@ -370,15 +353,14 @@ s_check_liveness (self_t *self)
 static void
 s_handle_pipe (self_t *self)
 {
-    zmsg_t *request = zmsg_recv (self->pipe);
-    char *command = request ? zmsg_popstr (request) : NULL;
-    if (!command || streq (command, "$TERM"))
+    void *pointer;
+    char *command = sq_actor_recv_command (self->pipe, &pointer);
+    if (streq (command, "$TERM"))
         self->terminated = true;
     else
     if (streq (command, "SITES")) {
-        const config_t *config = (const config_t *) sq_actor_pop_pointer (request);
-        if (config)
-            s_set_sites (self, config);
+        if (pointer)
+            s_set_sites (self, (const config_t *) pointer);
         zsock_signal (self->pipe, 0);
     }
     else
@@ -398,7 +380,6 @@ s_handle_pipe (self_t *self)
     else
         zsys_warning ("dispatcher: unknown pipe command '%s'", command);
     zstr_free (&command);
-    zmsg_destroy (&request);
 }
 
 static void
@@ -515,13 +496,9 @@ s_self_new (zsock_t *pipe, const dispatcher_args_t *args, char *error, size_t er
         self->args.max_attempts = 3;
     self->jobs = zsock_new (ZMQ_ROUTER);
     self->done = zsock_new (ZMQ_PULL);
-    self->by_id = zhashx_new ();
+    self->by_id = sq_id_table_new (NULL);
     self->schedule = sq_heap_new ();
     assert (self->jobs && self->done && self->by_id && self->schedule);
-    zhashx_set_key_hasher (self->by_id, s_id_hash);
-    zhashx_set_key_comparator (self->by_id, s_id_compare);
-    zhashx_set_key_duplicator (self->by_id, NULL);
-    zhashx_set_key_destructor (self->by_id, NULL);
     //  An unroutable CHECK must fail loudly, not vanish; a pinger that
     //  reconnects under the same id takes over its old route.
     zsock_set_router_mandatory (self->jobs, 1);

@@ -79,13 +79,50 @@ sq_stats_value (const char *stats, const char *name)
     return -1;
 }
 
-void *
-sq_actor_pop_pointer (zmsg_t *msg)
+char *
+sq_actor_recv_command (zsock_t *pipe, void **pointer_p)
 {
-    zframe_t *frame = zmsg_pop (msg);
-    void *pointer = NULL;
-    if (frame && zframe_size (frame) == sizeof (void *))
-        memcpy (&pointer, zframe_data (frame), sizeof (void *));
-    zframe_destroy (&frame);
-    return pointer;
+    if (pointer_p)
+        *pointer_p = NULL;
+    zmsg_t *request = zmsg_recv (pipe);
+    char *command = request ? zmsg_popstr (request) : NULL;
+    if (command && pointer_p) {
+        zframe_t *frame = zmsg_pop (request);
+        if (frame && zframe_size (frame) == sizeof (void *))
+            memcpy (pointer_p, zframe_data (frame), sizeof (void *));
+        zframe_destroy (&frame);
+    }
+    zmsg_destroy (&request);
+    return command ? command : strdup ("$TERM");
+}
+
+static size_t
+s_id_hash (const void *key)
+{
+    uint64_t value = (uint64_t) (uintptr_t) key;
+    value ^= value >> 33;
+    value *= 0xff51afd7ed558ccdULL;
+    value ^= value >> 33;
+    return (size_t) value;
+}
+
+static int
+s_id_compare (const void *one, const void *two)
+{
+    uintptr_t a = (uintptr_t) one, b = (uintptr_t) two;
+    return a < b ? -1 : a > b;
+}
+
+zhashx_t *
+sq_id_table_new (zhashx_destructor_fn *destructor)
+{
+    zhashx_t *table = zhashx_new ();
+    assert (table);
+    zhashx_set_key_hasher (table, s_id_hash);
+    zhashx_set_key_comparator (table, s_id_compare);
+    zhashx_set_key_duplicator (table, NULL);
+    zhashx_set_key_destructor (table, NULL);
+    if (destructor)
+        zhashx_set_destructor (table, destructor);
+    return table;
 }

@@ -25,8 +25,14 @@ char *sq_actor_stats (zactor_t *actor);
 //  Read "name=value" out of a counters line; -1 if absent.
 long long sq_stats_value (const char *stats, const char *name);
 
-//  Take the next frame of msg as a pointer sent with zsock_send's "p"
-//  picture (in-process only); NULL if the frame is missing or not one.
-void *sq_actor_pop_pointer (zmsg_t *msg);
+//  Receive one pipe command.  Returns the command (caller frees; "$TERM"
+//  when the pipe broke), and, when pointer_p is not NULL, the pointer that
+//  follows it (sent with zsock_send's "sp" picture, in-process only), or
+//  NULL if there is none.
+char *sq_actor_recv_command (zsock_t *pipe, void **pointer_p);
+
+//  A hash table keyed by site id (uint64_t cast to a pointer, never 0);
+//  values are freed with destructor, if not NULL.
+zhashx_t *sq_id_table_new (zhashx_destructor_fn *destructor);
 
 #endif

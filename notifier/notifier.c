@@ -50,40 +50,11 @@ typedef struct {
     uint64_t gaps;              //  ALERTs missed, seen from sequence gaps
 } self_t;
 
-static size_t
-s_id_hash (const void *key)
-{
-    uint64_t value = (uint64_t) (uintptr_t) key;
-    value ^= value >> 33;
-    value *= 0xff51afd7ed558ccdULL;
-    return (size_t) (value ^ (value >> 33));
-}
-
-static int
-s_id_compare (const void *one, const void *two)
-{
-    uintptr_t a = (uintptr_t) one, b = (uintptr_t) two;
-    return a < b ? -1 : a > b;
-}
-
 static void
 s_string_destroy (void **item)
 {
     free (*item);
     *item = NULL;
-}
-
-static zhashx_t *
-s_id_table (void)
-{
-    zhashx_t *table = zhashx_new ();
-    assert (table);
-    zhashx_set_key_hasher (table, s_id_hash);
-    zhashx_set_key_comparator (table, s_id_compare);
-    zhashx_set_key_duplicator (table, NULL);
-    zhashx_set_key_destructor (table, NULL);
-    zhashx_set_destructor (table, s_string_destroy);
-    return table;
 }
 
 static void
@@ -288,24 +259,21 @@ s_answer_syncs (self_t *self)
 static void
 s_handle_pipe (self_t *self)
 {
-    zmsg_t *request = zmsg_recv (self->pipe);
-    char *command = request ? zmsg_popstr (request) : NULL;
-    if (!command || streq (command, "$TERM"))
+    void *pointer;
+    char *command = sq_actor_recv_command (self->pipe, &pointer);
+    if (streq (command, "$TERM"))
         self->terminated = true;
     else
     if (streq (command, "SITES")) {
-        const config_t *config = (const config_t *) sq_actor_pop_pointer (request);
-        if (config)
-            s_set_sites (self, config);
+        if (pointer)
+            s_set_sites (self, (const config_t *) pointer);
         zsock_signal (self->pipe, 0);
     }
     else
-    if (streq (command, "SYNC")) {
-        char *seq = zmsg_popstr (request);
-        uint64_t value = seq ? strtoull (seq, NULL, 10) : 0;
+    if (strncmp (command, "SYNC ", 5) == 0) {
+        uint64_t value = strtoull (command + 5, NULL, 10);
         //  Stored as seq + 1: a list item may not be NULL.
         zlistx_add_end (self->syncs, (void *) (uintptr_t) (value + 1));
-        zstr_free (&seq);
     }
     else
     if (streq (command, "STATS"))
@@ -319,7 +287,6 @@ s_handle_pipe (self_t *self)
     else
         zsys_warning ("notifier: unknown pipe command '%s'", command);
     zstr_free (&command);
-    zmsg_destroy (&request);
 }
 
 static void
@@ -394,8 +361,8 @@ s_self_new (zsock_t *pipe, const notifier_args_t *args, char *error, size_t erro
     if (!self->args.backoff_ms)
         self->args.backoff_ms = 1000;
     self->notify_url = args->notify_url ? strdup (args->notify_url) : NULL;
-    self->webhooks = s_id_table ();
-    self->owners = s_id_table ();
+    self->webhooks = sq_id_table_new (s_string_destroy);
+    self->owners = sq_id_table_new (s_string_destroy);
     self->waiting = zlistx_new ();
     self->active = zlistx_new ();
     self->syncs = zlistx_new ();
@@ -491,9 +458,7 @@ notifier_set_sites (zactor_t *notifier, const void *config)
 int
 notifier_sync (zactor_t *notifier, uint64_t seq, int timeout_ms)
 {
-    char text [32];
-    snprintf (text, sizeof (text), "%llu", (unsigned long long) seq);
-    if (zsock_send (notifier, "ss", "SYNC", text))
+    if (zstr_sendf (notifier, "SYNC %llu", (unsigned long long) seq))
         return -1;
     zsock_set_rcvtimeo (notifier, timeout_ms);
     char *reply = zstr_recv (notifier);

@@ -8,7 +8,7 @@
 
     Pipe commands:
       "SITES" + config_t pointer: owners and their webhooks (signal when copied).
-      "SYNC" + seq (string): reply "OK" once every ALERT up to seq has been
+      "SYNC <seq>": reply "OK <seq>" once every ALERT up to seq has been
       received and every delivery for it has ended (delivered or given up).
       "STATS": counters line.
 */

@@ -12,6 +12,8 @@
 #include "sq_actor.h"
 #include "sq_wire.h"
 #include "dispatcher.h"
+#include "pinger.h"
+#include "config.h"
 
 #include <string.h>
 
@@ -90,6 +92,147 @@ test_failed_setup_is_reported (void **state)
     assert_null (topology_new (&tcp));
 }
 
+//  A stand-in pinger that takes one job and never answers.
+static zsock_t *
+s_ghost_pinger (const char *jobs)
+{
+    zsock_t *ghost = zsock_new (ZMQ_DEALER);
+    assert_non_null (ghost);
+    zsock_set_identity (ghost, "ghost");
+    assert_int_equal (zsock_connect (ghost, "%s", jobs), 0);
+    sq_msg_t ready;
+    memset (&ready, 0, sizeof (ready));
+    ready.type = SQ_MSG_READY;
+    strcpy (ready.ready.pinger_id, "ghost");
+    ready.ready.free_slots = 1;
+    assert_int_equal (sq_wire_send (ghost, NULL, 0, &ready), 0);
+    return ghost;
+}
+
+static long long
+s_actor_counter (zactor_t *actor, const char *name, long long want)
+{
+    int64_t deadline = zclock_mono () + 5000;
+    long long value = -1;
+    while (zclock_mono () < deadline) {
+        char *stats = sq_actor_stats (actor);
+        value = sq_stats_value (stats, name);
+        free (stats);
+        if (value >= want)
+            break;
+        zclock_sleep (10);
+    }
+    return value;
+}
+
+//  The ghost takes the job; a real pinger joins; the job must reach it as
+//  attempt 2, either at the deadline or as soon as the ghost is declared
+//  gone, whichever the settings make first.
+static void
+s_resend_case (const char *name, unsigned margin_ms, unsigned silence_ms, uint32_t timeout_ms)
+{
+    char jobs [64], done [64], results [64];
+    snprintf (jobs, sizeof (jobs), "inproc://%s-jobs", name);
+    snprintf (done, sizeof (done), "inproc://%s-done", name);
+    snprintf (results, sizeof (results), "inproc://%s-results", name);
+    dispatcher_args_t args = { .jobs = jobs, .done = done, .once = true,
+                               .deadline_margin_ms = margin_ms, .pinger_silence_ms = silence_ms };
+    zactor_t *dispatcher = sq_actor_start (dispatcher_actor, &args, "dispatcher");
+    assert_non_null (dispatcher);
+    zsock_t *ghost = s_ghost_pinger (jobs);
+    assert_int_equal (s_actor_counter (dispatcher, "pingers", 1), 1);
+
+    config_t *config = config_new_empty ();
+    char error [256];
+    //  Nothing listens on port 1: the real pinger's verdict comes at once.
+    assert_int_equal (config_add_site (config, "http://127.0.0.1:1/", error, sizeof (error)), 0);
+    config->sites [0].id = 7;
+    config->sites [0].timeout_ms = timeout_ms;
+    assert_int_equal (dispatcher_set_sites (dispatcher, config), 0);
+
+    sq_msg_t msg;
+    zsock_set_rcvtimeo (ghost, 5000);
+    assert_int_equal (sq_wire_recv (ghost, NULL, NULL, &msg, NULL, 0), SQ_PROTO_OK);
+    assert_int_equal (msg.type, SQ_MSG_CHECK);
+    assert_int_equal (msg.check.attempt, 1);
+    assert_int_equal (msg.check.site_id, 7);
+    uint64_t job_id = msg.check.job_id;
+
+    zsock_t *sink = zsock_new (ZMQ_PULL);
+    assert_int_equal (zsock_bind (sink, "%s", results), 0);
+    pinger_args_t pinger_args = { .jobs = jobs, .results = results, .pinger_id = "real",
+                                  .concurrency = 4, .heartbeat_ms = 100 };
+    zactor_t *pinger = sq_actor_start (pinger_actor, &pinger_args, "pinger");
+    assert_non_null (pinger);
+    zsock_set_rcvtimeo (sink, 5000);
+    assert_int_equal (sq_wire_recv (sink, NULL, NULL, &msg, NULL, 0), SQ_PROTO_OK);
+    assert_int_equal (msg.type, SQ_MSG_RESULT);
+    assert_int_equal (msg.result.job_id, job_id);
+    assert_int_equal (msg.result.attempt, 2);
+    assert_string_equal (msg.result.pinger_id, "real");
+    assert_int_equal (msg.result.reason, SQ_REASON_CONNECT);
+    assert_int_equal (s_actor_counter (dispatcher, "resends", 1), 1);
+
+    zactor_destroy (&pinger);
+    zsock_destroy (&sink);
+    zsock_destroy (&ghost);
+    zactor_destroy (&dispatcher);
+    config_destroy (&config);
+}
+
+static void
+test_lost_job_is_resent_after_its_deadline (void **state)
+{
+    //  The ghost stays "alive" (long silence limit): only the deadline,
+    //  300 ms + 200 ms, can bring the job back.
+    s_resend_case ("deadline", 200, 60000, 300);
+}
+
+static void
+test_jobs_of_a_silent_pinger_are_resent_at_once (void **state)
+{
+    //  A deadline far away (20 s + 60 s); the ghost, silent for 300 ms, is
+    //  declared gone and its job goes out again well within the 5 s wait.
+    s_resend_case ("silent", 60000, 300, 20000);
+}
+
+static void
+test_collector_drops_duplicates_and_stale_results (void **state)
+{
+    topology_args_t args = { .transport = "inproc", .pingers = 1 };
+    topology_t *topology = topology_new (&args);
+    assert_non_null (topology);
+    config_t *config = config_new_empty ();
+    char error [256];
+    assert_int_equal (config_add_site (config, "http://127.0.0.1:1/", error, sizeof (error)), 0);
+    config->sites [0].id = 1;
+    assert_int_equal (topology_set_sites (topology, config), 0);
+
+    zsock_t *push = zsock_new (ZMQ_PUSH);
+    assert_int_equal (zsock_connect (push, "%s", topology_endpoints_of (topology)->results), 0);
+    sq_msg_t msg;
+    memset (&msg, 0, sizeof (msg));
+    msg.type = SQ_MSG_RESULT;
+    msg.result.site_id = 1;
+    msg.result.attempt = 1;
+    msg.result.up = true;
+    strcpy (msg.result.pinger_id, "someone");
+    uint64_t jobs [] = { 1000, 1000, 999 };     //  new, its twin, an older one
+    for (size_t index = 0; index < 3; index++) {
+        msg.result.job_id = jobs [index];
+        assert_int_equal (sq_wire_send (push, NULL, 0, &msg), 0);
+    }
+    msg.result.site_id = 99;                    //  no such site
+    msg.result.job_id = 2000;
+    assert_int_equal (sq_wire_send (push, NULL, 0, &msg), 0);
+    assert_int_equal (s_wait_counter (topology, "collector", "unknown_site", 1), 1);
+    assert_int_equal (s_wait_counter (topology, "collector", "duplicates", 2), 2);
+    assert_int_equal (s_wait_counter (topology, "collector", "results", 1), 1);
+    zsock_destroy (&push);
+    topology_destroy (&topology);
+    config_destroy (&config);
+}
+
 int
 main (void)
 {
@@ -99,6 +242,9 @@ main (void)
         cmocka_unit_test (test_topology_starts_and_stops),
         cmocka_unit_test (test_hostile_frames_are_counted),
         cmocka_unit_test (test_failed_setup_is_reported),
+        cmocka_unit_test (test_lost_job_is_resent_after_its_deadline),
+        cmocka_unit_test (test_jobs_of_a_silent_pinger_are_resent_at_once),
+        cmocka_unit_test (test_collector_drops_duplicates_and_stale_results),
     };
     int rc = cmocka_run_group_tests (tests, NULL, NULL);
     zsys_shutdown ();
