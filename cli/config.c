@@ -1,11 +1,8 @@
 /*  config.c: the config loader.  See config.h for the two formats.
 
-    YAML is read with libyaml's event parser into a small tree of our own
-    (node_t), every node with its mark, so that each rule can point at the
-    exact spot.  We build our own tree rather than take libyaml's document
-    API because that API resolves aliases silently; we refuse anchors and
-    aliases instead, with their position (a config is short enough to write
-    out, and an alias would make one mistake appear in many places).
+    This half holds the rules; config_yaml.c reads YAML into a small tree
+    of our own (node_t, see config_private.h), every node with its mark, so
+    that each rule can point at the exact spot.
 
     The whole file is parsed before any rule runs, so a YAML syntax error
     anywhere wins over a rule broken above it.  After that, rules run in
@@ -33,6 +30,7 @@
         owners: NAME -> { webhook: http(s) URL, required }
 */
 #include "config.h"
+#include "config_private.h"
 #include "sq_url.h"
 
 #include <assert.h>
@@ -42,7 +40,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <yaml.h>
 
 //  Built-in defaults.
 #define DEFAULT_DATA_DIR        "./squirrel-data"
@@ -51,9 +48,6 @@
 #define DEFAULT_TIMEOUT_MS      20000
 #define DEFAULT_THRESHOLD       2
 #define DEFAULT_MAX_REDIRECTS   10
-
-//  Deepest YAML nesting we read; a valid config uses four levels.
-#define NODE_DEPTH_MAX          16
 
 //  Longest piece of a bad value quoted back in a message.
 #define QUOTE_MAX               60
@@ -73,8 +67,18 @@ typedef enum {
     KEY_COUNT
 } check_key_t;
 
-//  Key lists, in the order messages show them.  A site's list is url and
-//  owner followed by the check keys, so check key k is site key k + 2.
+//  The top-level keys.  defaults, owners and sites are sections.
+typedef enum {
+    TOP_DATA_DIR,
+    TOP_FEED,
+    TOP_DEFAULTS,
+    TOP_OWNERS,
+    TOP_SITES
+} top_key_t;
+
+//  Key lists, in the order messages show them (and of the enums above).
+//  A site's list is url and owner followed by the check keys, so check key
+//  k is site key k + 2.
 static const char *s_top_keys [] = { "data_dir", "feed", "defaults", "owners", "sites" };
 static const char *s_site_keys [] = {
     "url", "owner", "interval", "timeout", "method", "failure_threshold",
@@ -100,32 +104,9 @@ static const duration_rule_t s_latency_rule = {
 
 #define DURATION_EXPECTED "a duration such as 500ms, 30s, 5m or 1h"
 
-//  A YAML node as we keep it.
-typedef enum {
-    NODE_SCALAR,                //  text; plain ones may be null
-    NODE_LIST,                  //  YAML sequence
-    NODE_MAPPING                //  YAML mapping
-} node_kind_t;
-
-typedef struct _node_t node_t;
-struct _node_t {
-    node_kind_t kind;           //  scalar, list or mapping
-    char *value;                //  scalar text, NUL-terminated; NULL otherwise
-    bool plain;                 //  scalar written without quotes
-    int line;                   //  1-based line of the node's first character
-    int column;                 //  1-based column of it
-    node_t **children;          //  list items, or mapping key, value, key, value...
-    size_t count;               //  entries in children
-};
-
 //  State of one load.
 typedef struct {
-    const char *path;           //  file name, for messages
-    const char *text;           //  the whole file
-    size_t size;                //  its bytes
-    char *error;                //  caller's message buffer
-    size_t error_size;          //  its size
-    bool failed;                //  a message is in error; later ones are dropped
+    config_source_t source;     //  the file, and where its first mistake goes
     config_t *config;           //  what we fill
     size_t site_cap;            //  allocated entries of config->sites and given
     uint32_t *given;            //  per site, bit k set when it set check key k
@@ -153,35 +134,43 @@ s_replace (char **field, const char *text)
     *field = s_strdup (text);
 }
 
-//  Record the first error as "FILE:LINE:COLUMN: message".  Returns -1.
-static int s_fail (loader_t *loader, int line, int column, const char *format, ...)
-    __attribute__ ((format (printf, 4, 5)));
 
-static int
-s_fail (loader_t *loader, int line, int column, const char *format, ...)
+//  --------------------------------------------------------------------------
+//  Messages (config_fail and config_position serve config_yaml.c too)
+
+//  Record the first error as "FILE:LINE:COLUMN: message".  Returns -1.
+int
+config_fail (config_source_t *source, int line, int column, const char *format, ...)
 {
-    if (loader->failed)
+    if (source->failed)
         return -1;
-    loader->failed = true;
-    int used = snprintf (loader->error, loader->error_size, "%s:%d:%d: ",
-                         loader->path, line, column);
-    if (used >= 0 && (size_t) used < loader->error_size) {
+    source->failed = true;
+    int used = snprintf (source->error, source->error_size, "%s:%d:%d: ",
+                         source->path, line, column);
+    if (used >= 0 && (size_t) used < source->error_size) {
         va_list args;
         va_start (args, format);
-        vsnprintf (loader->error + used, loader->error_size - (size_t) used, format, args);
+        vsnprintf (source->error + used, source->error_size - (size_t) used, format, args);
         va_end (args);
     }
     return -1;
 }
 
-static bool
-s_node_is_null (const node_t *node)
+//  Line and column (1-based, in characters) of a byte offset in the file.
+void
+config_position (const config_source_t *source, size_t offset, int *line, int *column)
 {
-    if (node->kind != NODE_SCALAR || !node->plain)
-        return false;
-    const char *value = node->value;
-    return !*value || strcmp (value, "~") == 0 || strcmp (value, "null") == 0
-        || strcmp (value, "Null") == 0 || strcmp (value, "NULL") == 0;
+    *line = 1;
+    *column = 1;
+    for (size_t at = 0; at < offset && at < source->size; at++) {
+        if (source->text [at] == '\n') {
+            (*line)++;
+            *column = 1;
+        }
+        else
+        if (((uint8_t) source->text [at] & 0xC0) != 0x80)
+            (*column)++;
+    }
 }
 
 //  Describe what a node holds, for "got ..." in messages.
@@ -192,7 +181,7 @@ s_found (const node_t *node, char *buffer, size_t buffer_size)
         return "a list";
     if (node->kind == NODE_MAPPING)
         return "a mapping";
-    if (s_node_is_null (node))
+    if (config_node_is_null (node))
         return "nothing";
     if (strlen (node->value) > QUOTE_MAX)
         snprintf (buffer, buffer_size, "'%.*s...'", QUOTE_MAX, node->value);
@@ -206,9 +195,9 @@ static int
 s_expected (loader_t *loader, const node_t *node, const char *key, const char *what)
 {
     char buffer [QUOTE_MAX + 8];
-    return s_fail (loader, node->line, node->column, "%s%sexpected %s, got %s",
-                   key ? key : "", key ? ": " : "", what,
-                   s_found (node, buffer, sizeof (buffer)));
+    return config_fail (&loader->source, node->line, node->column, "%s%sexpected %s, got %s",
+                        key ? key : "", key ? ": " : "", what,
+                        s_found (node, buffer, sizeof (buffer)));
 }
 
 //  A list of names joined by ", ", for "expected one of" messages.
@@ -235,14 +224,14 @@ s_key_check (loader_t *loader, const node_t *mapping, size_t pair, const char *w
              const char **keys, size_t key_count)
 {
     const node_t *key = mapping->children [pair * 2];
-    if (key->kind != NODE_SCALAR || s_node_is_null (key))
+    if (key->kind != NODE_SCALAR || config_node_is_null (key))
         return s_expected (loader, key, NULL, "a key name");
     for (size_t before = 0; before < pair; before++) {
         const node_t *earlier = mapping->children [before * 2];
         if (earlier->kind == NODE_SCALAR && strcmp (earlier->value, key->value) == 0)
-            return s_fail (loader, key->line, key->column,
-                           "duplicate key '%s' %s: expected each key once, "
-                           "got it first on line %d", key->value, where, earlier->line);
+            return config_fail (&loader->source, key->line, key->column,
+                                "duplicate key '%s' %s: expected each key once, "
+                                "got it first on line %d", key->value, where, earlier->line);
     }
     if (!keys)
         return 0;
@@ -252,8 +241,9 @@ s_key_check (loader_t *loader, const node_t *mapping, size_t pair, const char *w
     char expected [512];
     s_join (expected, sizeof (expected), keys, key_count);
     char buffer [QUOTE_MAX + 8];
-    return s_fail (loader, key->line, key->column, "unknown key %s %s; expected one of: %s",
-                   s_found (key, buffer, sizeof (buffer)), where, expected);
+    return config_fail (&loader->source, key->line, key->column,
+                        "unknown key %s %s; expected one of: %s",
+                        s_found (key, buffer, sizeof (buffer)), where, expected);
 }
 
 
@@ -264,7 +254,7 @@ s_key_check (loader_t *loader, const node_t *mapping, size_t pair, const char *w
 static const char *
 s_text (loader_t *loader, const node_t *node, const char *key, const char *what)
 {
-    if (node->kind != NODE_SCALAR || s_node_is_null (node) || !*node->value) {
+    if (node->kind != NODE_SCALAR || config_node_is_null (node) || !*node->value) {
         s_expected (loader, node, key, what);
         return NULL;
     }
@@ -329,13 +319,13 @@ s_bool (loader_t *loader, const node_t *node, const char *key, bool *value)
 static const char *
 s_url (loader_t *loader, const node_t *node, const char *key)
 {
-    if (node->kind != NODE_SCALAR || s_node_is_null (node)) {
+    if (node->kind != NODE_SCALAR || config_node_is_null (node)) {
         s_expected (loader, node, key, "an http or https URL");
         return NULL;
     }
     char why [SQ_TEXT_MAX];
     if (sq_url_check (node->value, why, sizeof (why))) {
-        s_fail (loader, node->line, node->column, "%s: %s", key, why);
+        config_fail (&loader->source, node->line, node->column, "%s: %s", key, why);
         return NULL;
     }
     return node->value;
@@ -381,13 +371,13 @@ s_check_value (loader_t *loader, const node_t *node, check_key_t key, config_sit
         case KEY_KEYWORD: {
             if (node->kind != NODE_SCALAR)
                 return s_expected (loader, node, name, "text");
-            const char *keyword = s_node_is_null (node) ? "" : node->value;
+            const char *keyword = config_node_is_null (node) ? "" : node->value;
             size_t length = strlen (keyword);
             if (length > SQ_KEYWORD_MAX) {
                 char expected [64];
                 snprintf (expected, sizeof (expected), "at most %d bytes", SQ_KEYWORD_MAX);
-                return s_fail (loader, node->line, node->column, "%s: expected %s, got %zu",
-                               name, expected, length);
+                return config_fail (&loader->source, node->line, node->column,
+                                    "%s: expected %s, got %zu", name, expected, length);
             }
             s_replace (&site->keyword, keyword);
             return 0;
@@ -517,9 +507,9 @@ s_site_set_url (loader_t *loader, config_site_t *site, const char *url,
 {
     long first = s_index_find (loader, url);
     if (first >= 0)
-        return s_fail (loader, line, column,
-                       "%sexpected each site once, got '%s' again (first on line %d)",
-                       prefix, url, loader->config->sites [first].line);
+        return config_fail (&loader->source, line, column,
+                            "%sexpected each site once, got '%s' again (first on line %d)",
+                            prefix, url, loader->config->sites [first].line);
     site->url = s_strdup (url);
     s_index_add (loader, (size_t) (site - loader->config->sites));
     return 0;
@@ -527,7 +517,7 @@ s_site_set_url (loader_t *loader, config_site_t *site, const char *url,
 
 
 //  --------------------------------------------------------------------------
-//  The YAML format
+//  The YAML format: the rules, over the tree config_yaml.c reads
 
 //  Does the owners mapping declare name?
 static bool
@@ -576,8 +566,8 @@ s_site_parse (loader_t *loader, const node_t *node)
         }
     }
     if (!site->url)
-        return s_fail (loader, node->line, node->column,
-                       "site: expected a url key (url: https://...), got none");
+        return config_fail (&loader->source, node->line, node->column,
+                            "site: expected a url key (url: https://...), got none");
     return 0;
 }
 
@@ -602,8 +592,8 @@ s_owner_parse (loader_t *loader, const node_t *name, const node_t *node)
         s_replace (&owner->webhook, webhook);
     }
     if (!owner->webhook)
-        return s_fail (loader, node->line, node->column,
-                       "%s: expected a webhook key (webhook: https://...), got none", label);
+        return config_fail (&loader->source, node->line, node->column,
+                            "%s: expected a webhook key (webhook: https://...), got none", label);
     return 0;
 }
 
@@ -615,19 +605,39 @@ s_endpoint_valid (const char *text)
     return letters > 0 && strncmp (text + letters, "://", 3) == 0 && text [letters + 3];
 }
 
+//  A section (defaults, owners, sites) may be left empty, which keeps what
+//  is built in; otherwise it holds one kind of node.
+typedef struct {
+    node_kind_t kind;           //  the kind of node it holds
+    const char *what;           //  that, in words, for messages
+} section_rule_t;
+
+static const section_rule_t s_section_rules [] = {
+    [TOP_DEFAULTS] = { NODE_MAPPING, "a mapping such as 'interval: 5m'" },
+    [TOP_OWNERS] = { NODE_MAPPING,
+                     "a mapping of names such as 'alice: { webhook: https://... }'" },
+    [TOP_SITES] = { NODE_LIST, "a list of sites such as '- url: https://example.com/'" }
+};
+
 static int
-s_top_value (loader_t *loader, int key, const node_t *value)
+s_top_value (loader_t *loader, top_key_t key, const node_t *value)
 {
     config_t *config = loader->config;
+    if (key >= TOP_DEFAULTS) {
+        if (config_node_is_null (value))
+            return 0;
+        if (value->kind != s_section_rules [key].kind)
+            return s_expected (loader, value, s_top_keys [key], s_section_rules [key].what);
+    }
     switch (key) {
-        case 0: {
+        case TOP_DATA_DIR: {
             const char *data_dir = s_text (loader, value, "data_dir", "a folder name");
             if (!data_dir)
                 return -1;
             s_replace (&config->data_dir, data_dir);
             return 0;
         }
-        case 1: {
+        case TOP_FEED: {
             const char *what = "a ZeroMQ endpoint such as ipc:///tmp/squirrel.feed";
             const char *feed = s_text (loader, value, "feed", what);
             if (!feed)
@@ -637,11 +647,7 @@ s_top_value (loader_t *loader, int key, const node_t *value)
             s_replace (&config->feed, feed);
             return 0;
         }
-        case 2:
-            if (s_node_is_null (value))
-                return 0;
-            if (value->kind != NODE_MAPPING)
-                return s_expected (loader, value, "defaults", "a mapping such as 'interval: 5m'");
+        case TOP_DEFAULTS:
             for (size_t pair = 0; pair < value->count / 2; pair++) {
                 int check = s_key_check (loader, value, pair, "in defaults", s_check_keys,
                                          KEY_COUNT);
@@ -650,12 +656,7 @@ s_top_value (loader_t *loader, int key, const node_t *value)
                     return -1;
             }
             return 0;
-        case 3:
-            if (s_node_is_null (value))
-                return 0;
-            if (value->kind != NODE_MAPPING)
-                return s_expected (loader, value, "owners",
-                                   "a mapping of names such as 'alice: { webhook: https://... }'");
+        case TOP_OWNERS:
             config->owners = (config_owner_t *) calloc (value->count / 2 + 1,
                                                         sizeof (config_owner_t));
             assert (config->owners);
@@ -665,12 +666,7 @@ s_top_value (loader_t *loader, int key, const node_t *value)
                                    value->children [pair * 2 + 1]))
                     return -1;
             return 0;
-        case 4:
-            if (s_node_is_null (value))
-                return 0;
-            if (value->kind != NODE_LIST)
-                return s_expected (loader, value, "sites",
-                                   "a list of sites such as '- url: https://example.com/'");
+        case TOP_SITES:
             for (size_t index = 0; index < value->count; index++)
                 if (s_site_parse (loader, value->children [index]))
                     return -1;
@@ -699,202 +695,10 @@ s_document (loader_t *loader, const node_t *root)
     for (size_t pair = 0; pair < root->count / 2; pair++) {
         int key = s_key_check (loader, root, pair, "at top level", s_top_keys,
                                KEYS_COUNT (s_top_keys));
-        if (key < 0 || s_top_value (loader, key, root->children [pair * 2 + 1]))
+        if (key < 0 || s_top_value (loader, (top_key_t) key, root->children [pair * 2 + 1]))
             return -1;
     }
     return 0;
-}
-
-static void
-s_node_destroy (node_t **self_p)
-{
-    node_t *self = *self_p;
-    if (!self)
-        return;
-    for (size_t index = 0; index < self->count; index++)
-        s_node_destroy (&self->children [index]);
-    free (self->children);
-    free (self->value);
-    free (self);
-    *self_p = NULL;
-}
-
-//  Line and column (1-based, in characters) of a byte offset in the file.
-static void
-s_position (const loader_t *loader, size_t offset, int *line, int *column)
-{
-    *line = 1;
-    *column = 1;
-    for (size_t at = 0; at < offset && at < loader->size; at++) {
-        if (loader->text [at] == '\n') {
-            (*line)++;
-            *column = 1;
-        }
-        else
-        if (((uint8_t) loader->text [at] & 0xC0) != 0x80)
-            (*column)++;
-    }
-}
-
-//  Report libyaml's own error: its problem text and mark.
-static int
-s_yaml_error (loader_t *loader, const yaml_parser_t *parser)
-{
-    const char *problem = parser->problem ? parser->problem : "unknown error";
-    if (parser->error == YAML_MEMORY_ERROR)
-        return s_fail (loader, (int) parser->mark.line + 1, (int) parser->mark.column + 1,
-                       "out of memory reading YAML");
-    if (parser->error == YAML_READER_ERROR) {
-        int line, column;
-        s_position (loader, parser->problem_offset, &line, &column);
-        if (parser->problem_value != -1)
-            return s_fail (loader, line, column, "invalid YAML: %s (byte 0x%02X)",
-                           problem, (unsigned) parser->problem_value);
-        return s_fail (loader, line, column, "invalid YAML: %s", problem);
-    }
-    int line = (int) parser->problem_mark.line + 1;
-    int column = (int) parser->problem_mark.column + 1;
-    if (parser->context)
-        return s_fail (loader, line, column, "invalid YAML: %s (%s at line %d, column %d)",
-                       problem, parser->context, (int) parser->context_mark.line + 1,
-                       (int) parser->context_mark.column + 1);
-    return s_fail (loader, line, column, "invalid YAML: %s", problem);
-}
-
-static int
-s_next_event (loader_t *loader, yaml_parser_t *parser, yaml_event_t *event)
-{
-    if (yaml_parser_parse (parser, event))
-        return 0;
-    return s_yaml_error (loader, parser);
-}
-
-//  Build the node that starts with event, reading the events of its
-//  children.  Takes event (deletes it).  NULL on error.
-static node_t *
-s_node_read (loader_t *loader, yaml_parser_t *parser, yaml_event_t *event, int depth)
-{
-    node_t *node = (node_t *) calloc (1, sizeof (node_t));
-    assert (node);
-    node->line = (int) event->start_mark.line + 1;
-    node->column = (int) event->start_mark.column + 1;
-    const yaml_char_t *anchor = NULL;
-    int rc = 0;
-    if (event->type == YAML_ALIAS_EVENT)
-        rc = s_fail (loader, node->line, node->column,
-                     "expected a value written out, got alias '*%s' "
-                     "(anchors and aliases are not supported)",
-                     (const char *) event->data.alias.anchor);
-    else
-    if (event->type == YAML_SCALAR_EVENT) {
-        anchor = event->data.scalar.anchor;
-        node->kind = NODE_SCALAR;
-        node->plain = event->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-        node->value = strndup ((const char *) event->data.scalar.value,
-                               event->data.scalar.length);
-        assert (node->value);
-        if (strlen (node->value) != event->data.scalar.length)
-            rc = s_fail (loader, node->line, node->column, "expected text, got a NUL character");
-    }
-    else
-    if (event->type == YAML_SEQUENCE_START_EVENT) {
-        anchor = event->data.sequence_start.anchor;
-        node->kind = NODE_LIST;
-    }
-    else
-    if (event->type == YAML_MAPPING_START_EVENT) {
-        anchor = event->data.mapping_start.anchor;
-        node->kind = NODE_MAPPING;
-    }
-    else
-        rc = s_fail (loader, node->line, node->column, "invalid YAML: unexpected event %d",
-                     (int) event->type);
-    if (rc == 0 && anchor)
-        rc = s_fail (loader, node->line, node->column,
-                     "expected a plain value, got anchor '&%s' "
-                     "(anchors and aliases are not supported)", (const char *) anchor);
-    if (rc == 0 && depth > NODE_DEPTH_MAX)
-        rc = s_fail (loader, node->line, node->column,
-                     "expected at most %d levels of nesting, got more", NODE_DEPTH_MAX);
-    yaml_event_delete (event);
-
-    //  Children of a list or mapping, up to its end event.
-    size_t capacity = 0;
-    while (rc == 0 && node->kind != NODE_SCALAR) {
-        yaml_event_t child;
-        if (s_next_event (loader, parser, &child)) {
-            rc = -1;
-            break;
-        }
-        if (child.type == YAML_SEQUENCE_END_EVENT || child.type == YAML_MAPPING_END_EVENT) {
-            yaml_event_delete (&child);
-            break;
-        }
-        if (node->count == capacity) {
-            capacity = capacity ? capacity * 2 : 8;
-            node->children = (node_t **) realloc (node->children, capacity * sizeof (node_t *));
-            assert (node->children);
-        }
-        node->children [node->count] = s_node_read (loader, parser, &child, depth + 1);
-        if (!node->children [node->count])
-            rc = -1;
-        else
-            node->count++;
-    }
-    if (rc)
-        s_node_destroy (&node);
-    return node;
-}
-
-//  Parse the whole file into one tree.  NULL on error.
-static node_t *
-s_yaml_read (loader_t *loader)
-{
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize (&parser)) {
-        s_fail (loader, 1, 1, "out of memory reading YAML");
-        return NULL;
-    }
-    yaml_parser_set_input_string (&parser, (const unsigned char *) loader->text, loader->size);
-    node_t *root = NULL;
-    yaml_event_t event;
-    //  Stream start, document start, one node, document end, stream end.
-    int rc = s_next_event (loader, &parser, &event);
-    if (rc == 0) {
-        yaml_event_delete (&event);
-        rc = s_next_event (loader, &parser, &event);
-    }
-    if (rc == 0 && event.type == YAML_STREAM_END_EVENT) {
-        rc = s_fail (loader, (int) event.start_mark.line + 1, (int) event.start_mark.column + 1,
-                     "expected a YAML mapping with sites, or a list of URLs, got no content");
-        yaml_event_delete (&event);
-    }
-    else
-    if (rc == 0) {
-        yaml_event_delete (&event);
-        rc = s_next_event (loader, &parser, &event);
-        if (rc == 0) {
-            root = s_node_read (loader, &parser, &event, 1);
-            rc = root ? 0 : -1;
-        }
-        if (rc == 0)
-            rc = s_next_event (loader, &parser, &event);
-        if (rc == 0) {
-            yaml_event_delete (&event);         //  document end
-            rc = s_next_event (loader, &parser, &event);
-        }
-        if (rc == 0) {
-            if (event.type == YAML_DOCUMENT_START_EVENT)
-                rc = s_fail (loader, (int) event.start_mark.line + 1,
-                             (int) event.start_mark.column + 1,
-                             "expected one YAML document, got a second one");
-            yaml_event_delete (&event);
-        }
-    }
-    yaml_parser_delete (&parser);
-    if (rc)
-        s_node_destroy (&root);
-    return root;
 }
 
 
@@ -955,7 +759,7 @@ s_list_parse (loader_t *loader, char *text)
         if (length) {
             char why [SQ_TEXT_MAX];
             if (sq_url_check (url, why, sizeof (why)))
-                return s_fail (loader, number, column, "%s", why);
+                return config_fail (&loader->source, number, column, "%s", why);
             config_site_t *site = s_site_append (loader);
             site->line = number;
             if (s_site_set_url (loader, site, url, number, column, ""))
@@ -1030,8 +834,8 @@ config_load (const char *path, char *error, size_t error_size)
     if (!text)
         return NULL;
     loader_t loader = {
-        .path = path, .text = text, .size = size,
-        .error = error, .error_size = error_size,
+        .source = { .path = path, .text = text, .size = size,
+                    .error = error, .error_size = error_size },
         .config = config_new_empty ()
     };
     loader.config->path = s_strdup (path);
@@ -1044,20 +848,20 @@ config_load (const char *path, char *error, size_t error_size)
     const char *content = s_first_content (body);
     if (nul) {
         int line, column;
-        s_position (&loader, (size_t) (nul - text), &line, &column);
-        rc = s_fail (&loader, line, column, "expected text, got a NUL byte");
+        config_position (&loader.source, (size_t) (nul - text), &line, &column);
+        rc = config_fail (&loader.source, line, column, "expected text, got a NUL byte");
     }
     else
     if (!content)
-        rc = s_fail (&loader, 1, 1, "expected a YAML mapping with sites, or a list of URLs "
-                     "one per line, got no content");
+        rc = config_fail (&loader.source, 1, 1, "expected a YAML mapping with sites, "
+                          "or a list of URLs one per line, got no content");
     else
     if (s_starts_with_scheme (content))
         rc = s_list_parse (&loader, body);
     else {
-        node_t *root = s_yaml_read (&loader);
+        node_t *root = config_yaml_read (&loader.source);
         rc = root ? s_document (&loader, root) : -1;
-        s_node_destroy (&root);
+        config_node_destroy (&root);
     }
     //  Defaults are known now: sites take what they did not set.
     config_t *config = loader.config;

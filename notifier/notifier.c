@@ -320,8 +320,11 @@ s_self_destroy (self_t **self_p)
         return;
     if (self->waiting) {
         for (delivery_t *delivery = (delivery_t *) zlistx_first (self->waiting); delivery;
-             delivery = (delivery_t *) zlistx_next (self->waiting))
+             delivery = (delivery_t *) zlistx_next (self->waiting)) {
+            zsys_warning ("notifier: stopping with alert #%llu for %s undelivered (retry pending)",
+                          (unsigned long long) delivery->seq, delivery->site_url);
             s_delivery_destroy (&delivery);
+        }
         zlistx_destroy (&self->waiting);
     }
     if (self->active) {

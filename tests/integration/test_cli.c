@@ -267,19 +267,6 @@ test_sweep_usage_and_config_errors_exit_two (void **state)
     free (path);
 }
 
-//  Set what /switch/NAME answers.
-static void
-s_set_switch (const char *setting)
-{
-    char *url = testsite_url (s_site, "http", setting);
-    CURL *easy = curl_easy_init ();
-    curl_easy_setopt (easy, CURLOPT_URL, url);
-    curl_easy_setopt (easy, CURLOPT_NOBODY, 1L);
-    assert_int_equal (curl_easy_perform (easy), CURLE_OK);
-    curl_easy_cleanup (easy);
-    free (url);
-}
-
 static char *
 s_config (const char *sites)
 {
@@ -322,7 +309,7 @@ test_run_watch_status_reload (void **state)
 
     //  Down: the watcher and the owner's webhook hear of it once.
     size_t posts = webhook_count (s_webhook);
-    s_set_switch ("/set/run/500");
+    assert_int_equal (testsite_request (s_site, "/set/run/500"), 200);
     assert_true (s_wait_text ("watch.out", "\"state\":\"down\"", 15000));
     char *watched_json = zsys_sprintf ("\"url\":\"%s\"", watched);
     assert_true (s_wait_text ("watch.out", watched_json, 1000));

@@ -34,22 +34,6 @@ typedef struct {
 
 static fixture_t s_fixture;
 
-//  Tell the test site what /switch/NAME answers.
-static void
-s_set_switch (const char *setting)
-{
-    char *url = testsite_url (s_fixture.site, "http", setting);
-    CURL *easy = curl_easy_init ();
-    curl_easy_setopt (easy, CURLOPT_URL, url);
-    curl_easy_setopt (easy, CURLOPT_NOBODY, 1L);
-    long status = 0;
-    assert_int_equal (curl_easy_perform (easy), CURLE_OK);
-    curl_easy_getinfo (easy, CURLINFO_RESPONSE_CODE, &status);
-    assert_int_equal (status, 200);
-    curl_easy_cleanup (easy);
-    free (url);
-}
-
 static int
 s_group_setup (void **state)
 {
@@ -177,7 +161,7 @@ test_down_then_up_one_alert_each_way (void **state)
     s_start ("downup");
     //  Up first: a few results in, and no alert for the first UP.
     assert_true (s_wait_counter ("results", 2, 5000) >= 2);
-    s_set_switch ("/set/downup/503");
+    assert_int_equal (testsite_request (s_fixture.site, "/set/downup/503"), 200);
 
     sq_alert_t alert;
     assert_true (s_next_alert (&alert, 10000));
@@ -199,7 +183,7 @@ test_down_then_up_one_alert_each_way (void **state)
     assert_non_null (strstr (body, "/switch/downup"));
     free (body);
 
-    s_set_switch ("/set/downup/200");
+    assert_int_equal (testsite_request (s_fixture.site, "/set/downup/200"), 200);
     assert_true (s_next_alert (&alert, 10000));
     assert_int_equal (alert.state, SQ_STATE_UP);
     assert_int_equal (alert.previous, SQ_STATE_DOWN);
@@ -238,7 +222,7 @@ test_suspect_that_recovers_raises_no_alert (void **state)
     s_start ("flaky");
     assert_true (s_wait_counter ("results", 2, 5000) >= 2);
     //  One failure only: the next request answers 200 again.
-    s_set_switch ("/set/flaky/503/1");
+    assert_int_equal (testsite_request (s_fixture.site, "/set/flaky/503/1"), 200);
     assert_true (s_wait_counter ("suspects", 1, 10000) >= 1);
     long long results = s_wait_counter ("results", 0, 0);
     assert_true (s_wait_counter ("results", results + 5, 10000) >= results + 5);

@@ -8,6 +8,8 @@
     The child gets TMPDIR set to the same private directory, so the
     fixture's certificate directory lives inside it too, and testsite_stop
     can remove everything even when the fixture had to be killed.
+
+    testsite_request talks to the site with libcurl's easy interface.
     =========================================================================
 */
 
@@ -18,6 +20,7 @@
 #include "testsite.h"
 #include "fixture_process.h"
 
+#include <curl/curl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -33,6 +36,8 @@ static const char *s_listeners [] = {
     "http", "https", "https_expired", "silent", "reset", "garbage", "closed"
 };
 #define TESTSITE_LISTENERS  (sizeof (s_listeners) / sizeof (s_listeners [0]))
+
+#define TESTSITE_REQUEST_TIMEOUT_MS 10000L  //  testsite_request limit
 
 //  Structure of our class
 
@@ -182,4 +187,37 @@ testsite_url (testsite_t *self, const char *listener, const char *path)
         path = "/";
     return fixture_format ("%s://127.0.0.1:%d%s%s", tls? "https": "http",
                            port, path [0] == '/'? "": "/", path);
+}
+
+
+//  --------------------------------------------------------------------------
+//  HEAD request on the "http" listener; the HTTP status or -1
+
+int
+testsite_request (testsite_t *self, const char *path)
+{
+    char *url = testsite_url (self, "http", path);
+    CURL *easy = url? curl_easy_init (): NULL;
+    if (!easy) {
+        fprintf (stderr, "testsite: cannot make a request for %s\n",
+                 path? path: "/");
+        free (url);
+        return -1;
+    }
+    curl_easy_setopt (easy, CURLOPT_URL, url);
+    curl_easy_setopt (easy, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, TESTSITE_REQUEST_TIMEOUT_MS);
+    long status = -1;
+    CURLcode rc = curl_easy_perform (easy);
+    if (rc == CURLE_OK)
+        rc = curl_easy_getinfo (easy, CURLINFO_RESPONSE_CODE, &status);
+    if (rc != CURLE_OK) {
+        fprintf (stderr, "testsite: HEAD %s failed: %s\n",
+                 url, curl_easy_strerror (rc));
+        status = -1;
+    }
+    curl_easy_cleanup (easy);
+    free (url);
+    return (int) status;
 }

@@ -14,6 +14,7 @@
         "closed"         nothing listens there (connection refused)
 
     The script path comes from the compile definition SQ_TESTSITE_SCRIPT.
+    testsite_request uses libcurl, which test programs link through sq_core.
     =========================================================================
 */
 
@@ -52,6 +53,13 @@ const char *
 //  listener is unknown. Caller frees.
 char *
     testsite_url (testsite_t *self, const char *listener, const char *path);
+
+//  Send a HEAD request for path on the "http" listener (libcurl easy, 10 s
+//  at most), e.g. "/set/NAME/503" to flip what /switch/NAME answers.
+//  Returns the HTTP status, or -1 (with a message on stderr) if there was
+//  no answer. Tests that run threads call curl_global_init first.
+int
+    testsite_request (testsite_t *self, const char *path);
 
 #ifdef __cplusplus
 }
