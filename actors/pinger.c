@@ -479,6 +479,21 @@ s_send_credit (self_t *self, sq_msg_type_t type, unsigned slots)
 //  --------------------------------------------------------------------------
 //  Socket handlers
 
+//  The counters line, for STATS and for the log at stop.  Caller frees.
+static char *
+s_stats (self_t *self)
+{
+    return zsys_sprintf ("checks=%llu up=%llu head_fallbacks=%llu malformed=%llu "
+                         "over_capacity=%llu send_failures=%llu live=%u waiting=%u",
+                         (unsigned long long) self->checks_done,
+                         (unsigned long long) self->checks_up,
+                         (unsigned long long) self->head_fallbacks,
+                         (unsigned long long) self->malformed,
+                         (unsigned long long) self->over_capacity,
+                         (unsigned long long) self->send_failures,
+                         self->concurrency - self->idle_count, self->waiting_count);
+}
+
 static void
 s_handle_pipe (self_t *self)
 {
@@ -486,15 +501,11 @@ s_handle_pipe (self_t *self)
     if (!command || streq (command, "$TERM"))
         self->terminated = true;
     else
-    if (streq (command, "STATS"))
-        zstr_sendf (self->pipe,
-                    "checks=%llu up=%llu head_fallbacks=%llu malformed=%llu "
-                    "over_capacity=%llu send_failures=%llu live=%u waiting=%u",
-                    (unsigned long long) self->checks_done, (unsigned long long) self->checks_up,
-                    (unsigned long long) self->head_fallbacks, (unsigned long long) self->malformed,
-                    (unsigned long long) self->over_capacity,
-                    (unsigned long long) self->send_failures,
-                    self->concurrency - self->idle_count, self->waiting_count);
+    if (streq (command, "STATS")) {
+        char *stats = s_stats (self);
+        zstr_send (self->pipe, stats);
+        zstr_free (&stats);
+    }
     else
         zsys_warning ("pinger %s: unknown pipe command '%s'", self->pinger_id, command);
     zstr_free (&command);
@@ -728,5 +739,10 @@ pinger_actor (zsock_t *pipe, void *args)
         }
     }
     free (ready);
+    //  Every RESULT counted here was sent before we stop: a clean stop
+    //  must find each of them in the store.
+    char *stats = s_stats (self);
+    zsys_info ("pinger %s: stopped: %s", self->pinger_id, stats);
+    zstr_free (&stats);
     s_self_destroy (&self);
 }

@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sqlite3.h>
 
 #ifndef SQ_BINARY
 #   error "SQ_BINARY must name the squirrel binary"
@@ -191,6 +192,20 @@ test_sweep_all_up_exits_zero (void **state)
     assert_non_null (strstr (out, ok));
     assert_null (strstr (out, "DOWN"));
     free (out);
+    //  Not on a terminal: no progress line.
+    char *err = s_read_file ("err.txt");
+    assert_null (strstr (err, "checked"));
+    free (err);
+
+    //  On a terminal (script(1) gives it one): a progress line, then the table.
+    char *command = zsys_sprintf ("timeout 60 script -qec '%s sweep %s' /dev/null > '%s/tty.txt' 2>&1",
+                                  SQ_BINARY, path, s_dir);
+    assert_int_equal (system (command), 0);
+    char *tty = s_read_file ("tty.txt");
+    assert_non_null (strstr (tty, "2/2 checked, 0 down"));
+    assert_non_null (strstr (tty, ok));
+    free (tty);
+    free (command);
     free (path);
     free (list);
     free (ok);
@@ -305,12 +320,12 @@ test_run_watch_status_reload (void **state)
     //  The first check is spread over the 10 s interval.
     const char *first_up [] = { "\"state\":\"up\"", "\"uptime_24h\":100.000",
                                 "\"reason\":\"ok\",\"status\":200", NULL };
-    assert_true (s_wait_status (path, first_up, 15000));
+    assert_true (s_wait_status (path, first_up, 25000));
 
     //  Down: the watcher and the owner's webhook hear of it once.
     size_t posts = webhook_count (s_webhook);
     assert_int_equal (testsite_request (s_site, "/set/run/500"), 200);
-    assert_true (s_wait_text ("watch.out", "\"state\":\"down\"", 15000));
+    assert_true (s_wait_text ("watch.out", "\"state\":\"down\"", 25000));
     char *watched_json = zsys_sprintf ("\"url\":\"%s\"", watched);
     assert_true (s_wait_text ("watch.out", watched_json, 1000));
     assert_true (s_wait_text ("watch.out", "\"previous\":\"up\",\"reason\":\"http_status\"", 1000));
@@ -345,6 +360,79 @@ test_run_watch_status_reload (void **state)
     free (added);
 }
 
+//  How many times needle stands in a file.
+static size_t
+s_count_text (const char *name, const char *needle)
+{
+    char *text = s_read_file (name);
+    size_t count = 0;
+    for (const char *at = text; (at = strstr (at, needle)); at += strlen (needle))
+        count++;
+    free (text);
+    return count;
+}
+
+//  A clean stop loses no result already received: every RESULT the pingers
+//  sent (they say how many when they stop) is a row in the store.
+static void
+test_clean_stop_loses_no_result (void **state)
+{
+    char *sites = strdup ("");
+    for (int index = 0; index < 20; index++) {
+        char path [64];
+        snprintf (path, sizeof (path), "/slow/300?site=%d", index);
+        char *url = testsite_url (s_site, "http", path);
+        char *more = zsys_sprintf ("%s  - url: %s\n", sites, url);
+        free (sites);
+        free (url);
+        sites = more;
+    }
+    char *config = s_config (sites);
+    //  Its own store and feed, apart from the other run test's.
+    char *own = zsys_sprintf ("data_dir: %s/stop-data\nfeed: ipc://%s/stop-feed\n%s", s_dir, s_dir,
+                              strstr (strstr (config, "\n") + 1, "\n") + 1);
+    s_write_file ("stop.yaml", own);
+    char *path = s_path ("stop.yaml");
+    const char *args [] = { "run", path, NULL };
+    pid_t run = s_spawn ("stop.out", "stop.err", args);
+    assert_true (s_wait_text ("stop.err", "monitoring 20 sites", 10000));
+    //  Stop while checks come and go (each takes 300 ms).
+    int64_t deadline = zclock_mono () + 25000;
+    while (s_count_text ("stop.err", "unknown -> up") < 8 && zclock_mono () < deadline)
+        zclock_sleep (50);
+    assert_true (s_count_text ("stop.err", "unknown -> up") >= 8);
+    kill (run, SIGTERM);
+    assert_int_equal (s_reap (run, 20000), 0);
+
+    char *log = s_read_file ("stop.err");
+    long long sent = 0;
+    size_t pingers = 0;
+    for (const char *at = log; (at = strstr (at, ": stopped: checks=")); at++) {
+        sent += atoll (at + strlen (": stopped: checks="));
+        pingers++;
+    }
+    free (log);
+    assert_true (pingers >= 1);
+    assert_true (sent >= 8);
+
+    char *database = zsys_sprintf ("%s/stop-data/squirrel.db", s_dir);
+    sqlite3 *db = NULL;
+    assert_int_equal (sqlite3_open_v2 (database, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *statement = NULL;
+    assert_int_equal (sqlite3_prepare_v2 (db, "SELECT count(*) FROM result", -1, &statement, NULL),
+                      SQLITE_OK);
+    assert_int_equal (sqlite3_step (statement), SQLITE_ROW);
+    long long stored = sqlite3_column_int64 (statement, 0);
+    sqlite3_finalize (statement);
+    sqlite3_close (db);
+    assert_int_equal (stored, sent);
+    free (database);
+    free (path);
+    free (own);
+    free (config);
+    free (sites);
+}
+
 int
 main (void)
 {
@@ -356,6 +444,7 @@ main (void)
         cmocka_unit_test (test_sweep_json_and_down_exits_one),
         cmocka_unit_test (test_sweep_usage_and_config_errors_exit_two),
         cmocka_unit_test (test_run_watch_status_reload),
+        cmocka_unit_test (test_clean_stop_loses_no_result),
     };
     int rc = cmocka_run_group_tests (tests, s_setup, s_teardown);
     curl_global_cleanup ();
