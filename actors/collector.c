@@ -351,6 +351,10 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
     zsock_set_rcvhwm (self->results, 0);
     zsock_set_sndhwm (self->done, 0);
     zsock_set_linger (self->feed, 2000);
+    //  The notifier must not miss an alert in a burst (ZeroMQ's default
+    //  PUB high-water mark is 1,000 per subscriber); the limit stays to
+    //  bound the memory a stalled remote watcher can make us hold.
+    zsock_set_sndhwm (self->feed, 1000000);
     zsock_set_linger (self->done, 1000);
     int rc = zsock_bind (self->results, "%s", args->results) < 0
           || zsock_bind (self->feed, "%s", args->feed) < 0

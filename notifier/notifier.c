@@ -36,8 +36,9 @@ typedef struct {
     char *notify_url;           //  global webhook, or NULL
     zhashx_t *webhooks;         //  site id -> owner's webhook URL (char *)
     zhashx_t *owners;           //  site id -> owner name (char *)
+    zlistx_t *queued;           //  new deliveries waiting for a free slot
     zlistx_t *waiting;          //  deliveries waiting to be retried
-    zlistx_t *active;           //  deliveries inside libcurl
+    zlistx_t *active;           //  deliveries inside libcurl, at most parallel
     uint64_t seen_seq;          //  highest ALERT sequence received
     zlistx_t *syncs;            //  SYNC requests not yet answered (seq)
     bool terminated;            //  $TERM received
@@ -154,7 +155,7 @@ s_queue_delivery (self_t *self, const char *url, const char *body, const sq_aler
     assert (delivery->url && delivery->body);
     delivery->seq = alert->seq;
     snprintf (delivery->site_url, sizeof (delivery->site_url), "%s", alert->url);
-    s_delivery_start (self, delivery);
+    zlistx_add_end (self->queued, delivery);
 }
 
 //  The webhook document for one alert.  Caller frees.
@@ -243,7 +244,8 @@ s_set_sites (self_t *self, const config_t *config)
 static void
 s_answer_syncs (self_t *self)
 {
-    bool idle = zlistx_size (self->active) == 0 && zlistx_size (self->waiting) == 0;
+    bool idle = zlistx_size (self->active) == 0 && zlistx_size (self->waiting) == 0
+             && zlistx_size (self->queued) == 0;
     void *item = zlistx_first (self->syncs);
     while (item) {
         uint64_t seq = (uint64_t) (uintptr_t) item - 1;
@@ -282,7 +284,8 @@ s_handle_pipe (self_t *self)
                     "malformed=%llu gaps=%llu",
                     (unsigned long long) self->alerts, (unsigned long long) self->delivered,
                     (unsigned long long) self->retries, (unsigned long long) self->given_up,
-                    zlistx_size (self->active) + zlistx_size (self->waiting),
+                    zlistx_size (self->active) + zlistx_size (self->waiting)
+                    + zlistx_size (self->queued),
                     (unsigned long long) self->malformed, (unsigned long long) self->gaps);
     else
         zsys_warning ("notifier: unknown pipe command '%s'", command);
@@ -318,15 +321,18 @@ s_self_destroy (self_t **self_p)
     self_t *self = *self_p;
     if (!self)
         return;
-    if (self->waiting) {
-        for (delivery_t *delivery = (delivery_t *) zlistx_first (self->waiting); delivery;
-             delivery = (delivery_t *) zlistx_next (self->waiting)) {
-            zsys_warning ("notifier: stopping with alert #%llu for %s undelivered (retry pending)",
-                          (unsigned long long) delivery->seq, delivery->site_url);
+    zlistx_t *lists [] = { self->queued, self->waiting };
+    for (size_t index = 0; index < 2; index++) {
+        for (delivery_t *delivery = lists [index] ? (delivery_t *) zlistx_first (lists [index]) : NULL;
+             delivery; delivery = (delivery_t *) zlistx_next (lists [index])) {
+            zsys_warning ("notifier: stopping with alert #%llu for %s undelivered (%s)",
+                          (unsigned long long) delivery->seq, delivery->site_url,
+                          index ? "retry pending" : "not yet sent");
             s_delivery_destroy (&delivery);
         }
-        zlistx_destroy (&self->waiting);
     }
+    zlistx_destroy (&self->queued);
+    zlistx_destroy (&self->waiting);
     if (self->active) {
         //  Deliveries still running at stop are abandoned, and said so.
         for (delivery_t *delivery = (delivery_t *) zlistx_first (self->active); delivery;
@@ -363,16 +369,19 @@ s_self_new (zsock_t *pipe, const notifier_args_t *args, char *error, size_t erro
         self->args.attempts = 4;
     if (!self->args.backoff_ms)
         self->args.backoff_ms = 1000;
+    if (!self->args.parallel)
+        self->args.parallel = 64;
     self->notify_url = args->notify_url ? strdup (args->notify_url) : NULL;
     self->webhooks = sq_id_table_new (s_string_destroy);
     self->owners = sq_id_table_new (s_string_destroy);
+    self->queued = zlistx_new ();
     self->waiting = zlistx_new ();
     self->active = zlistx_new ();
     self->syncs = zlistx_new ();
     self->multi = curl_multi_init ();
     self->headers = curl_slist_append (NULL, "Content-Type: application/json");
     self->feed = zsock_new (ZMQ_SUB);
-    assert (self->waiting && self->active && self->syncs && self->multi && self->headers && self->feed);
+    assert (self->queued && self->waiting && self->active && self->syncs && self->multi && self->headers && self->feed);
     zsock_set_subscribe (self->feed, "");
     zsock_set_rcvhwm (self->feed, 0);
     if (zsock_connect (self->feed, "%s", args->feed) < 0) {
@@ -381,6 +390,27 @@ s_self_new (zsock_t *pipe, const notifier_args_t *args, char *error, size_t erro
         return NULL;
     }
     return self;
+}
+
+//  Start retries that are due, then new deliveries, while slots are free:
+//  a burst of alerts must not open thousands of connections at once.
+static void
+s_start_deliveries (self_t *self)
+{
+    int64_t now = zclock_mono ();
+    delivery_t *delivery = (delivery_t *) zlistx_first (self->waiting);
+    while (delivery && zlistx_size (self->active) < self->args.parallel) {
+        void *cursor = zlistx_cursor (self->waiting);
+        delivery_t *next = (delivery_t *) zlistx_next (self->waiting);
+        if (delivery->due <= now) {
+            zlistx_delete (self->waiting, cursor);
+            self->retries++;
+            s_delivery_start (self, delivery);
+        }
+        delivery = next;
+    }
+    while (zlistx_size (self->active) < self->args.parallel && zlistx_size (self->queued))
+        s_delivery_start (self, (delivery_t *) zlistx_detach (self->queued, NULL));
 }
 
 static int
@@ -427,18 +457,7 @@ notifier_actor (zsock_t *pipe, void *args)
             curl_easy_getinfo (info->easy_handle, CURLINFO_PRIVATE, (char **) &delivery);
             s_delivery_finished (self, delivery, info->data.result);
         }
-        int64_t now = zclock_mono ();
-        delivery_t *delivery = (delivery_t *) zlistx_first (self->waiting);
-        while (delivery) {
-            void *cursor = zlistx_cursor (self->waiting);
-            delivery_t *next = (delivery_t *) zlistx_next (self->waiting);
-            if (delivery->due <= now) {
-                zlistx_delete (self->waiting, cursor);
-                self->retries++;
-                s_delivery_start (self, delivery);
-            }
-            delivery = next;
-        }
+        s_start_deliveries (self);
         s_answer_syncs (self);
         if (self->terminated)
             break;

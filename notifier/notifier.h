@@ -2,9 +2,10 @@
 
     Connects a SUB to the collector's PUB.  For every ALERT: a log line,
     and a JSON POST to the site owner's webhook and to the global webhook
-    (sweep's --notify), if any.  Deliveries run concurrently on libcurl's
-    multi interface in the notifier's own thread, so one slow receiver
-    delays nobody else; a failed delivery is retried with backoff.
+    (sweep's --notify), if any.  Deliveries run concurrently (64 at most,
+    the rest wait their turn) on libcurl's multi interface in the
+    notifier's own thread, so one slow receiver delays nobody else; a
+    failed delivery is retried with backoff.
 
     Pipe commands:
       "SITES" + config_t pointer: owners and their webhooks (signal when copied).
@@ -23,6 +24,7 @@ typedef struct {
     unsigned timeout_ms;        //  per delivery attempt; 0 = 10000
     unsigned attempts;          //  deliveries tried per webhook; 0 = 4
     unsigned backoff_ms;        //  first retry delay, doubled each time; 0 = 1000
+    unsigned parallel;          //  deliveries in progress at most; 0 = 64
 } notifier_args_t;
 
 //  The zactor task.  args is a notifier_args_t *, read during set-up.
