@@ -1,11 +1,29 @@
 /*  sq_actor.c: start-up handshake shared by the actors.  See sq_actor.h. */
 #include "sq_actor.h"
 
+#include <curl/curl.h>
+#include <pthread.h>
 #include <string.h>
+
+static pthread_once_t s_curl_once = PTHREAD_ONCE_INIT;
+
+//  libcurl's global set-up, once per process, before any actor thread
+//  can touch libcurl (it is only thread-safe where libcurl says so).
+static void
+s_curl_global_init (void)
+{
+    if (curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        zsys_error ("libcurl's global initialisation failed");
+    const curl_version_info_data *info = curl_version_info (CURLVERSION_NOW);
+    if (!(info->features & CURL_VERSION_ASYNCHDNS))
+        zsys_warning ("this libcurl resolves names synchronously: one slow DNS server "
+                      "will stall every check of a pinger");
+}
 
 zactor_t *
 sq_actor_start (zactor_fn *task, void *args, const char *name)
 {
+    pthread_once (&s_curl_once, s_curl_global_init);
     zactor_t *actor = zactor_new (task, args);
     if (!actor)
         return NULL;

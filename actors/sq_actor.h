@@ -13,6 +13,8 @@
 #include <czmq.h>
 
 //  Start task with args and wait for its set-up verdict.  NULL on failure.
+//  The first call also runs libcurl's global set-up, before any actor
+//  thread exists.
 zactor_t *sq_actor_start (zactor_fn *task, void *args, const char *name);
 
 //  Called by an actor when set-up is done: error NULL means ready.  After
