@@ -8,6 +8,7 @@
 #include "store.h"
 
 #include <getopt.h>
+#include <unistd.h>
 #include <string.h>
 
 static const char s_usage [] =
@@ -95,6 +96,17 @@ s_run (int argc, char **argv)
     if (!config) {
         fprintf (stderr, "squirrel status: %s\n", error);
         return EXIT_USAGE;
+    }
+    //  A read-only command: never create a store where there is none.
+    char *database = zsys_sprintf ("%s/%s", config->data_dir, STORE_FILE_NAME);
+    bool exists = access (database, R_OK) == 0;
+    if (!exists)
+        fprintf (stderr, "squirrel status: no store at %s yet: `squirrel run %s` creates it\n",
+                 database, argv [optind]);
+    zstr_free (&database);
+    if (!exists) {
+        config_destroy (&config);
+        return 1;
     }
     store_t *store = store_open (config->data_dir, error, sizeof (error));
     if (!store) {

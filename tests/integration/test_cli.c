@@ -311,6 +311,13 @@ test_run_watch_status_reload (void **state)
     char *path = s_path ("run.yaml");
     char *feed = zsys_sprintf ("ipc://%s/feed", s_dir);
 
+    //  Before any run there is no store, and status does not make one.
+    const char *early [] = { "status", path, NULL };
+    assert_int_equal (s_run (early), 1);
+    char *err = s_read_file ("err.txt");
+    assert_non_null (strstr (err, "no store at"));
+    free (err);
+
     const char *run_args [] = { "run", path, NULL };
     pid_t run = s_spawn ("run.out", "run.err", run_args);
     assert_true (s_wait_text ("run.err", "monitoring 1 sites", 10000));
