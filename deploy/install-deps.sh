@@ -8,7 +8,7 @@ packages="build-essential cmake pkg-config
 libzmq3-dev libczmq-dev libcurl4-openssl-dev libmsgpack-dev libcmocka-dev
 libsqlite3-dev libyaml-dev
 clang libclang-rt-dev
-python3 openssl nginx-light wrk time iproute2 ca-certificates"
+python3 openssl nginx wrk time iproute2 ca-certificates"
 
 missing=""
 for p in $packages; do
