@@ -8,9 +8,13 @@
     whole schedule and one peek tells how long the loop may sleep.
 
     Credit: a pinger's READY adds free slots; each CHECK sent uses one.
-    HEARTBEATs only prove a pinger alive.  A pinger silent for longer than
-    pinger_silence_ms is gone: its credit is dropped and its jobs are sent
-    again at once.  Jobs due while no pinger has credit wait in the heap.
+    A HEARTBEAT proves a pinger alive and, when no job sent to it is still
+    waiting for its DONE (so none can be on the way to it), resets its
+    credit to the free slots it reports: credit heals itself from any drift.
+    A pinger silent for longer than pinger_silence_ms is gone: its credit is
+    dropped and its jobs are sent again at once; when it speaks again its
+    next HEARTBEAT gives it credit back.  Jobs due while no pinger has
+    credit wait in the heap.
 */
 #include "dispatcher.h"
 #include "sq_actor.h"
@@ -53,6 +57,7 @@ typedef struct {
 typedef struct {
     char id [SQ_NAME_MAX + 1];  //  identity on the ROUTER
     int64_t credit;             //  CHECKs it can take now
+    int64_t outstanding;        //  jobs sent to it still without a DONE
     int64_t last_seen;          //  mono ms of its last message
     bool alive;                 //  false once silent too long
 } pinger_t;
@@ -233,6 +238,15 @@ s_has_credit (self_t *self)
     return false;
 }
 
+//  The site's current job is no longer expected from its pinger.
+static void
+s_release_job (self_t *self, site_t *site)
+{
+    if (site->pinger >= 0 && self->pingers [site->pinger].outstanding > 0)
+        self->pingers [site->pinger].outstanding--;
+    site->pinger = -1;
+}
+
 //  Send the site's current job to a pinger.  0, or -1 if none could take it.
 static int
 s_send_job (self_t *self, uint32_t slot, int64_t now)
@@ -261,6 +275,8 @@ s_send_job (self_t *self, uint32_t slot, int64_t now)
         check->tls_verify = site->tls_verify;
         if (sq_wire_send (self->jobs, pinger->id, strlen (pinger->id), &msg) == 0) {
             pinger->credit--;
+            pinger->outstanding++;
+            s_release_job (self, site);     //  a resend: the old pinger is let off
             site->pinger = index;
             site->phase = PHASE_IN_FLIGHT;
             site->at = now + site->timeout_ms + self->args.deadline_margin_ms;
@@ -273,6 +289,7 @@ s_send_job (self_t *self, uint32_t slot, int64_t now)
         zsys_warning ("dispatcher: pinger %s unreachable, dropping its credit", pinger->id);
         pinger->alive = false;
         pinger->credit = 0;
+        pinger->outstanding = 0;
     }
 }
 
@@ -293,6 +310,7 @@ s_dispatch_due (self_t *self)
                           "attempts; next round as usual",
                           (unsigned long long) site->site_id, site->url,
                           (unsigned long long) site->job_id, site->attempt);
+            s_release_job (self, site);
             site->phase = PHASE_IDLE;
             site->round += site->interval_ms;
             site->at = site->round > now ? site->round : now;
@@ -307,7 +325,6 @@ s_dispatch_due (self_t *self)
         else {
             site->job_id = self->next_job + 1;
             site->attempt = 1;
-            site->pinger = -1;
         }
         if (s_send_job (self, slot, now)) {
             //  Nobody has credit: the site stays due; READY wakes us.
@@ -324,8 +341,13 @@ s_dispatch_due (self_t *self)
 
 //  Silent pingers are gone: their jobs go out again now.
 static void
+s_handle_jobs (self_t *self);
+
+static void
 s_check_liveness (self_t *self)
 {
+    //  Judge only after reading what the pingers have already sent.
+    s_handle_jobs (self);
     int64_t now = zclock_mono ();
     for (int index = 0; index < self->pinger_count; index++) {
         pinger_t *pinger = &self->pingers [index];
@@ -333,6 +355,7 @@ s_check_liveness (self_t *self)
             continue;
         pinger->alive = false;
         pinger->credit = 0;
+        pinger->outstanding = 0;
         zsys_warning ("dispatcher: pinger %s silent for %lld ms: gone; resending its jobs",
                       pinger->id, (long long) (now - pinger->last_seen));
         for (uint32_t slot = 0; slot < self->site_count; slot++) {
@@ -399,17 +422,34 @@ s_handle_jobs (self_t *self)
                           rc == SQ_PROTO_OK ? "unexpected message type" : why);
             continue;
         }
+        //  Pingers name themselves in printable text; anything else (an
+        //  anonymous peer, a NUL inside) would alias another pinger.
+        bool printable = identity_size > 0;
+        for (size_t at = 0; at < identity_size && printable; at++)
+            printable = identity [at] > 0x20 && identity [at] < 0x7f;
+        if (!printable) {
+            self->malformed++;
+            zsys_warning ("dispatcher: dropped a message from a peer without a printable name");
+            continue;
+        }
         identity [identity_size] = '\0';
         int index = s_pinger_find (self, identity, true);
         if (index < 0)
             continue;
         pinger_t *pinger = &self->pingers [index];
-        if (!pinger->alive)
+        if (!pinger->alive) {
             pinger->credit = 0;         //  back from the dead: start afresh
+            pinger->outstanding = 0;
+            if (pinger->last_seen)
+                zsys_info ("dispatcher: pinger %s is back", pinger->id);
+        }
         pinger->alive = true;
         pinger->last_seen = zclock_mono ();
         if (msg.type == SQ_MSG_READY)
             pinger->credit += msg.ready.free_slots;
+        else
+        if (pinger->outstanding == 0)
+            pinger->credit = msg.heartbeat.free_slots;
     }
 }
 
@@ -435,6 +475,7 @@ s_handle_done (self_t *self)
             continue;
         }
         self->done_taken++;
+        s_release_job (self, site);
         int64_t now = zclock_mono ();
         site->phase = PHASE_IDLE;
         if (msg.done.recheck) {

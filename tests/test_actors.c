@@ -196,6 +196,56 @@ test_jobs_of_a_silent_pinger_are_resent_at_once (void **state)
     s_resend_case ("silent", 60000, 300, 20000);
 }
 
+//  A pinger declared gone (a pause: SIGSTOP, a frozen VM) that speaks
+//  again gets credit back from its next HEARTBEAT, and work with it.
+static void
+test_pinger_that_comes_back_gets_credit (void **state)
+{
+    dispatcher_args_t args = { .jobs = "inproc://back-jobs", .done = "inproc://back-done",
+                               .once = true, .pinger_silence_ms = 300 };
+    zactor_t *dispatcher = sq_actor_start (dispatcher_actor, &args, "dispatcher");
+    assert_non_null (dispatcher);
+    zsock_t *ghost = s_ghost_pinger (args.jobs);
+    assert_int_equal (s_actor_counter (dispatcher, "pingers", 1), 1);
+    //  Silent for longer than 300 ms: gone.
+    int64_t deadline = zclock_mono () + 5000;
+    long long alive = 1;
+    while (alive != 0 && zclock_mono () < deadline) {
+        char *stats = sq_actor_stats (dispatcher);
+        alive = sq_stats_value (stats, "pingers");
+        free (stats);
+        zclock_sleep (20);
+    }
+    assert_int_equal (alive, 0);
+
+    //  Back, with two free slots, and no job outstanding.
+    sq_msg_t heartbeat;
+    memset (&heartbeat, 0, sizeof (heartbeat));
+    heartbeat.type = SQ_MSG_HEARTBEAT;
+    strcpy (heartbeat.heartbeat.pinger_id, "ghost");
+    heartbeat.heartbeat.free_slots = 2;
+    assert_int_equal (sq_wire_send (ghost, NULL, 0, &heartbeat), 0);
+    assert_int_equal (s_actor_counter (dispatcher, "pingers", 1), 1);
+
+    config_t *config = config_new_empty ();
+    char error [256];
+    assert_int_equal (config_add_site (config, "http://127.0.0.1:1/a", error, sizeof (error)), 0);
+    assert_int_equal (config_add_site (config, "http://127.0.0.1:1/b", error, sizeof (error)), 0);
+    config->sites [0].id = 11;
+    config->sites [1].id = 12;
+    assert_int_equal (dispatcher_set_sites (dispatcher, config), 0);
+    zsock_set_rcvtimeo (ghost, 5000);
+    for (int index = 0; index < 2; index++) {
+        sq_msg_t msg;
+        assert_int_equal (sq_wire_recv (ghost, NULL, NULL, &msg, NULL, 0), SQ_PROTO_OK);
+        assert_int_equal (msg.type, SQ_MSG_CHECK);
+        assert_int_equal (msg.check.attempt, 1);
+    }
+    zsock_destroy (&ghost);
+    zactor_destroy (&dispatcher);
+    config_destroy (&config);
+}
+
 static void
 test_collector_drops_duplicates_and_stale_results (void **state)
 {
@@ -206,6 +256,8 @@ test_collector_drops_duplicates_and_stale_results (void **state)
     char error [256];
     assert_int_equal (config_add_site (config, "http://127.0.0.1:1/", error, sizeof (error)), 0);
     config->sites [0].id = 1;
+    //  A day between checks: no real result of the site may interfere.
+    config->sites [0].interval_ms = 86400000;
     assert_int_equal (topology_set_sites (topology, config), 0);
 
     zsock_t *push = zsock_new (ZMQ_PUSH);
@@ -244,6 +296,7 @@ main (void)
         cmocka_unit_test (test_failed_setup_is_reported),
         cmocka_unit_test (test_lost_job_is_resent_after_its_deadline),
         cmocka_unit_test (test_jobs_of_a_silent_pinger_are_resent_at_once),
+        cmocka_unit_test (test_pinger_that_comes_back_gets_credit),
         cmocka_unit_test (test_collector_drops_duplicates_and_stale_results),
     };
     int rc = cmocka_run_group_tests (tests, NULL, NULL);
