@@ -81,6 +81,7 @@ typedef struct {
     uint64_t malformed;         //  frames refused by the decoder
     uint64_t over_capacity;     //  CHECKs refused: queue full
     uint64_t send_failures;     //  RESULTs the socket would not take
+    uint64_t local_faults;      //  checks not judged: the pinger's own fault
 } self_t;
 
 
@@ -293,18 +294,12 @@ s_classify (CURLcode code)
             return SQ_REASON_TIMEOUT;
         case CURLE_SSL_CONNECT_ERROR:
         case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CERTPROBLEM:
         case CURLE_SSL_CIPHER:
-        case CURLE_SSL_CACERT_BADFILE:
         case CURLE_SSL_ISSUER_ERROR:
         case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
         case CURLE_SSL_INVALIDCERTSTATUS:
-        case CURLE_SSL_CRL_BADFILE:
         case CURLE_SSL_SHUTDOWN_FAILED:
         case CURLE_USE_SSL_FAILED:
-        case CURLE_SSL_ENGINE_NOTFOUND:
-        case CURLE_SSL_ENGINE_SETFAILED:
-        case CURLE_SSL_ENGINE_INITFAILED:
             return SQ_REASON_TLS;
         case CURLE_TOO_MANY_REDIRECTS:
             return SQ_REASON_REDIRECTS;
@@ -312,6 +307,29 @@ s_classify (CURLcode code)
             //  Weird reply, empty reply, partial body, a redirect to
             //  another scheme: the peer did not speak HTTP as it should.
             return SQ_REASON_PROTOCOL;
+    }
+}
+
+//  True when the check failed because of this pinger (its CA bundle, its
+//  TLS engine, its memory), not because of the site: no verdict then.
+static bool
+s_local_fault (CURLcode code)
+{
+    switch (code) {
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_CRL_BADFILE:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_ENGINE_NOTFOUND:
+        case CURLE_SSL_ENGINE_SETFAILED:
+        case CURLE_SSL_ENGINE_INITFAILED:
+        case CURLE_OUT_OF_MEMORY:
+        case CURLE_FAILED_INIT:
+        case CURLE_BAD_FUNCTION_ARGUMENT:
+        case CURLE_UNKNOWN_OPTION:
+        case CURLE_NOT_BUILT_IN:
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -370,6 +388,19 @@ s_check_finish (self_t *self, check_t *check, CURLcode code)
         }
         else
             code = CURLE_OPERATION_TIMEDOUT;
+    }
+
+    if (s_local_fault (code)) {
+        //  Saying "down" would wake an owner for our own fault: send no
+        //  verdict; the dispatcher sends the job again after its deadline.
+        self->local_faults++;
+        zsys_error ("pinger %s: site %llu: check not judged, the fault is this pinger's: %s",
+                    self->pinger_id, (unsigned long long) check->job.site_id,
+                    check->error [0] ? check->error : curl_easy_strerror (code));
+        curl_multi_remove_handle (self->multi, easy);
+        self->idle [self->idle_count++] = check;
+        self->credit_freed++;
+        return;
     }
 
     sq_msg_t msg;
@@ -484,13 +515,15 @@ static char *
 s_stats (self_t *self)
 {
     return zsys_sprintf ("checks=%llu up=%llu head_fallbacks=%llu malformed=%llu "
-                         "over_capacity=%llu send_failures=%llu live=%u waiting=%u",
+                         "over_capacity=%llu send_failures=%llu local_faults=%llu "
+                         "live=%u waiting=%u",
                          (unsigned long long) self->checks_done,
                          (unsigned long long) self->checks_up,
                          (unsigned long long) self->head_fallbacks,
                          (unsigned long long) self->malformed,
                          (unsigned long long) self->over_capacity,
                          (unsigned long long) self->send_failures,
+                         (unsigned long long) self->local_faults,
                          self->concurrency - self->idle_count, self->waiting_count);
 }
 

@@ -12,8 +12,10 @@
 #include "store.h"
 #include "topology.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char s_usage [] =
     "usage: squirrel run [OPTIONS] CONFIG\n"
@@ -119,7 +121,14 @@ s_run (int argc, char **argv)
                     return EXIT_USAGE;
                 args.concurrency = (unsigned) value;
                 break;
-            case 'a': args.ca_file = optarg; break;
+            case 'a':
+                //  A typo here would turn every HTTPS site "down, tls".
+                if (access (optarg, R_OK) != 0) {
+                    fprintf (stderr, "squirrel run: --ca-file %s: %s\n", optarg, strerror (errno));
+                    return EXIT_USAGE;
+                }
+                args.ca_file = optarg;
+                break;
             case 'h': fputs (s_usage, stdout); return 0;
             default: return cli_usage_error (&command_run);
         }

@@ -13,6 +13,7 @@
 #include "sq_url.h"
 #include "topology.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <string.h>
 #include <unistd.h>
@@ -233,7 +234,14 @@ s_run (int argc, char **argv)
                 args.notify_url = optarg;
                 break;
             }
-            case 'a': args.ca_file = optarg; break;
+            case 'a':
+                //  A typo here would turn every HTTPS site "down, tls".
+                if (access (optarg, R_OK) != 0) {
+                    fprintf (stderr, "squirrel sweep: --ca-file %s: %s\n", optarg, strerror (errno));
+                    return EXIT_USAGE;
+                }
+                args.ca_file = optarg;
+                break;
             case 'j': json = true; break;
             case 'v': verbose = true; break;
             case 'h': fputs (s_usage, stdout); return 0;

@@ -422,6 +422,39 @@ test_redirect_to_other_scheme (void **state)
     s_expect (&result, false, SQ_REASON_PROTOCOL, 302);
 }
 
+//  A pinger whose own CA bundle is unreadable must not call sites down:
+//  it sends no verdict and counts its fault.
+static void
+test_local_fault_is_not_a_verdict (void **state)
+{
+    zsock_t *jobs = zsock_new (ZMQ_ROUTER);
+    zsock_t *results = zsock_new (ZMQ_PULL);
+    assert_int_equal (zsock_bind (jobs, "inproc://fault-jobs"), 0);
+    assert_int_equal (zsock_bind (results, "inproc://fault-results"), 0);
+    pinger_args_t args = { .jobs = "inproc://fault-jobs", .results = "inproc://fault-results",
+                           .pinger_id = "faulty", .concurrency = 2,
+                           .ca_file = "/nonexistent/ca.pem" };
+    zactor_t *pinger = sq_actor_start (pinger_actor, &args, "pinger");
+    assert_non_null (pinger);
+    sq_msg_t msg = s_check ("https", "/ok");
+    assert_int_equal (sq_wire_send (jobs, "faulty", 6, &msg), 0);
+    int64_t deadline = zclock_mono () + 5000;
+    long long faults = 0;
+    while (faults < 1 && zclock_mono () < deadline) {
+        char *stats = sq_actor_stats (pinger);
+        faults = sq_stats_value (stats, "local_faults");
+        free (stats);
+        zclock_sleep (20);
+    }
+    assert_int_equal (faults, 1);
+    zsock_set_rcvtimeo (results, 0);
+    sq_msg_t result;
+    assert_int_equal (sq_wire_recv (results, NULL, NULL, &result, NULL, 0), SQ_WIRE_INTERRUPTED);
+    zactor_destroy (&pinger);
+    zsock_destroy (&jobs);
+    zsock_destroy (&results);
+}
+
 int
 main (void)
 {
@@ -441,6 +474,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_queueing_beyond_slots, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_redirect_to_other_scheme, s_setup, s_teardown),
         cmocka_unit_test (test_url_check),
+        cmocka_unit_test (test_local_fault_is_not_a_verdict),
     };
     int rc = cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
     zsys_shutdown ();

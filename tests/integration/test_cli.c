@@ -279,6 +279,11 @@ test_sweep_usage_and_config_errors_exit_two (void **state)
     free (err);
     const char *missing [] = { "sweep", NULL };
     assert_int_equal (s_run (missing), 2);
+    const char *ca [] = { "sweep", "--ca-file", "/nonexistent/ca.pem", path, NULL };
+    assert_int_equal (s_run (ca), 2);
+    err = s_read_file ("err.txt");
+    assert_non_null (strstr (err, "--ca-file /nonexistent/ca.pem: No such file or directory"));
+    free (err);
     free (path);
 }
 
