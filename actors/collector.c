@@ -33,6 +33,7 @@ typedef struct {
     zsock_t *store;             //  PUSH to the store writer, or NULL
     char *data_dir;             //  store folder for restoring states
     bool report;                //  report mode (sweep)
+    bool inproc;                //  results arrive over inproc://
     zpoller_t *poller;          //  pipe, results
     zhashx_t *sites;            //  site id -> site_t *
     uint64_t seq;               //  last feed sequence number
@@ -296,9 +297,20 @@ s_handle_pipe (self_t *self)
     else
     if (streq (command, "DRAIN")) {
         //  Account for every result already queued, then answer: used at
-        //  a clean stop, after the pingers are gone, so none is lost.
-        while (zsock_events (self->results) & ZMQ_POLLIN)
-            s_handle_results (self);
+        //  a clean stop, after the pingers are gone, so none is lost.  Over
+        //  inproc a result sent is a result queued; over ipc or tcp it may
+        //  still be on its way, so wait for the socket to stay quiet for
+        //  200 ms (5 s at most) before answering.
+        int64_t deadline = zclock_mono () + 5000;
+        while (true) {
+            while (zsock_events (self->results) & ZMQ_POLLIN)
+                s_handle_results (self);
+            if (self->inproc || zclock_mono () >= deadline)
+                break;
+            zmq_pollitem_t item = { zsock_resolve (self->results), 0, ZMQ_POLLIN, 0 };
+            if (zmq_poll (&item, 1, 200) <= 0)
+                break;
+        }
         zsock_signal (self->pipe, 0);
     }
     else
@@ -342,6 +354,7 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
     assert (self);
     self->pipe = pipe;
     self->report = args->report;
+    self->inproc = strncmp (args->results, "inproc://", 9) == 0;
     self->data_dir = args->data_dir ? strdup (args->data_dir) : NULL;
     self->sites = sq_id_table_new (s_site_destroy);
     self->results = zsock_new (ZMQ_PULL);

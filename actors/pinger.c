@@ -493,7 +493,9 @@ s_free_slots (self_t *self)
     return busy < self->concurrency ? self->concurrency - busy : 0;
 }
 
-static void
+//  Send READY or HEARTBEAT without blocking: a stalled dispatcher must
+//  not stall our checks.  0, or -1 when the message could not go.
+static int
 s_send_credit (self_t *self, sq_msg_type_t type, unsigned slots)
 {
     sq_msg_t msg;
@@ -503,7 +505,7 @@ s_send_credit (self_t *self, sq_msg_type_t type, unsigned slots)
     memcpy (ready->pinger_id, self->pinger_id, sizeof (ready->pinger_id));
     memcpy (ready->region, self->region, sizeof (ready->region));
     ready->free_slots = slots;
-    sq_wire_send (self->jobs, NULL, 0, &msg);
+    return sq_wire_send (self->jobs, NULL, 0, &msg);
 }
 
 
@@ -635,6 +637,7 @@ s_self_new (zsock_t *pipe, const pinger_args_t *args, char *error, size_t error_
     assert (self->jobs && self->results);
     zsock_set_identity (self->jobs, self->pinger_id);
     zsock_set_rcvhwm (self->jobs, 0);
+    zsock_set_sndtimeo (self->jobs, 0);     //  credit is sent, never waited for
     //  Results must not be lost at a clean stop or while the collector is
     //  busy: no high-water mark drop and a linger to flush on close.
     zsock_set_sndhwm (self->results, 0);
@@ -707,7 +710,9 @@ pinger_actor (zsock_t *pipe, void *args)
         return;
     }
     sq_actor_report (pipe, NULL);
-    s_send_credit (self, SQ_MSG_READY, self->concurrency);
+    //  If the dispatcher cannot take it yet, the loop tries again.
+    if (s_send_credit (self, SQ_MSG_READY, self->concurrency))
+        self->credit_freed = self->concurrency;
     self->heartbeat_at = zclock_mono () + self->heartbeat_ms;
 
     //  Sockets that became ready, copied out of the poll array before any
@@ -759,12 +764,12 @@ pinger_actor (zsock_t *pipe, void *args)
         s_start_waiting (self);
 
         if (self->credit_freed) {
-            unsigned freed = self->credit_freed;
-            self->credit_freed = 0;
             //  Freed slots taken by waiting jobs are not new credit.
             unsigned free_now = s_free_slots (self);
-            if (free_now)
-                s_send_credit (self, SQ_MSG_READY, freed < free_now ? freed : free_now);
+            unsigned credit = self->credit_freed < free_now ? self->credit_freed : free_now;
+            self->credit_freed = 0;
+            if (credit && s_send_credit (self, SQ_MSG_READY, credit))
+                self->credit_freed = credit;    //  not sent: next time round
         }
         if (zclock_mono () >= self->heartbeat_at) {
             s_send_credit (self, SQ_MSG_HEARTBEAT, s_free_slots (self));

@@ -545,8 +545,10 @@ store_actor (zsock_t *pipe, void *args)
         s_handle_timers (self);
     }
     if (self) {
-        //  A clean stop loses nothing that reached the socket.
-        s_handle_writes (self, true);
+        //  A clean stop loses nothing that reached the socket: the senders
+        //  are gone by now, so take everything, not one bounded burst.
+        while (zsock_events (self->writes) & ZMQ_POLLIN)
+            s_handle_writes (self, true);
         for (unsigned attempt = 0; self->pending_count && attempt < S_TERM_ATTEMPTS; attempt++)
             s_flush (self);
         if (self->pending_count)

@@ -53,6 +53,13 @@ topology_endpoints (topology_endpoints_t *endpoints, const topology_args_t *args
                   "(tcp needs CURVE and arrives with multi-host pingers)", transport);
         return -1;
     }
+    //  The store writer always lives beside the collector, in this process:
+    //  over inproc a message sent is a message queued, which is what lets a
+    //  clean stop hand everything over.
+    if (!streq (transport, "inproc")) {
+        unsigned id = atomic_fetch_add (&instance, 1);
+        snprintf (endpoints->store, TOPOLOGY_ENDPOINT_MAX, "inproc://sq-%d-%u-store", getpid (), id);
+    }
     if (args->feed) {
         if (strlen (args->feed) >= TOPOLOGY_ENDPOINT_MAX) {
             snprintf (error, error_size, "feed endpoint too long");
@@ -140,6 +147,10 @@ topology_destroy (topology_t **self_p)
         zactor_destroy (&self->pingers [index]);
     if (self->collector && zstr_send (self->collector, "DRAIN") == 0)
         zsock_wait (self->collector);
+    //  Alerts published up to now are delivered (or given up) before the
+    //  notifier goes: bounded, so unreachable receivers cannot hold a stop.
+    if (self->collector && self->notifier && topology_drain_notifications (self, 15000))
+        zsys_warning ("topology: stopping with notifications still pending");
     zactor_destroy (&self->dispatcher);
     zactor_destroy (&self->collector);
     zactor_destroy (&self->notifier);
