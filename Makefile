@@ -39,7 +39,7 @@ fuzz: deps
 	cmake -S . -B $(TESTBUILD) -DCMAKE_BUILD_TYPE=Debug -DSQ_WERROR=ON -DSQ_SANITIZE=ON >/dev/null
 	cmake --build $(TESTBUILD) -j $(JOBS) --target fuzz_decode
 	mkdir -p $(TESTBUILD)/fuzz_found
-	$(TESTBUILD)/tests/fuzz_decode -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	$(TESTBUILD)/tests/fuzz_decode -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
 	    $(TESTBUILD)/fuzz_found tests/fuzz/corpus
 
 clean:

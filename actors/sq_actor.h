@@ -22,6 +22,9 @@ zactor_t *sq_actor_start (zactor_fn *task, void *args, const char *name);
 void sq_actor_report (zsock_t *pipe, const char *error);
 
 //  Ask a running actor for its counters line.  Caller frees; NULL on timeout.
+//  Reports the actor sends unasked (a collector's VERDICTs) that arrive
+//  before the answer are read and dropped: do not call it while you still
+//  expect those.
 char *sq_actor_stats (zactor_t *actor);
 
 //  Read "name=value" out of a counters line; -1 if absent.

@@ -263,6 +263,12 @@ test_keyword (void **state)
     result = s_run (&check);
     s_expect (&result, false, SQ_REASON_KEYWORD, 200);
 
+    //  The keyword split across two reads of the body is still found.
+    check = s_check ("http", "/keyword-split");
+    strcpy (check.check.keyword, "squirrel-keyword-present");
+    result = s_run (&check);
+    s_expect (&result, true, SQ_REASON_OK, 200);
+
     //  A body far beyond the cap: read up to the cap, then judged missing.
     check = s_check ("http", "/large/20000000");
     strcpy (check.check.keyword, "not-on-this-page");
