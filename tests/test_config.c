@@ -115,6 +115,22 @@ static const char *s_example =
     "    keyword: Welcome\n"
     "    max_latency: 2s\n";
 
+//  Every key of a site, or of the defaults, at its built-in value.
+static void
+s_assert_built_in (const config_site_t *site)
+{
+    assert_int_equal (site->interval_ms, 300000);
+    assert_int_equal (site->timeout_ms, 20000);
+    assert_int_equal (site->method, SQ_METHOD_HEAD);
+    assert_int_equal (site->failure_threshold, 2);
+    assert_int_equal (site->success_threshold, 2);
+    assert_int_equal (site->accept.count, 0);
+    assert_string_equal (site->keyword, "");
+    assert_int_equal (site->max_latency_ms, 0);
+    assert_int_equal (site->max_redirects, 10);
+    assert_true (site->tls_verify);
+}
+
 static void
 test_example (void **state)
 {
@@ -125,16 +141,7 @@ test_example (void **state)
 
     const config_site_t *defaults = &config->defaults;
     assert_null (defaults->url);
-    assert_int_equal (defaults->interval_ms, 300000);
-    assert_int_equal (defaults->timeout_ms, 20000);
-    assert_int_equal (defaults->method, SQ_METHOD_HEAD);
-    assert_int_equal (defaults->failure_threshold, 2);
-    assert_int_equal (defaults->success_threshold, 2);
-    assert_int_equal (defaults->accept.count, 0);
-    assert_string_equal (defaults->keyword, "");
-    assert_int_equal (defaults->max_latency_ms, 0);
-    assert_int_equal (defaults->max_redirects, 10);
-    assert_true (defaults->tls_verify);
+    s_assert_built_in (defaults);
 
     assert_int_equal (config->owner_count, 1);
     assert_string_equal (config->owners [0].name, "alice");
@@ -293,16 +300,7 @@ test_plain_list (void **state)
     for (size_t index = 0; index < config->site_count; index++) {
         const config_site_t *site = &config->sites [index];
         assert_null (site->owner);
-        assert_int_equal (site->interval_ms, 300000);
-        assert_int_equal (site->timeout_ms, 20000);
-        assert_int_equal (site->method, SQ_METHOD_HEAD);
-        assert_int_equal (site->failure_threshold, 2);
-        assert_int_equal (site->success_threshold, 2);
-        assert_int_equal (site->accept.count, 0);
-        assert_string_equal (site->keyword, "");
-        assert_int_equal (site->max_latency_ms, 0);
-        assert_int_equal (site->max_redirects, 10);
-        assert_true (site->tls_verify);
+        s_assert_built_in (site);
     }
     assert_string_equal (config->data_dir, "./squirrel-data");
     config_destroy (&config);
