@@ -266,17 +266,13 @@ s_handle_results (self_t *self)
     //  Drain, bounded, so the pipe is never starved.
     for (int round = 0; round < 4096 && (zsock_events (self->results) & ZMQ_POLLIN); round++) {
         sq_msg_t msg;
-        char why [128] = "";
-        int rc = sq_wire_recv (self->results, NULL, NULL, &msg, why, sizeof (why));
+        int rc = sq_wire_recv_expect (self->results, NULL, NULL, &msg,
+                                      SQ_WIRE_TYPE (SQ_MSG_RESULT),
+                                      "collector: dropped a frame from a pinger", &self->malformed);
         if (rc == SQ_WIRE_INTERRUPTED)
             return;
-        if (rc != SQ_PROTO_OK || msg.type != SQ_MSG_RESULT) {
-            self->malformed++;
-            zsys_warning ("collector: dropped a frame from a pinger: %s",
-                          rc == SQ_PROTO_OK ? "not a RESULT" : why);
-            continue;
-        }
-        s_handle_result (self, &msg.result);
+        if (rc == SQ_PROTO_OK)
+            s_handle_result (self, &msg.result);
     }
 }
 
@@ -407,12 +403,4 @@ collector_actor (zsock_t *pipe, void *args)
             s_handle_results (self);
     }
     s_self_destroy (&self);
-}
-
-int
-collector_set_sites (zactor_t *collector, const void *config)
-{
-    if (zsock_send (collector, "sp", "SITES", config))
-        return -1;
-    return zsock_wait (collector);
 }

@@ -40,7 +40,4 @@ typedef struct {
 //  The zactor task.  args is a collector_args_t *, read during set-up.
 void collector_actor (zsock_t *pipe, void *args);
 
-//  Give the collector a site list (config_t *, borrowed until it returns).
-int collector_set_sites (zactor_t *collector, const void *config);
-
 #endif

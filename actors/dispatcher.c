@@ -412,16 +412,13 @@ s_handle_jobs (self_t *self)
         char identity [SQ_NAME_MAX + 1];
         size_t identity_size = SQ_NAME_MAX;
         sq_msg_t msg;
-        char why [128] = "";
-        int rc = sq_wire_recv (self->jobs, identity, &identity_size, &msg, why, sizeof (why));
+        int rc = sq_wire_recv_expect (self->jobs, identity, &identity_size, &msg,
+                                      SQ_WIRE_TYPE (SQ_MSG_READY) | SQ_WIRE_TYPE (SQ_MSG_HEARTBEAT),
+                                      "dispatcher: dropped a frame from a pinger", &self->malformed);
         if (rc == SQ_WIRE_INTERRUPTED)
             return;
-        if (rc != SQ_PROTO_OK || (msg.type != SQ_MSG_READY && msg.type != SQ_MSG_HEARTBEAT)) {
-            self->malformed++;
-            zsys_warning ("dispatcher: dropped a frame from a pinger: %s",
-                          rc == SQ_PROTO_OK ? "unexpected message type" : why);
+        if (rc != SQ_PROTO_OK)
             continue;
-        }
         //  Pingers name themselves in printable text; anything else (an
         //  anonymous peer, a NUL inside) would alias another pinger.
         bool printable = identity_size > 0;
@@ -458,16 +455,13 @@ s_handle_done (self_t *self)
 {
     while (zsock_events (self->done) & ZMQ_POLLIN) {
         sq_msg_t msg;
-        char why [128] = "";
-        int rc = sq_wire_recv (self->done, NULL, NULL, &msg, why, sizeof (why));
+        int rc = sq_wire_recv_expect (self->done, NULL, NULL, &msg, SQ_WIRE_TYPE (SQ_MSG_DONE),
+                                      "dispatcher: dropped a frame from the collector",
+                                      &self->malformed);
         if (rc == SQ_WIRE_INTERRUPTED)
             return;
-        if (rc != SQ_PROTO_OK || msg.type != SQ_MSG_DONE) {
-            self->malformed++;
-            zsys_warning ("dispatcher: dropped a frame from the collector: %s",
-                          rc == SQ_PROTO_OK ? "not a DONE" : why);
+        if (rc != SQ_PROTO_OK)
             continue;
-        }
         uint32_t slot = s_slot_of (self, msg.done.site_id);
         site_t *site = slot == UINT32_MAX ? NULL : &self->sites [slot];
         if (!site || site->phase != PHASE_IN_FLIGHT || site->job_id != msg.done.job_id) {
@@ -593,12 +587,4 @@ dispatcher_actor (zsock_t *pipe, void *args)
         s_dispatch_due (self);
     }
     s_self_destroy (&self);
-}
-
-int
-dispatcher_set_sites (zactor_t *dispatcher, const void *config)
-{
-    if (zsock_send (dispatcher, "sp", "SITES", config))
-        return -1;
-    return zsock_wait (dispatcher);
 }

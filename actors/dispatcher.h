@@ -33,7 +33,4 @@ typedef struct {
 //  The zactor task.  args is a dispatcher_args_t *, read during set-up.
 void dispatcher_actor (zsock_t *pipe, void *args);
 
-//  Give the dispatcher a site list (config_t *, borrowed until it returns).
-int dispatcher_set_sites (zactor_t *dispatcher, const void *config);
-
 #endif

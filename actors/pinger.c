@@ -37,7 +37,6 @@ typedef struct {
     CURL *easy;                 //  libcurl handle, reused check after check
     sq_check_t job;             //  the CHECK being worked on
     sq_method_t method;         //  method of the request in flight
-    int64_t received_us;        //  monotonic, when the CHECK arrived
     int64_t started_us;         //  monotonic, when the first request began
     int64_t queue_us;           //  time spent in our queue before starting
     size_t body_bytes;          //  body bytes seen so far
@@ -56,6 +55,7 @@ typedef struct {
     CURLM *multi;               //  the multi handle, socket interface
     char pinger_id [SQ_NAME_MAX + 1];   //  our name and DEALER identity
     char region [SQ_NAME_MAX + 1];      //  where we check from
+    char refusal [SQ_NAME_MAX + 64];    //  log prefix for refused frames
     char *ca_file;              //  extra CA bundle, or NULL
     unsigned concurrency;       //  live transfers at most
     check_t *pool;              //  concurrency check_t, preallocated
@@ -189,7 +189,7 @@ s_body_callback (char *data, size_t size, size_t count, void *user)
 //  Starting a check
 
 static void
-s_configure_request (self_t *self, check_t *check, long timeout_ms)
+s_configure_request (check_t *check, long timeout_ms)
 {
     CURL *easy = check->easy;
     curl_easy_setopt (easy, CURLOPT_NOBODY, check->method == SQ_METHOD_HEAD ? 1L : 0L);
@@ -234,7 +234,6 @@ s_check_start (self_t *self, const sq_check_t *job, int64_t received_us)
     check_t *check = self->idle [--self->idle_count];
     CURL *easy = check->easy;
     check->job = *job;
-    check->received_us = received_us;
     check->started_us = zclock_usecs ();
     check->queue_us = check->started_us - received_us;
     //  An expected keyword needs the body, so it forces GET.
@@ -248,7 +247,7 @@ s_check_start (self_t *self, const sq_check_t *job, int64_t received_us)
     curl_easy_setopt (easy, CURLOPT_SSL_VERIFYPEER, job->tls_verify ? 1L : 0L);
     curl_easy_setopt (easy, CURLOPT_SSL_VERIFYHOST, job->tls_verify ? 2L : 0L);
     curl_easy_setopt (easy, CURLOPT_CERTINFO, strncmp (job->url, "https:", 6) == 0 ? 1L : 0L);
-    s_configure_request (self, check, (long) job->timeout_ms);
+    s_configure_request (check, (long) job->timeout_ms);
 
     CURLMcode rc = curl_multi_add_handle (self->multi, easy);
     if (rc != CURLM_OK) {
@@ -381,7 +380,7 @@ s_check_finish (self_t *self, check_t *check, CURLcode code)
             self->head_fallbacks++;
             curl_multi_remove_handle (self->multi, easy);
             check->method = SQ_METHOD_GET;
-            s_configure_request (self, check, (long) left_ms);
+            s_configure_request (check, (long) left_ms);
             if (curl_multi_add_handle (self->multi, easy) == CURLM_OK)
                 return;         //  the GET decides; we come back here then
             code = CURLE_FAILED_INIT;
@@ -554,16 +553,12 @@ s_handle_jobs (self_t *self)
         if (!(zsock_events (self->jobs) & ZMQ_POLLIN))
             break;
         sq_msg_t msg;
-        char why [128] = "";
-        int rc = sq_wire_recv (self->jobs, NULL, NULL, &msg, why, sizeof (why));
+        int rc = sq_wire_recv_expect (self->jobs, NULL, NULL, &msg, SQ_WIRE_TYPE (SQ_MSG_CHECK),
+                                      self->refusal, &self->malformed);
         if (rc == SQ_WIRE_INTERRUPTED)
             break;
-        if (rc != SQ_PROTO_OK || msg.type != SQ_MSG_CHECK) {
-            self->malformed++;
-            zsys_warning ("pinger %s: dropped a frame from the dispatcher: %s",
-                          self->pinger_id, rc == SQ_PROTO_OK ? "not a CHECK" : why);
+        if (rc != SQ_PROTO_OK)
             continue;
-        }
         int64_t now = zclock_usecs ();
         if (self->idle_count > 0 && self->waiting_count == 0) {
             if (s_check_start (self, &msg.check, now))
@@ -627,6 +622,8 @@ s_self_new (zsock_t *pipe, const pinger_args_t *args, char *error, size_t error_
     self->pipe = pipe;
     snprintf (self->pinger_id, sizeof (self->pinger_id), "%s", args->pinger_id);
     snprintf (self->region, sizeof (self->region), "%s", args->region ? args->region : "");
+    snprintf (self->refusal, sizeof (self->refusal), "pinger %s: dropped a frame from the dispatcher",
+              self->pinger_id);
     self->ca_file = args->ca_file ? strdup (args->ca_file) : NULL;
     self->concurrency = args->concurrency ? args->concurrency : PINGER_DEFAULT_CONCURRENCY;
     self->heartbeat_ms = args->heartbeat_ms ? args->heartbeat_ms : 1000;

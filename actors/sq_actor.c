@@ -114,6 +114,14 @@ sq_actor_recv_command (zsock_t *pipe, void **pointer_p)
     return command ? command : strdup ("$TERM");
 }
 
+int
+sq_actor_set_sites (zactor_t *actor, const void *config)
+{
+    if (zsock_send (actor, "sp", "SITES", config))
+        return -1;
+    return zsock_wait (actor);
+}
+
 static size_t
 s_id_hash (const void *key)
 {

@@ -36,6 +36,11 @@ long long sq_stats_value (const char *stats, const char *name);
 //  NULL if there is none.
 char *sq_actor_recv_command (zsock_t *pipe, void **pointer_p);
 
+//  Hand an actor that takes "SITES" (dispatcher, collector, notifier) a site
+//  list, a config_t * that stays the caller's: the actor copies what it needs
+//  before this returns.  0, or -1.
+int sq_actor_set_sites (zactor_t *actor, const void *config);
+
 //  A hash table keyed by site id (uint64_t cast to a pointer, never 0);
 //  values are freed with destructor, if not NULL.
 zhashx_t *sq_id_table_new (zhashx_destructor_fn *destructor);

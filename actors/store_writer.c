@@ -326,17 +326,14 @@ static void
 s_take_one (self_t *self)
 {
     sq_msg_t msg;
-    char why [128] = "";
-    int rc = sq_wire_recv (self->writes, NULL, NULL, &msg, why, sizeof (why));
-    if (rc == SQ_WIRE_INTERRUPTED)
+    if (sq_wire_recv_expect (self->writes, NULL, NULL, &msg,
+                             SQ_WIRE_TYPE (SQ_MSG_RESULT) | SQ_WIRE_TYPE (SQ_MSG_ALERT),
+                             "store: dropped a frame from the collector", &self->malformed)
+        != SQ_PROTO_OK)
         return;
-    const char *problem = rc != SQ_PROTO_OK ? why
-                        : msg.type != SQ_MSG_RESULT && msg.type != SQ_MSG_ALERT ? "neither RESULT nor ALERT"
-                        : (msg.type == SQ_MSG_RESULT ? msg.result.site_id : msg.alert.site_id) > INT64_MAX
-                        ? "site id beyond the store's range" : NULL;
-    if (problem) {
+    if ((msg.type == SQ_MSG_RESULT ? msg.result.site_id : msg.alert.site_id) > INT64_MAX) {
         self->malformed++;
-        zsys_warning ("store: dropped a frame from the collector: %s", problem);
+        zsys_warning ("store: dropped a frame from the collector: site id beyond the store's range");
         return;
     }
     if (msg.type == SQ_MSG_RESULT)

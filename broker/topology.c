@@ -165,9 +165,9 @@ topology_set_sites (topology_t *self, const config_t *config)
 {
     //  The dispatcher last: by the time a result can come back, the
     //  collector and notifier know the site.
-    if (collector_set_sites (self->collector, config)
-    ||  notifier_set_sites (self->notifier, config)
-    ||  dispatcher_set_sites (self->dispatcher, config))
+    if (sq_actor_set_sites (self->collector, config)
+    ||  sq_actor_set_sites (self->notifier, config)
+    ||  sq_actor_set_sites (self->dispatcher, config))
         return -1;
     return 0;
 }

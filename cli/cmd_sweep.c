@@ -102,7 +102,7 @@ s_print_text (const config_site_t *site, const outcome_t *outcome)
 }
 
 static int
-s_sweep (const command_t *command, config_t *config, topology_args_t *args, bool json)
+s_sweep (config_t *config, topology_args_t *args, bool json)
 {
     topology_t *topology = topology_new (args);
     if (!topology) {
@@ -267,7 +267,7 @@ s_run (int argc, char **argv)
     if (!verbose)
         zsys_set_logstream (NULL);
     cli_catch_signals (false);
-    int rc = s_sweep (&command_sweep, config, &args, json);
+    int rc = s_sweep (config, &args, json);
     config_destroy (&config);
     return rc;
 }

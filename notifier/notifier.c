@@ -298,17 +298,10 @@ s_handle_feed (self_t *self)
     char topic [SQ_URL_MAX + 32];
     size_t topic_size = sizeof (topic) - 1;
     sq_msg_t msg;
-    char why [128] = "";
-    int rc = sq_wire_recv (self->feed, topic, &topic_size, &msg, why, sizeof (why));
-    if (rc == SQ_WIRE_INTERRUPTED)
-        return;
-    if (rc != SQ_PROTO_OK || msg.type != SQ_MSG_ALERT) {
-        self->malformed++;
-        zsys_warning ("notifier: dropped a frame from the feed: %s",
-                      rc == SQ_PROTO_OK ? "not an ALERT" : why);
-        return;
-    }
-    s_handle_alert (self, &msg.alert);
+    if (sq_wire_recv_expect (self->feed, topic, &topic_size, &msg, SQ_WIRE_TYPE (SQ_MSG_ALERT),
+                             "notifier: dropped a frame from the feed", &self->malformed)
+        == SQ_PROTO_OK)
+        s_handle_alert (self, &msg.alert);
 }
 
 
@@ -469,13 +462,6 @@ notifier_actor (zsock_t *pipe, void *args)
     s_self_destroy (&self);
 }
 
-int
-notifier_set_sites (zactor_t *notifier, const void *config)
-{
-    if (zsock_send (notifier, "sp", "SITES", config))
-        return -1;
-    return zsock_wait (notifier);
-}
 
 int
 notifier_sync (zactor_t *notifier, uint64_t seq, int timeout_ms)

@@ -30,9 +30,6 @@ typedef struct {
 //  The zactor task.  args is a notifier_args_t *, read during set-up.
 void notifier_actor (zsock_t *pipe, void *args);
 
-//  Give the notifier owners and sites (config_t *, borrowed until it returns).
-int notifier_set_sites (zactor_t *notifier, const void *config);
-
 //  Wait until every alert up to seq is received and its deliveries ended.
 //  0, or -1 when timeout_ms passed first.
 int notifier_sync (zactor_t *notifier, uint64_t seq, int timeout_ms);

@@ -78,3 +78,20 @@ done:
     zmq_msg_close (&frame);
     return rc;
 }
+
+int
+sq_wire_recv_expect (zsock_t *sock, void *head, size_t *head_size, sq_msg_t *msg,
+                     unsigned types, const char *who, uint64_t *malformed)
+{
+    char why [128] = "";
+    int rc = sq_wire_recv (sock, head, head_size, msg, why, sizeof (why));
+    if (rc == SQ_WIRE_INTERRUPTED)
+        return rc;
+    if (rc == SQ_PROTO_OK && (SQ_WIRE_TYPE (msg->type) & types))
+        return SQ_PROTO_OK;
+    if (rc == SQ_PROTO_OK)
+        snprintf (why, sizeof (why), "unexpected %s", sq_msg_type_name (msg->type));
+    (*malformed)++;
+    zsys_warning ("%s: %s", who, why);
+    return SQ_PROTO_MALFORMED;
+}

@@ -26,4 +26,13 @@ int sq_wire_send (zsock_t *sock, const void *head, size_t head_size, const sq_ms
 int sq_wire_recv (zsock_t *sock, void *head, size_t *head_size, sq_msg_t *msg,
                   char *why, size_t why_size);
 
+//  Receive one message an actor expects: its type must be in types (a mask
+//  of SQ_WIRE_TYPE bits).  Anything else is refused as hostile: one warning
+//  "<who>: <why>" (who names the actor and the peer, e.g. "collector:
+//  dropped a frame from a pinger") and *malformed + 1.  Returns SQ_PROTO_OK,
+//  SQ_WIRE_INTERRUPTED, or SQ_PROTO_MALFORMED (already logged and counted).
+#define SQ_WIRE_TYPE(type) (1u << (type))
+int sq_wire_recv_expect (zsock_t *sock, void *head, size_t *head_size, sq_msg_t *msg,
+                         unsigned types, const char *who, uint64_t *malformed);
+
 #endif

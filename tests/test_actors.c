@@ -14,6 +14,7 @@
 #include "dispatcher.h"
 #include "pinger.h"
 #include "config.h"
+#include "actor_wait.h"
 
 #include <string.h>
 
@@ -109,22 +110,6 @@ s_ghost_pinger (const char *jobs)
     return ghost;
 }
 
-static long long
-s_actor_counter (zactor_t *actor, const char *name, long long want)
-{
-    int64_t deadline = zclock_mono () + 5000;
-    long long value = -1;
-    while (zclock_mono () < deadline) {
-        char *stats = sq_actor_stats (actor);
-        value = sq_stats_value (stats, name);
-        free (stats);
-        if (value >= want)
-            break;
-        zclock_sleep (10);
-    }
-    return value;
-}
-
 //  The ghost takes the job; a real pinger joins; the job must reach it as
 //  attempt 2, either at the deadline or as soon as the ghost is declared
 //  gone, whichever the settings make first.
@@ -140,7 +125,7 @@ s_resend_case (const char *name, unsigned margin_ms, unsigned silence_ms, uint32
     zactor_t *dispatcher = sq_actor_start (dispatcher_actor, &args, "dispatcher");
     assert_non_null (dispatcher);
     zsock_t *ghost = s_ghost_pinger (jobs);
-    assert_int_equal (s_actor_counter (dispatcher, "pingers", 1), 1);
+    assert_int_equal (actor_wait_counter (dispatcher, "pingers", 1, 5000), 1);
 
     config_t *config = config_new_empty ();
     char error [256];
@@ -148,7 +133,7 @@ s_resend_case (const char *name, unsigned margin_ms, unsigned silence_ms, uint32
     assert_int_equal (config_add_site (config, "http://127.0.0.1:1/", error, sizeof (error)), 0);
     config->sites [0].id = 7;
     config->sites [0].timeout_ms = timeout_ms;
-    assert_int_equal (dispatcher_set_sites (dispatcher, config), 0);
+    assert_int_equal (sq_actor_set_sites (dispatcher, config), 0);
 
     sq_msg_t msg;
     zsock_set_rcvtimeo (ghost, 5000);
@@ -171,7 +156,7 @@ s_resend_case (const char *name, unsigned margin_ms, unsigned silence_ms, uint32
     assert_int_equal (msg.result.attempt, 2);
     assert_string_equal (msg.result.pinger_id, "real");
     assert_int_equal (msg.result.reason, SQ_REASON_CONNECT);
-    assert_int_equal (s_actor_counter (dispatcher, "resends", 1), 1);
+    assert_int_equal (actor_wait_counter (dispatcher, "resends", 1, 5000), 1);
 
     zactor_destroy (&pinger);
     zsock_destroy (&sink);
@@ -206,7 +191,7 @@ test_pinger_that_comes_back_gets_credit (void **state)
     zactor_t *dispatcher = sq_actor_start (dispatcher_actor, &args, "dispatcher");
     assert_non_null (dispatcher);
     zsock_t *ghost = s_ghost_pinger (args.jobs);
-    assert_int_equal (s_actor_counter (dispatcher, "pingers", 1), 1);
+    assert_int_equal (actor_wait_counter (dispatcher, "pingers", 1, 5000), 1);
     //  Silent for longer than 300 ms: gone.
     int64_t deadline = zclock_mono () + 5000;
     long long alive = 1;
@@ -225,7 +210,7 @@ test_pinger_that_comes_back_gets_credit (void **state)
     strcpy (heartbeat.heartbeat.pinger_id, "ghost");
     heartbeat.heartbeat.free_slots = 2;
     assert_int_equal (sq_wire_send (ghost, NULL, 0, &heartbeat), 0);
-    assert_int_equal (s_actor_counter (dispatcher, "pingers", 1), 1);
+    assert_int_equal (actor_wait_counter (dispatcher, "pingers", 1, 5000), 1);
 
     config_t *config = config_new_empty ();
     char error [256];
@@ -233,7 +218,7 @@ test_pinger_that_comes_back_gets_credit (void **state)
     assert_int_equal (config_add_site (config, "http://127.0.0.1:1/b", error, sizeof (error)), 0);
     config->sites [0].id = 11;
     config->sites [1].id = 12;
-    assert_int_equal (dispatcher_set_sites (dispatcher, config), 0);
+    assert_int_equal (sq_actor_set_sites (dispatcher, config), 0);
     zsock_set_rcvtimeo (ghost, 5000);
     for (int index = 0; index < 2; index++) {
         sq_msg_t msg;

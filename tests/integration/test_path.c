@@ -19,6 +19,7 @@
 #include "sq_wire.h"
 #include "testsite.h"
 #include "webhook.h"
+#include "actor_wait.h"
 
 #include <curl/curl.h>
 #include <string.h>
@@ -128,17 +129,7 @@ s_next_alert (sq_alert_t *alert, int timeout_ms)
 static long long
 s_wait_counter (const char *name, long long want, int timeout_ms)
 {
-    int64_t deadline = zclock_mono () + timeout_ms;
-    long long value = -1;
-    while (zclock_mono () < deadline) {
-        char *stats = sq_actor_stats (topology_collector (s_fixture.topology));
-        value = sq_stats_value (stats, name);
-        free (stats);
-        if (value >= want)
-            break;
-        zclock_sleep (20);
-    }
-    return value;
+    return actor_wait_counter (topology_collector (s_fixture.topology), name, want, timeout_ms);
 }
 
 typedef struct {
