@@ -4,23 +4,16 @@
 #include "sq_wire.h"
 #include "config.h"
 #include "store.h"
+#include "site_state.h"
 
 #include <string.h>
-
-#define RECHECK_CAP_MS  60000   //  longest wait between rechecks of a suspect
 
 typedef struct {
     uint64_t id;                //  site id
     char *url;                  //  for ALERTs and topics
-    uint32_t interval_ms;       //  normal interval, caps recheck delays
-    uint32_t failure_threshold; //  failures in a row before DOWN
-    uint32_t success_threshold; //  successes in a row before UP again
-    sq_state_t state;           //  current state
-    sq_state_t stable;          //  state before SUSPECT: UP or UNKNOWN
-    uint32_t failures;          //  consecutive failures
-    uint32_t successes;         //  consecutive successes while DOWN
+    site_rules_t rules;         //  thresholds and interval
+    site_state_t judged;        //  the state machine (site_state.h)
     int64_t since_us;           //  wall clock when the state began
-    uint64_t last_job;          //  highest job id accounted for
     bool reported;              //  report mode: verdict sent
     bool active;                //  in the current config
 } site_t;
@@ -38,14 +31,10 @@ typedef struct {
     zhashx_t *sites;            //  site id -> site_t *
     uint64_t seq;               //  last feed sequence number
     bool terminated;            //  $TERM received
-    //  Counters, reported on STATS
-    uint64_t results_taken;     //  RESULTs accounted for
-    uint64_t duplicates;        //  RESULTs for a job already accounted
-    uint64_t unknown_site;      //  RESULTs for a site we do not have
-    uint64_t alerts;            //  ALERTs published
-    uint64_t suspects;          //  times a site became suspect
-    uint64_t malformed;         //  frames refused
+    uint64_t counters [COLLECTOR_COUNTER_COUNT];    //  reported on STATS
 } self_t;
+
+static const char *const s_counter_names [] = { COLLECTOR_COUNTERS (SQ_COUNTER_STRING) };
 
 static void
 s_site_destroy (void **item)
@@ -84,24 +73,23 @@ s_set_sites (self_t *self, const config_t *config)
             site = (site_t *) calloc (1, sizeof (site_t));
             assert (site);
             site->id = entry->id;
-            site->state = SQ_STATE_UNKNOWN;
             //  A restart must not alert again about what was known.
-            sq_state_t state;
+            sq_state_t state = SQ_STATE_UNKNOWN;
             int64_t since = 0;
             if (store && store_site_state (store, entry->id, &state, &since) == 0
-            &&  (state == SQ_STATE_UP || state == SQ_STATE_DOWN)) {
-                site->state = state;
+            &&  (state == SQ_STATE_UP || state == SQ_STATE_DOWN))
                 site->since_us = since;
-            }
-            site->stable = site->state == SQ_STATE_DOWN ? SQ_STATE_UNKNOWN : site->state;
+            else
+                state = SQ_STATE_UNKNOWN;
+            site_state_init (&site->judged, state);
             zhashx_insert (self->sites, (void *) (uintptr_t) entry->id, site);
         }
         free (site->url);
         site->url = strdup (entry->url);
         assert (site->url);
-        site->interval_ms = entry->interval_ms;
-        site->failure_threshold = entry->failure_threshold ? entry->failure_threshold : 1;
-        site->success_threshold = entry->success_threshold ? entry->success_threshold : 1;
+        site->rules = (site_rules_t) { .failure_threshold = entry->failure_threshold,
+                                       .success_threshold = entry->success_threshold,
+                                       .interval_ms = entry->interval_ms };
         site->active = true;
     }
     //  Sites no longer listed: forget their state.
@@ -120,24 +108,25 @@ s_set_sites (self_t *self, const config_t *config)
 //  --------------------------------------------------------------------------
 //  State machine
 
-//  Record a change of state: to the store always, to the feed when publish.
+//  Record a change of state: to the store always, to the feed when the
+//  step says so.
 static void
-s_change_state (self_t *self, site_t *site, sq_state_t next, sq_state_t previous,
-                const sq_result_t *result, bool publish)
+s_record_change (self_t *self, site_t *site, const site_step_t *step, const sq_result_t *result)
 {
-    zsys_debug ("collector: %s: %s -> %s (%s)", site->url, sq_state_name (site->state),
-                sq_state_name (next), sq_reason_name ((sq_reason_t) result->reason));
-    site->state = next;
+    zsys_debug ("collector: %s: %s -> %s (%s)", site->url, sq_state_name (step->from),
+                sq_state_name (step->to), sq_reason_name ((sq_reason_t) result->reason));
     site->since_us = result->at;
+    if (step->to == SQ_STATE_SUSPECT)
+        self->counters [COLLECTOR_suspects]++;
     sq_msg_t msg;
     memset (&msg, 0, sizeof (msg));
     msg.type = SQ_MSG_ALERT;
     sq_alert_t *alert = &msg.alert;
-    alert->seq = publish ? ++self->seq : (self->seq ? self->seq : 1);
+    alert->seq = step->publish ? ++self->seq : (self->seq ? self->seq : 1);
     alert->site_id = site->id;
     snprintf (alert->url, sizeof (alert->url), "%s", site->url);
-    alert->previous = (uint8_t) previous;
-    alert->state = (uint8_t) next;
+    alert->previous = (uint8_t) step->previous;
+    alert->state = (uint8_t) step->to;
     alert->since = result->at;
     alert->reason = result->reason;
     if (result->up)
@@ -145,73 +134,19 @@ s_change_state (self_t *self, site_t *site, sq_state_t next, sq_state_t previous
                   sq_method_name ((sq_method_t) result->method));
     else
         snprintf (alert->detail, sizeof (alert->detail), "%s", result->error);
-    if (publish) {
+    if (step->publish) {
         char topic [SQ_URL_MAX + 16];
-        int length = snprintf (topic, sizeof (topic), "%s %s", sq_state_name (next), site->url);
+        int length = snprintf (topic, sizeof (topic), "%s %s", sq_state_name (step->to), site->url);
         if (sq_wire_send (self->feed, topic, (size_t) length, &msg))
             zsys_error ("collector: %s: ALERT could not be published", site->url);
-        self->alerts++;
+        self->counters [COLLECTOR_alerts]++;
         zsys_info ("collector: ALERT #%llu %s is %s (was %s): %s %s",
-                   (unsigned long long) alert->seq, site->url, sq_state_name (next),
-                   sq_state_name (previous), sq_reason_name ((sq_reason_t) result->reason),
+                   (unsigned long long) alert->seq, site->url, sq_state_name (step->to),
+                   sq_state_name (step->previous), sq_reason_name ((sq_reason_t) result->reason),
                    alert->detail);
     }
     if (self->store && sq_wire_send (self->store, NULL, 0, &msg))
         zsys_error ("collector: %s: state change not sent to the store", site->url);
-}
-
-//  A check came back up.  Returns the recheck delay, or -1 for none.
-static int64_t
-s_on_success (self_t *self, site_t *site, const sq_result_t *result)
-{
-    site->failures = 0;
-    switch (site->state) {
-        case SQ_STATE_UNKNOWN:
-            s_change_state (self, site, SQ_STATE_UP, SQ_STATE_UNKNOWN, result, false);
-            return -1;
-        case SQ_STATE_SUSPECT:
-            //  A false alarm: back to what it was, and nobody was woken.
-            s_change_state (self, site, SQ_STATE_UP, site->stable, result, false);
-            return -1;
-        case SQ_STATE_DOWN:
-            site->successes++;
-            if (site->successes < site->success_threshold)
-                return 0;       //  confirm the recovery at once
-            site->successes = 0;
-            s_change_state (self, site, SQ_STATE_UP, SQ_STATE_DOWN, result, true);
-            return -1;
-        default:
-            return -1;
-    }
-}
-
-//  A check failed.  Returns the recheck delay, or -1 for none.
-static int64_t
-s_on_failure (self_t *self, site_t *site, const sq_result_t *result)
-{
-    site->successes = 0;
-    if (site->state == SQ_STATE_DOWN)
-        return -1;              //  still down: nothing new to say
-    site->failures++;
-    if (site->state != SQ_STATE_SUSPECT)
-        site->stable = site->state;
-    if (site->failures >= site->failure_threshold) {
-        site->failures = 0;
-        s_change_state (self, site, SQ_STATE_DOWN, site->stable, result, true);
-        return -1;
-    }
-    if (site->state != SQ_STATE_SUSPECT) {
-        self->suspects++;
-        s_change_state (self, site, SQ_STATE_SUSPECT, site->stable, result, false);
-        return 0;               //  recheck at once
-    }
-    //  Still suspect: recheck again, a little later each time.
-    int64_t delay = 1000LL << (site->failures < 7 ? site->failures - 1 : 6);
-    if (delay > RECHECK_CAP_MS)
-        delay = RECHECK_CAP_MS;
-    if (delay > site->interval_ms)
-        delay = site->interval_ms;
-    return delay;
 }
 
 static void
@@ -219,16 +154,14 @@ s_handle_result (self_t *self, const sq_result_t *result)
 {
     site_t *site = (site_t *) zhashx_lookup (self->sites, (void *) (uintptr_t) result->site_id);
     if (!site) {
-        self->unknown_site++;
+        self->counters [COLLECTOR_unknown_site]++;
         return;
     }
-    //  Job ids only grow: an older or equal one is a resend's twin or late.
-    if (result->job_id <= site->last_job) {
-        self->duplicates++;
+    if (!site_state_accept_job (&site->judged, result->job_id)) {
+        self->counters [COLLECTOR_duplicates]++;
         return;
     }
-    site->last_job = result->job_id;
-    self->results_taken++;
+    self->counters [COLLECTOR_results]++;
     if (self->store) {
         sq_msg_t msg;
         msg.type = SQ_MSG_RESULT;
@@ -236,14 +169,16 @@ s_handle_result (self_t *self, const sq_result_t *result)
         if (sq_wire_send (self->store, NULL, 0, &msg))
             zsys_error ("collector: %s: result not sent to the store", site->url);
     }
-    int64_t recheck = result->up ? s_on_success (self, site, result)
-                                 : s_on_failure (self, site, result);
+    site_step_t step = site_state_step (&site->judged, &site->rules, result->up);
+    if (step.changed)
+        s_record_change (self, site, &step, result);
+    int64_t recheck = step.recheck_ms;
     if (self->report && !site->reported
-    &&  (site->state == SQ_STATE_UP || site->state == SQ_STATE_DOWN)) {
+    &&  (step.to == SQ_STATE_UP || step.to == SQ_STATE_DOWN)) {
         site->reported = true;
-        recheck = -1;           //  a sweep is done with this site
-        zsock_send (self->pipe, "sbs", "VERDICT", (byte *) result, sizeof (*result),
-                    sq_state_name (site->state));
+        recheck = SITE_NO_RECHECK;  //  a sweep is done with this site
+        zsock_send (self->pipe, "sbs", SQ_CMD_VERDICT, (byte *) result, sizeof (*result),
+                    sq_state_name (step.to));
     }
     sq_msg_t msg;
     memset (&msg, 0, sizeof (msg));
@@ -268,7 +203,8 @@ s_handle_results (self_t *self)
         sq_msg_t msg;
         int rc = sq_wire_recv_expect (self->results, NULL, NULL, &msg,
                                       SQ_WIRE_TYPE (SQ_MSG_RESULT),
-                                      "collector: dropped a frame from a pinger", &self->malformed);
+                                      "collector: dropped a frame from a pinger",
+                                      &self->counters [COLLECTOR_malformed]);
         if (rc == SQ_WIRE_INTERRUPTED)
             return;
         if (rc == SQ_PROTO_OK)
@@ -282,42 +218,41 @@ s_handle_pipe (self_t *self)
 {
     void *pointer;
     char *command = sq_actor_recv_command (self->pipe, &pointer);
-    if (streq (command, "$TERM"))
+    if (streq (command, SQ_CMD_TERM))
         self->terminated = true;
     else
-    if (streq (command, "SITES")) {
+    if (streq (command, SQ_CMD_SITES)) {
         if (pointer)
             s_set_sites (self, (const config_t *) pointer);
         zsock_signal (self->pipe, 0);
     }
     else
-    if (streq (command, "DRAIN")) {
+    if (streq (command, SQ_CMD_DRAIN)) {
         //  Account for every result already queued, then answer: used at
         //  a clean stop, after the pingers are gone, so none is lost.  Over
         //  inproc a result sent is a result queued; over ipc or tcp it may
         //  still be on its way, so wait for the socket to stay quiet for
-        //  200 ms (5 s at most) before answering.
-        int64_t deadline = zclock_mono () + 5000;
+        //  SQ_DRAIN_QUIET_MS (SQ_DRAIN_MAX_MS at most) before answering.
+        int64_t deadline = zclock_mono () + SQ_DRAIN_MAX_MS;
         while (true) {
             while (zsock_events (self->results) & ZMQ_POLLIN)
                 s_handle_results (self);
             if (self->inproc || zclock_mono () >= deadline)
                 break;
             zmq_pollitem_t item = { zsock_resolve (self->results), 0, ZMQ_POLLIN, 0 };
-            if (zmq_poll (&item, 1, 200) <= 0)
+            if (zmq_poll (&item, 1, SQ_DRAIN_QUIET_MS) <= 0)
                 break;
         }
         zsock_signal (self->pipe, 0);
     }
     else
-    if (streq (command, "STATS"))
-        zstr_sendf (self->pipe,
-                    "sites=%zu results=%llu duplicates=%llu unknown_site=%llu alerts=%llu "
-                    "suspects=%llu malformed=%llu seq=%llu",
-                    zhashx_size (self->sites), (unsigned long long) self->results_taken,
-                    (unsigned long long) self->duplicates, (unsigned long long) self->unknown_site,
-                    (unsigned long long) self->alerts, (unsigned long long) self->suspects,
-                    (unsigned long long) self->malformed, (unsigned long long) self->seq);
+    if (streq (command, SQ_CMD_STATS)) {
+        self->counters [COLLECTOR_sites] = zhashx_size (self->sites);
+        self->counters [COLLECTOR_seq] = self->seq;
+        char *line = sq_counters_line (s_counter_names, self->counters, COLLECTOR_COUNTER_COUNT);
+        zstr_send (self->pipe, line);
+        free (line);
+    }
     else
         zsys_warning ("collector: unknown pipe command '%s'", command);
     zstr_free (&command);
@@ -359,12 +294,12 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
     assert (self->results && self->feed && self->done);
     zsock_set_rcvhwm (self->results, 0);
     zsock_set_sndhwm (self->done, 0);
-    zsock_set_linger (self->feed, 2000);
+    zsock_set_linger (self->feed, SQ_LINGER_FEED_MS);
     //  The notifier must not miss an alert in a burst (ZeroMQ's default
     //  PUB high-water mark is 1,000 per subscriber); the limit stays to
     //  bound the memory a stalled remote watcher can make us hold.
     zsock_set_sndhwm (self->feed, 1000000);
-    zsock_set_linger (self->done, 1000);
+    zsock_set_linger (self->done, SQ_LINGER_DONE_MS);
     int rc = zsock_bind (self->results, "%s", args->results) < 0
           || zsock_bind (self->feed, "%s", args->feed) < 0
           || zsock_connect (self->done, "%s", args->done) < 0;
@@ -374,7 +309,7 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
         //  Nothing for the store may be dropped: no high-water mark, and a
         //  long linger so that a clean stop hands everything over.
         zsock_set_sndhwm (self->store, 0);
-        zsock_set_linger (self->store, 10000);
+        zsock_set_linger (self->store, SQ_LINGER_STORE_MS);
         rc = zsock_connect (self->store, "%s", args->store) < 0;
     }
     if (rc) {

@@ -7,15 +7,10 @@
     configured, a PUSH to the store writer (every accepted RESULT, every
     state change as an ALERT).
 
-    Site states (sq_state_t), one function per transition in collector.c:
-      UNKNOWN  not yet checked (or restarted without a store)
-      UP       the last verdict was up
-      SUSPECT  failed fewer than failure_threshold times in a row: rechecked
-               at once, then faster than usual; recovers silently
-      DOWN     failed failure_threshold times in a row; UP again after
-               success_threshold successes in a row
-    Only DOWN and the way back to UP are published on the feed, each with
-    the next sequence number.
+    Each site's state is decided by the pure state machine in site_state.h
+    (UNKNOWN, UP, SUSPECT, DOWN); this actor only reads results, feeds them
+    to it and does what each step says.  Only DOWN and the way back to UP
+    are published on the feed, each with the next sequence number.
 
     Pipe commands: "SITES" + config_t pointer (signal when copied);
     "DRAIN": take every result already queued, then signal; "STATS".
@@ -27,6 +22,20 @@
 #define COLLECTOR_H_INCLUDED
 
 #include <czmq.h>
+#include "sq_actor.h"
+
+//  Counters on the STATS line (see sq_actor.h).
+#define COLLECTOR_COUNTERS(C) \
+    C (COLLECTOR, sites,        "sites known") \
+    C (COLLECTOR, results,      "RESULTs accounted for") \
+    C (COLLECTOR, duplicates,   "RESULTs for a job already accounted for, or older") \
+    C (COLLECTOR, unknown_site, "RESULTs for a site not in the list") \
+    C (COLLECTOR, alerts,       "ALERTs published") \
+    C (COLLECTOR, suspects,     "times a site became suspect") \
+    C (COLLECTOR, malformed,    "frames refused") \
+    C (COLLECTOR, seq,          "last feed sequence number")
+
+typedef enum { COLLECTOR_COUNTERS (SQ_COUNTER_ENUM) COLLECTOR_COUNTER_COUNT } collector_counter_t;
 
 typedef struct {
     const char *results;        //  PULL endpoint to bind for pingers

@@ -3,10 +3,9 @@
     Binds a ROUTER for pingers (READY and HEARTBEAT in, CHECK out, each
     addressed to one pinger that has credit) and a PULL for DONE messages
     from the collector (a job's result is in; recheck soon if suspect).
-    Every site's next event lives in one min-heap on the monotonic clock:
-    the time its next check is due, or, while a job is out, the job's
-    deadline.  A job whose deadline passes, or whose pinger goes silent, is
-    sent again with attempt + 1, to another pinger when there is one.
+    Every decision (the schedule, credit, resends, abandon, pinger gone,
+    the next round) is made by the pure job book, job_book.h; this actor
+    reads sockets and sends what the book says.
 
     Pipe commands:
       "SITES" + pointer to a config_t: take this site list (ids set).  Sites
@@ -19,15 +18,26 @@
 #define DISPATCHER_H_INCLUDED
 
 #include <czmq.h>
+#include "sq_actor.h"
+
+//  Counters of the actor itself; the job book's (jobs, resends, abandoned,
+//  done, stale, unroutable, gone, finished) follow them on the STATS line.
+#define DISPATCHER_COUNTERS(C) \
+    C (DISPATCHER, sites,       "sites in the schedule") \
+    C (DISPATCHER, pingers,     "live pingers") \
+    C (DISPATCHER, malformed,   "frames refused") \
+    C (DISPATCHER, refused,     "pingers refused: table full")
+
+typedef enum { DISPATCHER_COUNTERS (SQ_COUNTER_ENUM) DISPATCHER_COUNTER_COUNT } dispatcher_counter_t;
 
 typedef struct {
     const char *jobs;           //  ROUTER endpoint to bind for pingers
     const char *done;           //  PULL endpoint to bind for the collector
     bool once;                  //  sweep: check each site until DONE says
                                 //  no recheck, then never again
-    unsigned deadline_margin_ms;    //  added to a check's timeout; 0 = 5000
-    unsigned pinger_silence_ms;     //  no message for this long = gone; 0 = 3500
-    unsigned max_attempts;      //  sends of one job; 0 = 3
+    unsigned deadline_margin_ms;    //  added to a check's timeout; 0 = SQ_DEADLINE_MARGIN_MS
+    unsigned pinger_silence_ms;     //  no message for this long = gone; 0 = SQ_PINGER_SILENCE_MS
+    unsigned max_attempts;      //  sends of one job; 0 = SQ_MAX_ATTEMPTS
 } dispatcher_args_t;
 
 //  The zactor task.  args is a dispatcher_args_t *, read during set-up.

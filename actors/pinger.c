@@ -19,27 +19,36 @@
     - HEAD is the default method.  A 405 or 501 to HEAD is a server that
       refuses the method, not one that is down: the same handle is sent
       again as GET, with what is left of the timeout, and GET decides.
+
+    Who decides what: this file only moves bytes and drives libcurl.  The
+    credit book (credit.h) says whether a CHECK starts, waits or is refused,
+    which waiting job takes a freed slot, and how much credit READY and
+    HEARTBEAT announce.  The verdict (verdict.h) says, from the facts
+    libcurl gives about a finished request, whether to send a RESULT (up or
+    down, and why), to send the request again as GET, or to send nothing
+    because the fault is ours.
 */
 #include "pinger.h"
-#include "sq_actor.h"
 #include "sq_wire.h"
+#include "credit.h"
+#include "verdict.h"
 
 #include <curl/curl.h>
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 
-#define QUEUE_FACTOR    4       //  jobs waiting beyond live ones, x concurrency
 #define FIXED_ITEMS     2       //  pipe and jobs DEALER lead the poll array
 
 //  One check in progress.  Lives in a pool; the easy handle is reused.
 typedef struct {
     CURL *easy;                 //  libcurl handle, reused check after check
+    unsigned slot;              //  our index in the pool (credit.h's slot)
     sq_check_t job;             //  the CHECK being worked on
     sq_method_t method;         //  method of the request in flight
     int64_t started_us;         //  monotonic, when the first request began
     int64_t queue_us;           //  time spent in our queue before starting
-    size_t body_bytes;          //  body bytes seen so far
+    uint64_t body_bytes;        //  body bytes seen so far
     bool keyword_found;         //  the expected keyword was seen
     bool body_stopped;          //  we ended the body read on purpose
     size_t carry_length;        //  bytes kept from the previous body chunk
@@ -58,31 +67,19 @@ typedef struct {
     char refusal [SQ_NAME_MAX + 64];    //  log prefix for refused frames
     char *ca_file;              //  extra CA bundle, or NULL
     unsigned concurrency;       //  live transfers at most
-    check_t *pool;              //  concurrency check_t, preallocated
-    check_t **idle;             //  stack of unused pool entries
-    unsigned idle_count;        //  entries on that stack
-    sq_check_t *waiting;        //  FIFO ring of CHECKs waiting for a slot
-    int64_t *waiting_since;     //  arrival time of each, monotonic µs
-    unsigned waiting_head;      //  index of the oldest waiting job
-    unsigned waiting_count;     //  jobs waiting
-    unsigned waiting_cap;       //  ring capacity
+    credit_t *credit;           //  slots, waiting queue and credit owed
+    check_t *pool;              //  concurrency check_t, one per slot
     zmq_pollitem_t *items;      //  poll array: pipe, jobs, then curl sockets
     unsigned item_count;        //  items in use
     unsigned item_cap;          //  items allocated
     int64_t curl_deadline;      //  monotonic ms for curl's timer, -1 = none
     int64_t heartbeat_at;       //  monotonic ms of the next heartbeat
     unsigned heartbeat_ms;      //  interval between heartbeats
-    unsigned credit_freed;      //  slots freed since the last READY
     bool terminated;            //  $TERM received
-    //  Counters, reported on STATS
-    uint64_t checks_done;       //  RESULTs sent
-    uint64_t checks_up;         //  of which up
-    uint64_t head_fallbacks;    //  HEAD answered 405/501, retried with GET
-    uint64_t malformed;         //  frames refused by the decoder
-    uint64_t over_capacity;     //  CHECKs refused: queue full
-    uint64_t send_failures;     //  RESULTs the socket would not take
-    uint64_t local_faults;      //  checks not judged: the pinger's own fault
+    uint64_t counters [PINGER_COUNTER_COUNT];   //  see PINGER_COUNTERS
 } self_t;
+
+static const char *const s_counter_names [] = { PINGER_COUNTERS (SQ_COUNTER_STRING) };
 
 
 //  --------------------------------------------------------------------------
@@ -186,6 +183,7 @@ s_body_callback (char *data, size_t size, size_t count, void *user)
 
 
 //  --------------------------------------------------------------------------
+//  --------------------------------------------------------------------------
 //  Starting a check
 
 static void
@@ -227,17 +225,20 @@ s_easy_new (self_t *self, check_t *check)
     return easy;
 }
 
-static int
-s_check_start (self_t *self, const sq_check_t *job, int64_t received_us)
+//  Start job in slot, which the credit book gave it.  The request gets the
+//  job's whole timeout: queue_us, the wait in our queue, is reported but
+//  never charged to the site.  If libcurl will not take the handle, the
+//  slot goes back to the book (and is owed as credit).
+static void
+s_check_start (self_t *self, unsigned slot, const sq_check_t *job, int64_t queue_us)
 {
-    assert (self->idle_count > 0);
-    check_t *check = self->idle [--self->idle_count];
+    assert (slot < self->concurrency);
+    check_t *check = &self->pool [slot];
     CURL *easy = check->easy;
     check->job = *job;
     check->started_us = zclock_usecs ();
-    check->queue_us = check->started_us - received_us;
-    //  An expected keyword needs the body, so it forces GET.
-    check->method = job->keyword [0] ? SQ_METHOD_GET : (sq_method_t) job->method;
+    check->queue_us = queue_us;
+    check->method = verdict_first_method (job);
 
     //  Options that never change were set once, in s_easy_new; these are
     //  the ones that differ from site to site.
@@ -253,84 +254,24 @@ s_check_start (self_t *self, const sq_check_t *job, int64_t received_us)
     if (rc != CURLM_OK) {
         zsys_error ("pinger %s: site %llu: curl_multi_add_handle: %s", self->pinger_id,
                     (unsigned long long) job->site_id, curl_multi_strerror (rc));
-        self->idle [self->idle_count++] = check;
-        return -1;
+        credit_release (self->credit, slot);
     }
-    return 0;
 }
 
+//  Give freed slots to waiting jobs, oldest first.
 static void
 s_start_waiting (self_t *self)
 {
-    while (self->idle_count > 0 && self->waiting_count > 0) {
-        unsigned index = self->waiting_head;
-        self->waiting_head = (self->waiting_head + 1) % self->waiting_cap;
-        self->waiting_count--;
-        if (s_check_start (self, &self->waiting [index], self->waiting_since [index]))
-            self->credit_freed++;   //  could not start: give the slot back
-    }
+    sq_check_t job;
+    int64_t queue_us;
+    unsigned slot;
+    while (credit_next (self->credit, zclock_usecs (), &job, &queue_us, &slot))
+        s_check_start (self, slot, &job, queue_us);
 }
 
 
 //  --------------------------------------------------------------------------
-//  Finishing a check: classify, time, report
-
-static sq_reason_t
-s_classify (CURLcode code)
-{
-    switch (code) {
-        case CURLE_OK:
-            return SQ_REASON_OK;
-        case CURLE_COULDNT_RESOLVE_HOST:
-        case CURLE_COULDNT_RESOLVE_PROXY:
-            return SQ_REASON_DNS;
-        case CURLE_COULDNT_CONNECT:
-        case CURLE_SEND_ERROR:
-        case CURLE_RECV_ERROR:
-        case CURLE_INTERFACE_FAILED:
-            return SQ_REASON_CONNECT;
-        case CURLE_OPERATION_TIMEDOUT:
-            return SQ_REASON_TIMEOUT;
-        case CURLE_SSL_CONNECT_ERROR:
-        case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CIPHER:
-        case CURLE_SSL_ISSUER_ERROR:
-        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-        case CURLE_SSL_INVALIDCERTSTATUS:
-        case CURLE_SSL_SHUTDOWN_FAILED:
-        case CURLE_USE_SSL_FAILED:
-            return SQ_REASON_TLS;
-        case CURLE_TOO_MANY_REDIRECTS:
-            return SQ_REASON_REDIRECTS;
-        default:
-            //  Weird reply, empty reply, partial body, a redirect to
-            //  another scheme: the peer did not speak HTTP as it should.
-            return SQ_REASON_PROTOCOL;
-    }
-}
-
-//  True when the check failed because of this pinger (its CA bundle, its
-//  TLS engine, its memory), not because of the site: no verdict then.
-static bool
-s_local_fault (CURLcode code)
-{
-    switch (code) {
-        case CURLE_SSL_CACERT_BADFILE:
-        case CURLE_SSL_CRL_BADFILE:
-        case CURLE_SSL_CERTPROBLEM:
-        case CURLE_SSL_ENGINE_NOTFOUND:
-        case CURLE_SSL_ENGINE_SETFAILED:
-        case CURLE_SSL_ENGINE_INITFAILED:
-        case CURLE_OUT_OF_MEMORY:
-        case CURLE_FAILED_INIT:
-        case CURLE_BAD_FUNCTION_ARGUMENT:
-        case CURLE_UNKNOWN_OPTION:
-        case CURLE_NOT_BUILT_IN:
-            return true;
-        default:
-            return false;
-    }
-}
+//  Finishing a check: gather libcurl's facts, ask the verdict, report
 
 //  Parse the leaf certificate's expiry out of CERTINFO; 0 if unknown.
 static int64_t
@@ -362,45 +303,81 @@ s_phase (curl_off_t end, curl_off_t start)
     return end > start && start >= 0 ? (uint64_t) (end - start) : 0;
 }
 
+//  The handle is done with: out of the multi, its slot back to the book.
+static void
+s_check_release (self_t *self, check_t *check)
+{
+    curl_multi_remove_handle (self->multi, check->easy);
+    credit_release (self->credit, check->slot);
+}
+
+//  The check failed because of this pinger: no verdict, a log line.
+static void
+s_check_fault (self_t *self, check_t *check, CURLcode code)
+{
+    self->counters [PINGER_local_faults]++;
+    zsys_error ("pinger %s: site %llu: check not judged, the fault is this pinger's: %s",
+                self->pinger_id, (unsigned long long) check->job.site_id,
+                check->error [0] ? check->error : curl_easy_strerror (code));
+    s_check_release (self, check);
+}
+
+//  Send the same check again as GET, with timeout_ms.  0, or -1 if
+//  libcurl would not take the handle back.
+static int
+s_check_fall_back (self_t *self, check_t *check, uint32_t timeout_ms)
+{
+    self->counters [PINGER_head_fallbacks]++;
+    curl_multi_remove_handle (self->multi, check->easy);
+    check->method = SQ_METHOD_GET;
+    s_configure_request (check, (long) timeout_ms);
+    return curl_multi_add_handle (self->multi, check->easy) == CURLM_OK ? 0 : -1;
+}
+
 static void
 s_check_finish (self_t *self, check_t *check, CURLcode code)
 {
     CURL *easy = check->easy;
     long status = 0;
+    curl_off_t lookup = 0, connect = 0, appconnect = 0, pretransfer = 0, first_byte = 0, total = 0;
     curl_easy_getinfo (easy, CURLINFO_RESPONSE_CODE, &status);
-    //  Our own stop of the body read is not a failure.
-    if (code == CURLE_WRITE_ERROR && check->body_stopped)
-        code = CURLE_OK;
+    curl_easy_getinfo (easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
+    curl_easy_getinfo (easy, CURLINFO_CONNECT_TIME_T, &connect);
+    curl_easy_getinfo (easy, CURLINFO_APPCONNECT_TIME_T, &appconnect);
+    curl_easy_getinfo (easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+    curl_easy_getinfo (easy, CURLINFO_STARTTRANSFER_TIME_T, &first_byte);
+    curl_easy_getinfo (easy, CURLINFO_TOTAL_TIME_T, &total);
+    int64_t now_us = zclock_usecs ();
 
-    //  HEAD refused by the server: repeat as GET with the time left.
-    if (code == CURLE_OK && check->method == SQ_METHOD_HEAD && (status == 405 || status == 501)) {
-        int64_t elapsed_ms = (zclock_usecs () - check->started_us) / 1000;
-        int64_t left_ms = (int64_t) check->job.timeout_ms - elapsed_ms;
-        if (left_ms > 0) {
-            self->head_fallbacks++;
-            curl_multi_remove_handle (self->multi, easy);
-            check->method = SQ_METHOD_GET;
-            s_configure_request (check, (long) left_ms);
-            if (curl_multi_add_handle (self->multi, easy) == CURLM_OK)
-                return;         //  the GET decides; we come back here then
-            code = CURLE_FAILED_INIT;
-        }
-        else
-            code = CURLE_OPERATION_TIMEDOUT;
-    }
-
-    if (s_local_fault (code)) {
-        //  Saying "down" would wake an owner for our own fault: send no
-        //  verdict; the dispatcher sends the job again after its deadline.
-        self->local_faults++;
-        zsys_error ("pinger %s: site %llu: check not judged, the fault is this pinger's: %s",
-                    self->pinger_id, (unsigned long long) check->job.site_id,
-                    check->error [0] ? check->error : curl_easy_strerror (code));
-        curl_multi_remove_handle (self->multi, easy);
-        self->idle [self->idle_count++] = check;
-        self->credit_freed++;
+    verdict_facts_t facts = {
+        .code = code,
+        .body_stopped = check->body_stopped,
+        .http_status = status,
+        .method = check->method,
+        .accept = &check->job.accept,
+        .keyword_expected = check->job.keyword [0] != '\0',
+        .keyword_found = check->keyword_found,
+        .body_bytes = check->body_bytes,
+        .max_latency_ms = check->job.max_latency_ms,
+        .timeout_ms = check->job.timeout_ms,
+        .request_us = (int64_t) total,
+        .elapsed_us = now_us - check->started_us,
+    };
+    verdict_t verdict;
+    verdict_judge (&facts, &verdict);
+    if (verdict.action == VERDICT_FALL_BACK_TO_GET) {
+        if (s_check_fall_back (self, check, verdict.time_left_ms) == 0)
+            return;             //  the GET decides; we come back here then
+        s_check_fault (self, check, CURLE_FAILED_INIT);
         return;
     }
+    if (verdict.action == VERDICT_LOCAL_FAULT) {
+        //  Saying "down" would wake an owner for our own fault: send no
+        //  verdict; the dispatcher sends the job again after its deadline.
+        s_check_fault (self, check, verdict.code);
+        return;
+    }
+    assert (verdict.action == VERDICT_JUDGED);
 
     sq_msg_t msg;
     memset (&msg, 0, sizeof (msg));
@@ -411,60 +388,31 @@ s_check_finish (self_t *self, check_t *check, CURLcode code)
     result->site_id = check->job.site_id;
     memcpy (result->pinger_id, self->pinger_id, sizeof (result->pinger_id));
     memcpy (result->region, self->region, sizeof (result->region));
-    result->method = check->method;
+    result->up = verdict.up;
+    result->reason = verdict.reason;
+    result->method = verdict.method;
     result->http_status = status >= 0 && status <= 999 ? (uint16_t) status : 0;
-
-    curl_off_t lookup = 0, connect = 0, appconnect = 0, pretransfer = 0, first_byte = 0, total = 0;
-    curl_easy_getinfo (easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
-    curl_easy_getinfo (easy, CURLINFO_CONNECT_TIME_T, &connect);
-    curl_easy_getinfo (easy, CURLINFO_APPCONNECT_TIME_T, &appconnect);
-    curl_easy_getinfo (easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
-    curl_easy_getinfo (easy, CURLINFO_STARTTRANSFER_TIME_T, &first_byte);
-    curl_easy_getinfo (easy, CURLINFO_TOTAL_TIME_T, &total);
     result->queue_us = (uint64_t) check->queue_us;
     result->dns_us = lookup > 0 ? (uint64_t) lookup : 0;
     result->connect_us = s_phase (connect, lookup);
     result->tls_us = appconnect > 0 ? s_phase (appconnect, connect) : 0;
     result->ttfb_us = s_phase (first_byte, pretransfer);
     //  total covers a HEAD that was refused, too: the whole check.
-    result->total_us = (uint64_t) (zclock_usecs () - check->started_us);
+    result->total_us = (uint64_t) facts.elapsed_us;
     result->cert_expiry = s_cert_expiry (easy);
     result->at = sq_wallclock_us ();
-
-    sq_reason_t reason = s_classify (code);
-    if (reason == SQ_REASON_OK && !sq_ranges_accept (&check->job.accept, (unsigned) status))
-        reason = SQ_REASON_HTTP_STATUS;
-    if (reason == SQ_REASON_OK && check->job.keyword [0] && !check->keyword_found)
-        reason = SQ_REASON_KEYWORD;
-    if (reason == SQ_REASON_OK && check->job.max_latency_ms
-    &&  (uint64_t) total > (uint64_t) check->job.max_latency_ms * 1000)
-        reason = SQ_REASON_TOO_SLOW;
-    result->reason = reason;
-    result->up = reason == SQ_REASON_OK;
-
-    if (code != CURLE_OK)
+    if (verdict.code != CURLE_OK)
         snprintf (result->error, sizeof (result->error), "%s",
-                  check->error [0] ? check->error : curl_easy_strerror (code));
+                  check->error [0] ? check->error : curl_easy_strerror (verdict.code));
     else
-    if (reason == SQ_REASON_HTTP_STATUS)
-        snprintf (result->error, sizeof (result->error), "HTTP %ld", status);
-    else
-    if (reason == SQ_REASON_KEYWORD)
-        snprintf (result->error, sizeof (result->error), "keyword not in first %zu bytes",
-                  check->body_bytes);
-    else
-    if (reason == SQ_REASON_TOO_SLOW)
-        snprintf (result->error, sizeof (result->error), "%lld ms > %u ms",
-                  (long long) (total / 1000), check->job.max_latency_ms);
+        snprintf (result->error, sizeof (result->error), "%s", verdict.error);
 
-    curl_multi_remove_handle (self->multi, easy);
-    self->idle [self->idle_count++] = check;
-    self->credit_freed++;
-    self->checks_done++;
+    s_check_release (self, check);
+    self->counters [PINGER_checks]++;
     if (result->up)
-        self->checks_up++;
+        self->counters [PINGER_up]++;
     if (sq_wire_send (self->results, NULL, 0, &msg))
-        self->send_failures++;
+        self->counters [PINGER_send_failures]++;
 }
 
 static void
@@ -485,13 +433,6 @@ s_collect_finished (self_t *self)
 //  --------------------------------------------------------------------------
 //  Credit to the dispatcher
 
-static unsigned
-s_free_slots (self_t *self)
-{
-    unsigned busy = (self->concurrency - self->idle_count) + self->waiting_count;
-    return busy < self->concurrency ? self->concurrency - busy : 0;
-}
-
 //  Send READY or HEARTBEAT without blocking: a stalled dispatcher must
 //  not stall our checks.  0, or -1 when the message could not go.
 static int
@@ -507,6 +448,16 @@ s_send_credit (self_t *self, sq_msg_type_t type, unsigned slots)
     return sq_wire_send (self->jobs, NULL, 0, &msg);
 }
 
+//  Announce the credit the book says is owed; what cannot go now is owed
+//  again, for the next turn of the loop.
+static void
+s_send_ready (self_t *self)
+{
+    unsigned credit = credit_ready (self->credit);
+    if (credit && s_send_credit (self, SQ_MSG_READY, credit))
+        credit_unsent (self->credit, credit);
+}
+
 
 //  --------------------------------------------------------------------------
 //  Socket handlers
@@ -515,30 +466,22 @@ s_send_credit (self_t *self, sq_msg_type_t type, unsigned slots)
 static char *
 s_stats (self_t *self)
 {
-    return zsys_sprintf ("checks=%llu up=%llu head_fallbacks=%llu malformed=%llu "
-                         "over_capacity=%llu send_failures=%llu local_faults=%llu "
-                         "live=%u waiting=%u",
-                         (unsigned long long) self->checks_done,
-                         (unsigned long long) self->checks_up,
-                         (unsigned long long) self->head_fallbacks,
-                         (unsigned long long) self->malformed,
-                         (unsigned long long) self->over_capacity,
-                         (unsigned long long) self->send_failures,
-                         (unsigned long long) self->local_faults,
-                         self->concurrency - self->idle_count, self->waiting_count);
+    self->counters [PINGER_live] = credit_live (self->credit);
+    self->counters [PINGER_waiting] = credit_waiting (self->credit);
+    return sq_counters_line (s_counter_names, self->counters, PINGER_COUNTER_COUNT);
 }
 
 static void
 s_handle_pipe (self_t *self)
 {
-    char *command = zstr_recv (self->pipe);
-    if (!command || streq (command, "$TERM"))
+    char *command = sq_actor_recv_command (self->pipe, NULL);
+    if (streq (command, SQ_CMD_TERM))
         self->terminated = true;
     else
-    if (streq (command, "STATS")) {
+    if (streq (command, SQ_CMD_STATS)) {
         char *stats = s_stats (self);
         zstr_send (self->pipe, stats);
-        zstr_free (&stats);
+        free (stats);
     }
     else
         zsys_warning ("pinger %s: unknown pipe command '%s'", self->pinger_id, command);
@@ -554,27 +497,20 @@ s_handle_jobs (self_t *self)
             break;
         sq_msg_t msg;
         int rc = sq_wire_recv_expect (self->jobs, NULL, NULL, &msg, SQ_WIRE_TYPE (SQ_MSG_CHECK),
-                                      self->refusal, &self->malformed);
+                                      self->refusal, &self->counters [PINGER_malformed]);
         if (rc == SQ_WIRE_INTERRUPTED)
             break;
         if (rc != SQ_PROTO_OK)
             continue;
-        int64_t now = zclock_usecs ();
-        if (self->idle_count > 0 && self->waiting_count == 0) {
-            if (s_check_start (self, &msg.check, now))
-                self->credit_freed++;
-        }
+        unsigned slot = 0;
+        credit_arrival_t arrival = credit_arrive (self->credit, &msg.check, zclock_usecs (), &slot);
+        if (arrival == CREDIT_START)
+            s_check_start (self, slot, &msg.check, 0);
         else
-        if (self->waiting_count < self->waiting_cap) {
-            unsigned index = (self->waiting_head + self->waiting_count) % self->waiting_cap;
-            self->waiting [index] = msg.check;
-            self->waiting_since [index] = now;
-            self->waiting_count++;
-        }
-        else {
+        if (arrival == CREDIT_REFUSED) {
             //  The dispatcher sent beyond our credit; it resends after the
             //  job's deadline, so refusing loses nothing.
-            self->over_capacity++;
+            self->counters [PINGER_over_capacity]++;
             zsys_warning ("pinger %s: site %llu: queue full, CHECK refused",
                           self->pinger_id, (unsigned long long) msg.check.site_id);
         }
@@ -603,9 +539,7 @@ s_self_destroy (self_t **self_p)
     if (self->multi)
         curl_multi_cleanup (self->multi);
     free (self->pool);
-    free (self->idle);
-    free (self->waiting);
-    free (self->waiting_since);
+    credit_destroy (&self->credit);
     free (self->items);
     free (self->ca_file);
     zsock_destroy (&self->jobs);
@@ -626,7 +560,7 @@ s_self_new (zsock_t *pipe, const pinger_args_t *args, char *error, size_t error_
               self->pinger_id);
     self->ca_file = args->ca_file ? strdup (args->ca_file) : NULL;
     self->concurrency = args->concurrency ? args->concurrency : PINGER_DEFAULT_CONCURRENCY;
-    self->heartbeat_ms = args->heartbeat_ms ? args->heartbeat_ms : 1000;
+    self->heartbeat_ms = args->heartbeat_ms ? args->heartbeat_ms : SQ_HEARTBEAT_MS;
     self->curl_deadline = -1;
 
     self->jobs = zsock_new (ZMQ_DEALER);
@@ -638,8 +572,8 @@ s_self_new (zsock_t *pipe, const pinger_args_t *args, char *error, size_t error_
     //  Results must not be lost at a clean stop or while the collector is
     //  busy: no high-water mark drop and a linger to flush on close.
     zsock_set_sndhwm (self->results, 0);
-    zsock_set_linger (self->results, 5000);
-    zsock_set_linger (self->jobs, 1000);
+    zsock_set_linger (self->results, SQ_LINGER_RESULTS_MS);
+    zsock_set_linger (self->jobs, SQ_LINGER_JOBS_MS);
     if (zsock_connect (self->jobs, "%s", args->jobs)
     ||  zsock_connect (self->results, "%s", args->results)) {
         snprintf (error, error_size, "cannot connect to %s or %s", args->jobs, args->results);
@@ -648,27 +582,23 @@ s_self_new (zsock_t *pipe, const pinger_args_t *args, char *error, size_t error_
     }
 
     self->multi = curl_multi_init ();
+    self->credit = credit_new (self->concurrency);
     self->pool = (check_t *) calloc (self->concurrency, sizeof (check_t));
-    self->idle = (check_t **) calloc (self->concurrency, sizeof (check_t *));
-    self->waiting_cap = self->concurrency * QUEUE_FACTOR;
-    self->waiting = (sq_check_t *) calloc (self->waiting_cap, sizeof (sq_check_t));
-    self->waiting_since = (int64_t *) calloc (self->waiting_cap, sizeof (int64_t));
     self->item_cap = self->concurrency * 2 + FIXED_ITEMS + 8;
     self->items = (zmq_pollitem_t *) calloc (self->item_cap, sizeof (zmq_pollitem_t));
-    if (!self->multi || !self->pool || !self->idle || !self->waiting
-    ||  !self->waiting_since || !self->items) {
+    if (!self->multi || !self->credit || !self->pool || !self->items) {
         snprintf (error, error_size, "out of memory for %u slots", self->concurrency);
         s_self_destroy (&self);
         return NULL;
     }
     for (unsigned index = 0; index < self->concurrency; index++) {
+        self->pool [index].slot = index;
         self->pool [index].easy = s_easy_new (self, &self->pool [index]);
         if (!self->pool [index].easy) {
             snprintf (error, error_size, "curl_easy_init failed");
             s_self_destroy (&self);
             return NULL;
         }
-        self->idle [self->idle_count++] = &self->pool [self->concurrency - 1 - index];
     }
     curl_multi_setopt (self->multi, CURLMOPT_SOCKETFUNCTION, s_socket_callback);
     curl_multi_setopt (self->multi, CURLMOPT_SOCKETDATA, self);
@@ -707,9 +637,9 @@ pinger_actor (zsock_t *pipe, void *args)
         return;
     }
     sq_actor_report (pipe, NULL);
-    //  If the dispatcher cannot take it yet, the loop tries again.
-    if (s_send_credit (self, SQ_MSG_READY, self->concurrency))
-        self->credit_freed = self->concurrency;
+    //  A new credit book owes every slot.  If the dispatcher cannot take
+    //  that READY yet, the loop tries again.
+    s_send_ready (self);
     self->heartbeat_at = zclock_mono () + self->heartbeat_ms;
 
     //  Sockets that became ready, copied out of the poll array before any
@@ -759,17 +689,9 @@ pinger_actor (zsock_t *pipe, void *args)
         }
         s_collect_finished (self);
         s_start_waiting (self);
-
-        if (self->credit_freed) {
-            //  Freed slots taken by waiting jobs are not new credit.
-            unsigned free_now = s_free_slots (self);
-            unsigned credit = self->credit_freed < free_now ? self->credit_freed : free_now;
-            self->credit_freed = 0;
-            if (credit && s_send_credit (self, SQ_MSG_READY, credit))
-                self->credit_freed = credit;    //  not sent: next time round
-        }
+        s_send_ready (self);
         if (zclock_mono () >= self->heartbeat_at) {
-            s_send_credit (self, SQ_MSG_HEARTBEAT, s_free_slots (self));
+            s_send_credit (self, SQ_MSG_HEARTBEAT, credit_free_slots (self->credit));
             self->heartbeat_at = zclock_mono () + self->heartbeat_ms;
         }
     }
@@ -778,6 +700,6 @@ pinger_actor (zsock_t *pipe, void *args)
     //  must find each of them in the store.
     char *stats = s_stats (self);
     zsys_info ("pinger %s: stopped: %s", self->pinger_id, stats);
-    zstr_free (&stats);
+    free (stats);
     s_self_destroy (&self);
 }

@@ -5,11 +5,34 @@
     a DEALER to the dispatcher's ROUTER (identity = pinger id; CHECK in,
     READY and HEARTBEAT out) and a PUSH to the collector's PULL (RESULT out).
     See docs/ARCHITECTURE.md, "Pinger".
+
+    The actor is thin: its decisions live in two pure cores, credit.h
+    (slots, the waiting queue, READY and HEARTBEAT figures) and verdict.h
+    (up or down and why, HEAD -> GET fallback, our own faults).
+
+    Pipe commands: "$TERM"; "STATS": PINGER_COUNTERS below, as one line.
 */
 #ifndef PINGER_H_INCLUDED
 #define PINGER_H_INCLUDED
 
 #include <czmq.h>
+#include "sq_actor.h"
+
+//  Counters on the STATS line (see sq_actor.h).  live and waiting are the
+//  values at the moment of asking.  Other code reads these names (the log
+//  line at stop, "pinger ID: stopped: checks=...", is parsed by test_cli).
+#define PINGER_COUNTERS(C) \
+    C (PINGER, checks,          "RESULTs sent") \
+    C (PINGER, up,              "... of which up") \
+    C (PINGER, head_fallbacks,  "HEAD answered 405/501, sent again as GET") \
+    C (PINGER, malformed,       "frames refused by the decoder") \
+    C (PINGER, over_capacity,   "CHECKs refused: the queue was full") \
+    C (PINGER, send_failures,   "RESULTs the socket would not take") \
+    C (PINGER, local_faults,    "checks not judged: the pinger's own fault") \
+    C (PINGER, live,            "checks running now") \
+    C (PINGER, waiting,         "jobs waiting for a slot now")
+
+typedef enum { PINGER_COUNTERS (SQ_COUNTER_ENUM) PINGER_COUNTER_COUNT } pinger_counter_t;
 
 typedef struct {
     const char *jobs;           //  dispatcher's ROUTER endpoint (connect)
@@ -18,7 +41,7 @@ typedef struct {
     const char *region;         //  where checks run from; "" if unnamed
     unsigned concurrency;       //  live transfers at most; 0 = default 256
     const char *ca_file;        //  extra trusted CA bundle, NULL = system's
-    unsigned heartbeat_ms;      //  heartbeat interval; 0 = default 1000
+    unsigned heartbeat_ms;      //  heartbeat interval; 0 = SQ_HEARTBEAT_MS
 } pinger_args_t;
 
 //  The zactor task.  args is a pinger_args_t *, read during set-up only.

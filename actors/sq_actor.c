@@ -50,7 +50,7 @@ sq_actor_report (zsock_t *pipe, const char *error)
     //  Wait for the $TERM that zactor_destroy sends; anything else is ignored.
     while (true) {
         char *command = zstr_recv (pipe);
-        bool term = !command || strcmp (command, "$TERM") == 0;
+        bool term = !command || strcmp (command, SQ_CMD_TERM) == 0;
         zstr_free (&command);
         if (term)
             break;
@@ -60,9 +60,9 @@ sq_actor_report (zsock_t *pipe, const char *error)
 char *
 sq_actor_stats (zactor_t *actor)
 {
-    if (zstr_send (actor, "STATS"))
+    if (zstr_send (actor, SQ_CMD_STATS))
         return NULL;
-    zsock_set_rcvtimeo (actor, 5000);
+    zsock_set_rcvtimeo (actor, SQ_STATS_TIMEOUT_MS);
     char *stats = NULL;
     //  Skip reports the actor sends unasked (a collector's VERDICTs).
     while (!stats) {
@@ -71,7 +71,7 @@ sq_actor_stats (zactor_t *actor)
             break;
         char *first = zmsg_popstr (reply);
         zmsg_destroy (&reply);
-        if (first && streq (first, "VERDICT"))
+        if (first && streq (first, SQ_CMD_VERDICT))
             zstr_free (&first);
         else
         if (!first)
@@ -111,13 +111,13 @@ sq_actor_recv_command (zsock_t *pipe, void **pointer_p)
         zframe_destroy (&frame);
     }
     zmsg_destroy (&request);
-    return command ? command : strdup ("$TERM");
+    return command ? command : strdup (SQ_CMD_TERM);
 }
 
 int
 sq_actor_set_sites (zactor_t *actor, const void *config)
 {
-    if (zsock_send (actor, "sp", "SITES", config))
+    if (zsock_send (actor, "sp", SQ_CMD_SITES, config))
         return -1;
     return zsock_wait (actor);
 }
@@ -151,4 +151,18 @@ sq_id_table_new (zhashx_destructor_fn *destructor)
     if (destructor)
         zhashx_set_destructor (table, destructor);
     return table;
+}
+
+char *
+sq_counters_line (const char *const *names, const uint64_t *values, size_t count)
+{
+    char *line = NULL;
+    size_t size = 0;
+    FILE *stream = open_memstream (&line, &size);
+    assert (stream);
+    for (size_t index = 0; index < count; index++)
+        fprintf (stream, "%s%s=%llu", index ? " " : "", names [index],
+                 (unsigned long long) values [index]);
+    fclose (stream);
+    return line;
 }

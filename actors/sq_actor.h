@@ -11,6 +11,19 @@
 #define SQ_ACTOR_H_INCLUDED
 
 #include <czmq.h>
+#include "sq_defaults.h"
+
+//  Pipe commands, declared once (each actor's header says which it takes).
+#define SQ_CMD_TERM     "$TERM"     //  stop (zactor_destroy sends it)
+#define SQ_CMD_STATS    "STATS"     //  -> one counters line
+#define SQ_CMD_SITES    "SITES"     //  + a site list; signal when taken
+#define SQ_CMD_DRAIN    "DRAIN"     //  collector: take every queued result, then signal
+#define SQ_CMD_SYNC     "SYNC"      //  notifier: "SYNC <seq>" -> "OK <seq>"
+#define SQ_CMD_FLUSH    "FLUSH"     //  store writer: commit now -> "OK" or "ERROR why"
+#define SQ_CMD_PRUNE    "PRUNE"     //  store writer: prune now -> "OK N" or "ERROR why"
+#define SQ_CMD_VERDICT  "VERDICT"   //  collector -> creator, unasked (sweep)
+
+#include "sq_counters.h"
 
 //  Start task with args and wait for its set-up verdict.  NULL on failure.
 //  The first call also runs libcurl's global set-up, before any actor

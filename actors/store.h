@@ -14,6 +14,7 @@
 
 #include <czmq.h>
 #include "sq_proto.h"
+#include "sq_counters.h"
 
 #define STORE_FILE_NAME             "squirrel.db"   //  inside data_dir
 #define STORE_SCHEMA_VERSION        1       //  PRAGMA user_version this build writes
@@ -47,6 +48,17 @@
 //  for a retry); dropped = writes taken but never stored (a site the store
 //  does not know, a row the database refuses, a batch given up after
 //  repeated failures).  results + alerts = stored + pending + dropped.
+#define STORE_COUNTERS(C) \
+    C (STORE, results,       "RESULTs taken") \
+    C (STORE, alerts,        "ALERTs taken") \
+    C (STORE, flushes,       "transactions committed") \
+    C (STORE, malformed,     "frames refused") \
+    C (STORE, failed_writes, "failed write attempts, each logged") \
+    C (STORE, pending,       "writes held, not yet committed") \
+    C (STORE, dropped,       "writes taken but never stored")
+
+typedef enum { STORE_COUNTERS (SQ_COUNTER_ENUM) STORE_COUNTER_COUNT } store_counter_t;
+
 typedef struct {
     const char *data_dir;       //  folder of squirrel.db
     const char *endpoint;       //  PULL endpoint to bind

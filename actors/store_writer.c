@@ -65,13 +65,10 @@ typedef struct {
     bool pruning;               //  an automatic prune is under way, one slice per turn
     int64_t prune_cutoff;       //  its cutoff, unix µs
     uint64_t pruned;            //  rows it has deleted so far
-    uint64_t results;           //  RESULTs taken
-    uint64_t alerts;            //  ALERTs taken
-    uint64_t flushes;           //  transactions committed
-    uint64_t malformed;         //  frames refused
-    uint64_t failed_writes;     //  failed write attempts (each logged)
-    uint64_t dropped;           //  writes taken but never stored
+    uint64_t counters [STORE_COUNTER_COUNT];    //  reported on STATS (store.h)
 } self_t;
+
+static const char *const s_counter_names [] = { STORE_COUNTERS (SQ_COUNTER_STRING) };
 
 static void
 s_self_destroy (self_t **self_p)
@@ -239,7 +236,7 @@ s_apply (self_t *self, const pending_write_t *write, uint64_t *dropped)
         return store_step (store, STMT_RELEASE);
     }
     if (s_row_error (rc) && !sqlite3_get_autocommit (store->db)) {
-        self->failed_writes++;
+        self->counters [STORE_failed_writes]++;
         (*dropped)++;
         zsys_error ("store: the database refused a %s for site %llu, dropped: %s",
                     sq_msg_type_name (write->type), (unsigned long long) s_site_of (write),
@@ -259,7 +256,7 @@ s_give_up (self_t *self, const char *why)
                 (unsigned long long) s_site_of (&self->pending [0]),
                 (unsigned long long) s_site_of (&self->pending [self->pending_count - 1]),
                 self->flush_failures, why);
-    self->dropped += self->pending_count;
+    self->counters [STORE_dropped] += self->pending_count;
     self->pending_count = 0;
     self->flush_failures = 0;
     self->retry_at = 0;
@@ -284,8 +281,8 @@ s_flush (self_t *self)
     if (rc == SQLITE_OK)
         rc = store_step (store, STMT_COMMIT);
     if (rc == SQLITE_OK) {
-        self->flushes++;
-        self->dropped += dropped;
+        self->counters [STORE_flushes]++;
+        self->counters [STORE_dropped] += dropped;
         self->pending_count = 0;
         self->flush_failures = 0;
         self->retry_at = 0;
@@ -300,7 +297,7 @@ s_flush (self_t *self)
     char why [sizeof (store->error)];
     snprintf (why, sizeof (why), "%s", store->error);
     store_rollback (store);
-    self->failed_writes++;
+    self->counters [STORE_failed_writes]++;
     self->flush_failures++;
     unsigned shift = self->flush_failures < 5 ? self->flush_failures - 1 : 4;
     int64_t delay = (int64_t) STORE_FLUSH_MS << shift;
@@ -328,18 +325,18 @@ s_take_one (self_t *self)
     sq_msg_t msg;
     if (sq_wire_recv_expect (self->writes, NULL, NULL, &msg,
                              SQ_WIRE_TYPE (SQ_MSG_RESULT) | SQ_WIRE_TYPE (SQ_MSG_ALERT),
-                             "store: dropped a frame from the collector", &self->malformed)
+                             "store: dropped a frame from the collector", &self->counters [STORE_malformed])
         != SQ_PROTO_OK)
         return;
     if ((msg.type == SQ_MSG_RESULT ? msg.result.site_id : msg.alert.site_id) > INT64_MAX) {
-        self->malformed++;
+        self->counters [STORE_malformed]++;
         zsys_warning ("store: dropped a frame from the collector: site id beyond the store's range");
         return;
     }
     if (msg.type == SQ_MSG_RESULT)
-        self->results++;
+        self->counters [STORE_results]++;
     else
-        self->alerts++;
+        self->counters [STORE_alerts]++;
     if (self->pending_count == STORE_PENDING_MAX) {
         if (!self->overflowing)
             zsys_error ("store: %d writes waiting and flushes are failing: dropping new writes "
@@ -348,7 +345,7 @@ s_take_one (self_t *self)
                         (msg.type == SQ_MSG_RESULT ? msg.result.site_id : msg.alert.site_id));
         self->overflowing = true;
         self->overflow_dropped++;
-        self->dropped++;
+        self->counters [STORE_dropped]++;
         return;
     }
     if (self->pending_count == self->pending_size) {
@@ -449,18 +446,17 @@ static void
 s_handle_pipe (self_t *self)
 {
     char *command = zstr_recv (self->pipe);
-    if (!command || streq (command, "$TERM"))
+    if (!command || streq (command, SQ_CMD_TERM))
         self->terminated = true;
     else
-    if (streq (command, "STATS"))
-        zstr_sendf (self->pipe, "results=%llu alerts=%llu flushes=%llu malformed=%llu "
-                    "failed_writes=%llu pending=%zu dropped=%llu",
-                    (unsigned long long) self->results, (unsigned long long) self->alerts,
-                    (unsigned long long) self->flushes, (unsigned long long) self->malformed,
-                    (unsigned long long) self->failed_writes, self->pending_count,
-                    (unsigned long long) self->dropped);
+    if (streq (command, SQ_CMD_STATS)) {
+        self->counters [STORE_pending] = self->pending_count;
+        char *line = sq_counters_line (s_counter_names, self->counters, STORE_COUNTER_COUNT);
+        zstr_send (self->pipe, line);
+        free (line);
+    }
     else
-    if (streq (command, "FLUSH")) {
+    if (streq (command, SQ_CMD_FLUSH)) {
         s_handle_writes (self, true);
         if (s_flush (self) == 0)
             zstr_send (self->pipe, "OK");
@@ -468,7 +464,7 @@ s_handle_pipe (self_t *self)
             zstr_sendf (self->pipe, "ERROR %s", self->store->error);
     }
     else
-    if (streq (command, "PRUNE")) {
+    if (streq (command, SQ_CMD_PRUNE)) {
         int64_t deleted = s_prune_all (self);
         if (deleted >= 0)
             zstr_sendf (self->pipe, "OK %lld", (long long) deleted);

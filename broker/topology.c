@@ -145,11 +145,11 @@ topology_destroy (topology_t **self_p)
     //  the store commits what it holds on $TERM.
     for (unsigned index = 0; self->pingers && index < self->pinger_count; index++)
         zactor_destroy (&self->pingers [index]);
-    if (self->collector && zstr_send (self->collector, "DRAIN") == 0)
+    if (self->collector && zstr_send (self->collector, SQ_CMD_DRAIN) == 0)
         zsock_wait (self->collector);
     //  Alerts published up to now are delivered (or given up) before the
     //  notifier goes: bounded, so unreachable receivers cannot hold a stop.
-    if (self->collector && self->notifier && topology_drain_notifications (self, 15000))
+    if (self->collector && self->notifier && topology_drain_notifications (self, SQ_NOTIFY_DRAIN_MS))
         zsys_warning ("topology: stopping with notifications still pending");
     zactor_destroy (&self->dispatcher);
     zactor_destroy (&self->collector);
@@ -188,7 +188,7 @@ int
 topology_drain_notifications (topology_t *self, int timeout_ms)
 {
     char *stats = sq_actor_stats (self->collector);
-    long long seq = stats ? sq_stats_value (stats, "seq") : -1;
+    long long seq = stats ? sq_stats_value (stats, SQ_STAT (COLLECTOR, seq)) : -1;
     zstr_free (&stats);
     if (seq < 0)
         return -1;
@@ -198,7 +198,7 @@ topology_drain_notifications (topology_t *self, int timeout_ms)
 int
 topology_flush_store (topology_t *self)
 {
-    if (!self->store || zstr_send (self->store, "FLUSH"))
+    if (!self->store || zstr_send (self->store, SQ_CMD_FLUSH))
         return -1;
     zsock_set_rcvtimeo (self->store, 30000);
     char *reply = zstr_recv (self->store);

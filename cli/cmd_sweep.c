@@ -8,6 +8,7 @@
     down, 2 for usage or config errors.
 */
 #include "commands.h"
+#include "sq_defaults.h"
 #include "config.h"
 #include "sq_json.h"
 #include "sq_url.h"
@@ -123,9 +124,11 @@ s_sweep (config_t *config, topology_args_t *args, bool json)
     }
     topology_set_sites (topology, config);
 
-    //  A site whose jobs are lost three times has no verdict: the deadline
-    //  covers every attempt of every check a verdict may need, and then some.
-    int64_t deadline = zclock_mono () + (int64_t) (slowest_ms + 5000) * 3 * most_failures
+    //  A site whose jobs are lost SQ_MAX_ATTEMPTS times has no verdict: the
+    //  deadline covers every attempt of every check a verdict may need, and
+    //  then some.
+    int64_t deadline = zclock_mono ()
+                     + (int64_t) (slowest_ms + SQ_DEADLINE_MARGIN_MS) * SQ_MAX_ATTEMPTS * most_failures
                      + 30000 + (int64_t) count / 5;
     bool progress = !json && isatty (STDERR_FILENO);
     size_t received = 0, down = 0;

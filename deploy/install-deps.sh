@@ -4,6 +4,10 @@
 # `make test` on the same machine starts at once.  Needs root (or sudo).
 set -eu
 
+# clang and libclang-rt-dev are for the decoder fuzzer that `make test` runs:
+# on Debian 12 libclang-rt-dev depends on libclang-rt-14-dev, the package
+# that holds libFuzzer (libclang_rt.fuzzer-x86_64.a) and clang's ASan and
+# UBSan runtimes.  Without them the fuzz_decode_smoke test fails and says so.
 packages="build-essential cmake pkg-config
 libzmq3-dev libczmq-dev libcurl4-openssl-dev libmsgpack-dev libcmocka-dev
 libsqlite3-dev libyaml-dev

@@ -1,12 +1,16 @@
 /*  notifier.c: see notifier.h and docs/ARCHITECTURE.md, "Notifier".
 
-    One loop: drain the pipe and the feed, let libcurl move the deliveries
-    on, start retries that are due, then sleep in curl_multi_poll with the
+    What to deliver, retry or give up is the delivery book's to decide
+    (delivery.h); this file runs the POSTs it asks for and tells it how
+    each ended.  One loop: drain the pipe and the feed, let libcurl move the
+    attempts on, start what the book says to start, then sleep (until the
+    book's next wake-up, a second at most) in curl_multi_poll with the
     ZeroMQ sockets' file descriptors as extra fds.  Those descriptors only
     signal that the socket's state changed (edge-triggered), so the loop
     always drains both sockets completely before it sleeps again.
 */
 #include "notifier.h"
+#include "delivery.h"
 #include "sq_actor.h"
 #include "sq_json.h"
 #include "sq_wire.h"
@@ -15,41 +19,32 @@
 #include <curl/curl.h>
 #include <string.h>
 
-//  One webhook POST for one ALERT, possibly retried.
+//  One attempt in flight: the libcurl handle of an ACTIVE delivery.
 typedef struct {
-    CURL *easy;                 //  libcurl handle while it runs
-    char *url;                  //  the receiver
-    char *body;                 //  the JSON document
-    uint64_t seq;               //  the ALERT it is for
-    char site_url [SQ_URL_MAX + 1]; //  for log lines
-    unsigned attempt;           //  attempts made so far
-    int64_t due;                //  mono ms of the next attempt, while waiting
+    CURL *easy;                 //  the handle, inside self->multi
+    uint64_t id;                //  the delivery in the book
+    void *handle;               //  its item in self->transfers
     char error [CURL_ERROR_SIZE];   //  libcurl's error text
-} delivery_t;
+} transfer_t;
 
 typedef struct {
     zsock_t *pipe;              //  actor pipe
     zsock_t *feed;              //  SUB to the alert feed
-    CURLM *multi;               //  deliveries in progress
+    CURLM *multi;               //  attempts in flight
     struct curl_slist *headers; //  Content-Type: application/json
     notifier_args_t args;       //  settings, defaults applied
     char *notify_url;           //  global webhook, or NULL
     zhashx_t *webhooks;         //  site id -> owner's webhook URL (char *)
     zhashx_t *owners;           //  site id -> owner name (char *)
-    zlistx_t *queued;           //  new deliveries waiting for a free slot
-    zlistx_t *waiting;          //  deliveries waiting to be retried
-    zlistx_t *active;           //  deliveries inside libcurl, at most parallel
+    delivery_book_t *book;      //  the deliveries, and what to do next with them
+    zlistx_t *transfers;        //  transfer_t *, one per ACTIVE delivery
     uint64_t seen_seq;          //  highest ALERT sequence received
-    zlistx_t *syncs;            //  SYNC requests not yet answered (seq)
+    zlistx_t *syncs;            //  SYNC requests not yet answered (seq + 1)
     bool terminated;            //  $TERM received
-    //  Counters, reported on STATS
-    uint64_t alerts;            //  ALERTs received
-    uint64_t delivered;         //  webhook POSTs answered 2xx
-    uint64_t retries;           //  attempts after the first
-    uint64_t given_up;          //  deliveries abandoned after every attempt
-    uint64_t malformed;         //  frames refused
-    uint64_t gaps;              //  ALERTs missed, seen from sequence gaps
+    uint64_t counters [NOTIFIER_COUNTER_COUNT]; //  reported on STATS
 } self_t;
+
+static const char *const s_counter_names [] = { NOTIFIER_COUNTERS (SQ_COUNTER_STRING) };
 
 static void
 s_string_destroy (void **item)
@@ -58,23 +53,10 @@ s_string_destroy (void **item)
     *item = NULL;
 }
 
-static void
-s_delivery_destroy (delivery_t **delivery_p)
-{
-    delivery_t *delivery = *delivery_p;
-    if (!delivery)
-        return;
-    if (delivery->easy)
-        curl_easy_cleanup (delivery->easy);
-    free (delivery->url);
-    free (delivery->body);
-    free (delivery);
-    *delivery_p = NULL;
-}
-
 
 //  --------------------------------------------------------------------------
-//  Deliveries
+//  Attempts: the book says which delivery to try, we run the POST and tell
+//  the book how it ended.
 
 static size_t
 s_discard (char *data, size_t size, size_t count, void *user)
@@ -83,79 +65,99 @@ s_discard (char *data, size_t size, size_t count, void *user)
 }
 
 static void
-s_delivery_start (self_t *self, delivery_t *delivery)
+s_transfer_start (self_t *self, uint64_t id)
 {
-    delivery->attempt++;
-    delivery->error [0] = '\0';
+    const delivery_t *delivery = delivery_book_lookup (self->book, id);
+    assert (delivery && delivery->state == DELIVERY_ACTIVE);
+    if (delivery->attempt > 1)
+        self->counters [NOTIFIER_retries]++;
+    transfer_t *transfer = (transfer_t *) calloc (1, sizeof (transfer_t));
+    assert (transfer);
+    transfer->id = id;
     CURL *easy = curl_easy_init ();
     assert (easy);
-    delivery->easy = easy;
+    transfer->easy = easy;
     curl_easy_setopt (easy, CURLOPT_URL, delivery->url);
-    curl_easy_setopt (easy, CURLOPT_PRIVATE, delivery);
+    curl_easy_setopt (easy, CURLOPT_PRIVATE, transfer);
     curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt (easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt (easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt (easy, CURLOPT_HTTPHEADER, self->headers);
+    //  Not copied by libcurl: the book keeps the body until we forget the
+    //  delivery, which is after this handle is gone.
     curl_easy_setopt (easy, CURLOPT_POSTFIELDS, delivery->body);
     curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, (long) self->args.timeout_ms);
     curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_discard);
-    curl_easy_setopt (easy, CURLOPT_ERRORBUFFER, delivery->error);
+    curl_easy_setopt (easy, CURLOPT_ERRORBUFFER, transfer->error);
     curl_easy_setopt (easy, CURLOPT_USERAGENT, "UptimeSquirrel/" SQ_VERSION_STRING);
     curl_multi_add_handle (self->multi, easy);
-    zlistx_add_end (self->active, delivery);
+    transfer->handle = zlistx_add_end (self->transfers, transfer);
+    assert (transfer->handle);
+}
+
+//  Take the handle out of libcurl and free the transfer.
+static void
+s_transfer_destroy (self_t *self, transfer_t **transfer_p)
+{
+    transfer_t *transfer = *transfer_p;
+    curl_multi_remove_handle (self->multi, transfer->easy);
+    curl_easy_cleanup (transfer->easy);
+    zlistx_detach (self->transfers, transfer->handle);
+    free (transfer);
+    *transfer_p = NULL;
 }
 
 static void
-s_delivery_finished (self_t *self, delivery_t *delivery, CURLcode code)
+s_transfer_finished (self_t *self, transfer_t *transfer, CURLcode code)
 {
     long status = 0;
-    curl_easy_getinfo (delivery->easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_multi_remove_handle (self->multi, delivery->easy);
-    curl_easy_cleanup (delivery->easy);
-    delivery->easy = NULL;
-    void *cursor = zlistx_find (self->active, delivery);
-    if (cursor)
-        zlistx_delete (self->active, cursor);
-    if (code == CURLE_OK && status >= 200 && status < 300) {
-        self->delivered++;
-        zsys_debug ("notifier: alert #%llu for %s delivered to %s",
-                    (unsigned long long) delivery->seq, delivery->site_url, delivery->url);
-        s_delivery_destroy (&delivery);
-        return;
-    }
+    curl_easy_getinfo (transfer->easy, CURLINFO_RESPONSE_CODE, &status);
     char why [CURL_ERROR_SIZE + 32];
     if (code != CURLE_OK)
-        snprintf (why, sizeof (why), "%s", delivery->error [0] ? delivery->error
-                                                                : curl_easy_strerror (code));
+        snprintf (why, sizeof (why), "%s", transfer->error [0] ? transfer->error
+                                                               : curl_easy_strerror (code));
     else
         snprintf (why, sizeof (why), "HTTP %ld", status);
-    if (delivery->attempt >= self->args.attempts) {
-        self->given_up++;
-        zsys_error ("notifier: alert #%llu for %s NOT delivered to %s after %u attempts: %s",
-                    (unsigned long long) delivery->seq, delivery->site_url, delivery->url,
-                    delivery->attempt, why);
-        s_delivery_destroy (&delivery);
-        return;
+    uint64_t id = transfer->id;
+    s_transfer_destroy (self, &transfer);
+
+    int64_t now = zclock_mono ();
+    delivery_state_t state = delivery_book_finished (self->book, id, (int) code, status, now);
+    const delivery_t *delivery = delivery_book_lookup (self->book, id);
+    switch (state) {
+        case DELIVERY_DELIVERED:
+            self->counters [NOTIFIER_delivered]++;
+            zsys_debug ("notifier: alert #%llu for %s delivered to %s",
+                        (unsigned long long) delivery->seq, delivery->site_url, delivery->url);
+            delivery_book_forget (self->book, id);
+            break;
+        case DELIVERY_GIVEN_UP:
+            self->counters [NOTIFIER_given_up]++;
+            zsys_error ("notifier: alert #%llu for %s NOT delivered to %s after %u attempts: %s",
+                        (unsigned long long) delivery->seq, delivery->site_url, delivery->url,
+                        delivery->attempt, why);
+            delivery_book_forget (self->book, id);
+            break;
+        case DELIVERY_WAITING:
+            zsys_warning ("notifier: alert #%llu for %s: %s failed (%s), retry in %lld ms",
+                          (unsigned long long) delivery->seq, delivery->site_url, delivery->url,
+                          why, (long long) (delivery->due - now));
+            break;
+        default:
+            assert (false);     //  the book returns one of the three above
     }
-    int64_t delay = (int64_t) self->args.backoff_ms << (delivery->attempt - 1);
-    zsys_warning ("notifier: alert #%llu for %s: %s failed (%s), retry in %lld ms",
-                  (unsigned long long) delivery->seq, delivery->site_url, delivery->url, why,
-                  (long long) delay);
-    delivery->due = zclock_mono () + delay;
-    zlistx_add_end (self->waiting, delivery);
 }
 
+//  Start what the book says to start now: due retries, then new deliveries,
+//  while slots are free (a burst of alerts must not open thousands of
+//  connections at once).
 static void
-s_queue_delivery (self_t *self, const char *url, const char *body, const sq_alert_t *alert)
+s_start_deliveries (self_t *self)
 {
-    delivery_t *delivery = (delivery_t *) calloc (1, sizeof (delivery_t));
-    assert (delivery);
-    delivery->url = strdup (url);
-    delivery->body = strdup (body);
-    assert (delivery->url && delivery->body);
-    delivery->seq = alert->seq;
-    snprintf (delivery->site_url, sizeof (delivery->site_url), "%s", alert->url);
-    zlistx_add_end (self->queued, delivery);
+    int64_t now = zclock_mono ();
+    uint64_t id;
+    while ((id = delivery_book_next (self->book, now)))
+        s_transfer_start (self, id);
 }
 
 //  The webhook document for one alert.  Caller frees.
@@ -191,9 +193,9 @@ s_alert_json (const sq_alert_t *alert, const char *owner)
 static void
 s_handle_alert (self_t *self, const sq_alert_t *alert)
 {
-    self->alerts++;
+    self->counters [NOTIFIER_alerts]++;
     if (self->seen_seq && alert->seq > self->seen_seq + 1) {
-        self->gaps += alert->seq - self->seen_seq - 1;
+        self->counters [NOTIFIER_gaps] += alert->seq - self->seen_seq - 1;
         zsys_warning ("notifier: missed %llu alerts before #%llu",
                       (unsigned long long) (alert->seq - self->seen_seq - 1),
                       (unsigned long long) alert->seq);
@@ -215,9 +217,9 @@ s_handle_alert (self_t *self, const sq_alert_t *alert)
         return;
     }
     if (webhook)
-        s_queue_delivery (self, webhook, body, alert);
+        delivery_book_add (self->book, alert->seq, alert->url, webhook, body);
     if (self->notify_url && (!webhook || strcmp (webhook, self->notify_url) != 0))
-        s_queue_delivery (self, self->notify_url, body, alert);
+        delivery_book_add (self->book, alert->seq, alert->url, self->notify_url, body);
     free (body);
 }
 
@@ -241,17 +243,17 @@ s_set_sites (self_t *self, const config_t *config)
     }
 }
 
+//  A SYNC is answered once its ALERT has arrived and no delivery for it, or
+//  for an earlier one, is pending.
 static void
 s_answer_syncs (self_t *self)
 {
-    bool idle = zlistx_size (self->active) == 0 && zlistx_size (self->waiting) == 0
-             && zlistx_size (self->queued) == 0;
     void *item = zlistx_first (self->syncs);
     while (item) {
         uint64_t seq = (uint64_t) (uintptr_t) item - 1;
         void *cursor = zlistx_cursor (self->syncs);
         item = zlistx_next (self->syncs);
-        if (idle && self->seen_seq >= seq) {
+        if (self->seen_seq >= seq && delivery_book_settled (self->book, seq)) {
             zstr_sendf (self->pipe, "OK %llu", (unsigned long long) seq);
             zlistx_delete (self->syncs, cursor);
         }
@@ -259,34 +261,37 @@ s_answer_syncs (self_t *self)
 }
 
 static void
+s_send_stats (self_t *self)
+{
+    self->counters [NOTIFIER_pending] = delivery_book_pending (self->book);
+    char *line = sq_counters_line (s_counter_names, self->counters, NOTIFIER_COUNTER_COUNT);
+    zstr_send (self->pipe, line);
+    free (line);
+}
+
+static void
 s_handle_pipe (self_t *self)
 {
     void *pointer;
     char *command = sq_actor_recv_command (self->pipe, &pointer);
-    if (streq (command, "$TERM"))
+    size_t sync_size = strlen (SQ_CMD_SYNC);
+    if (streq (command, SQ_CMD_TERM))
         self->terminated = true;
     else
-    if (streq (command, "SITES")) {
+    if (streq (command, SQ_CMD_SITES)) {
         if (pointer)
             s_set_sites (self, (const config_t *) pointer);
         zsock_signal (self->pipe, 0);
     }
     else
-    if (strncmp (command, "SYNC ", 5) == 0) {
-        uint64_t value = strtoull (command + 5, NULL, 10);
+    if (strncmp (command, SQ_CMD_SYNC, sync_size) == 0 && command [sync_size] == ' ') {
+        uint64_t value = strtoull (command + sync_size + 1, NULL, 10);
         //  Stored as seq + 1: a list item may not be NULL.
         zlistx_add_end (self->syncs, (void *) (uintptr_t) (value + 1));
     }
     else
-    if (streq (command, "STATS"))
-        zstr_sendf (self->pipe,
-                    "alerts=%llu delivered=%llu retries=%llu given_up=%llu pending=%zu "
-                    "malformed=%llu gaps=%llu",
-                    (unsigned long long) self->alerts, (unsigned long long) self->delivered,
-                    (unsigned long long) self->retries, (unsigned long long) self->given_up,
-                    zlistx_size (self->active) + zlistx_size (self->waiting)
-                    + zlistx_size (self->queued),
-                    (unsigned long long) self->malformed, (unsigned long long) self->gaps);
+    if (streq (command, SQ_CMD_STATS))
+        s_send_stats (self);
     else
         zsys_warning ("notifier: unknown pipe command '%s'", command);
     zstr_free (&command);
@@ -299,9 +304,26 @@ s_handle_feed (self_t *self)
     size_t topic_size = sizeof (topic) - 1;
     sq_msg_t msg;
     if (sq_wire_recv_expect (self->feed, topic, &topic_size, &msg, SQ_WIRE_TYPE (SQ_MSG_ALERT),
-                             "notifier: dropped a frame from the feed", &self->malformed)
+                             "notifier: dropped a frame from the feed",
+                             &self->counters [NOTIFIER_malformed])
         == SQ_PROTO_OK)
         s_handle_alert (self, &msg.alert);
+}
+
+static void
+s_handle_transfers (self_t *self)
+{
+    int running = 0;
+    curl_multi_perform (self->multi, &running);
+    CURLMsg *info;
+    int left;
+    while ((info = curl_multi_info_read (self->multi, &left))) {
+        if (info->msg != CURLMSG_DONE)
+            continue;
+        transfer_t *transfer = NULL;
+        curl_easy_getinfo (info->easy_handle, CURLINFO_PRIVATE, (char **) &transfer);
+        s_transfer_finished (self, transfer, info->data.result);
+    }
 }
 
 
@@ -309,34 +331,29 @@ s_handle_feed (self_t *self)
 //  Life cycle
 
 static void
+s_say_undelivered (const delivery_t *delivery, void *arg)
+{
+    zsys_warning ("notifier: stopping with alert #%llu for %s undelivered (%s, %u attempts made)",
+                  (unsigned long long) delivery->seq, delivery->site_url,
+                  delivery_state_name (delivery->state), delivery->attempt);
+}
+
+static void
 s_self_destroy (self_t **self_p)
 {
     self_t *self = *self_p;
     if (!self)
         return;
-    zlistx_t *lists [] = { self->queued, self->waiting };
-    for (size_t index = 0; index < 2; index++) {
-        for (delivery_t *delivery = lists [index] ? (delivery_t *) zlistx_first (lists [index]) : NULL;
-             delivery; delivery = (delivery_t *) zlistx_next (lists [index])) {
-            zsys_warning ("notifier: stopping with alert #%llu for %s undelivered (%s)",
-                          (unsigned long long) delivery->seq, delivery->site_url,
-                          index ? "retry pending" : "not yet sent");
-            s_delivery_destroy (&delivery);
-        }
+    //  Deliveries not ended at stop are abandoned, and said so.
+    if (self->book)
+        delivery_book_each_pending (self->book, s_say_undelivered, NULL);
+    if (self->transfers) {
+        transfer_t *transfer;
+        while ((transfer = (transfer_t *) zlistx_first (self->transfers)))
+            s_transfer_destroy (self, &transfer);
+        zlistx_destroy (&self->transfers);
     }
-    zlistx_destroy (&self->queued);
-    zlistx_destroy (&self->waiting);
-    if (self->active) {
-        //  Deliveries still running at stop are abandoned, and said so.
-        for (delivery_t *delivery = (delivery_t *) zlistx_first (self->active); delivery;
-             delivery = (delivery_t *) zlistx_next (self->active)) {
-            zsys_warning ("notifier: stopping with alert #%llu for %s undelivered",
-                          (unsigned long long) delivery->seq, delivery->site_url);
-            curl_multi_remove_handle (self->multi, delivery->easy);
-            s_delivery_destroy (&delivery);
-        }
-        zlistx_destroy (&self->active);
-    }
+    delivery_book_destroy (&self->book);
     if (self->multi)
         curl_multi_cleanup (self->multi);
     curl_slist_free_all (self->headers);
@@ -357,24 +374,25 @@ s_self_new (zsock_t *pipe, const notifier_args_t *args, char *error, size_t erro
     self->pipe = pipe;
     self->args = *args;
     if (!self->args.timeout_ms)
-        self->args.timeout_ms = 10000;
-    if (!self->args.attempts)
-        self->args.attempts = 4;
-    if (!self->args.backoff_ms)
-        self->args.backoff_ms = 1000;
-    if (!self->args.parallel)
-        self->args.parallel = 64;
+        self->args.timeout_ms = SQ_NOTIFY_TIMEOUT_MS;
+    //  The book applies the defaults of the rest.
+    delivery_policy_t policy = {
+        .attempts = args->attempts, .backoff_ms = args->backoff_ms, .parallel = args->parallel
+    };
+    self->book = delivery_book_new (&policy);
+    policy = delivery_book_policy (self->book);
+    self->args.attempts = policy.attempts;
+    self->args.backoff_ms = policy.backoff_ms;
+    self->args.parallel = policy.parallel;
     self->notify_url = args->notify_url ? strdup (args->notify_url) : NULL;
     self->webhooks = sq_id_table_new (s_string_destroy);
     self->owners = sq_id_table_new (s_string_destroy);
-    self->queued = zlistx_new ();
-    self->waiting = zlistx_new ();
-    self->active = zlistx_new ();
+    self->transfers = zlistx_new ();
     self->syncs = zlistx_new ();
     self->multi = curl_multi_init ();
     self->headers = curl_slist_append (NULL, "Content-Type: application/json");
     self->feed = zsock_new (ZMQ_SUB);
-    assert (self->queued && self->waiting && self->active && self->syncs && self->multi && self->headers && self->feed);
+    assert (self->transfers && self->syncs && self->multi && self->headers && self->feed);
     zsock_set_subscribe (self->feed, "");
     zsock_set_rcvhwm (self->feed, 0);
     if (zsock_connect (self->feed, "%s", args->feed) < 0) {
@@ -385,36 +403,15 @@ s_self_new (zsock_t *pipe, const notifier_args_t *args, char *error, size_t erro
     return self;
 }
 
-//  Start retries that are due, then new deliveries, while slots are free:
-//  a burst of alerts must not open thousands of connections at once.
-static void
-s_start_deliveries (self_t *self)
-{
-    int64_t now = zclock_mono ();
-    delivery_t *delivery = (delivery_t *) zlistx_first (self->waiting);
-    while (delivery && zlistx_size (self->active) < self->args.parallel) {
-        void *cursor = zlistx_cursor (self->waiting);
-        delivery_t *next = (delivery_t *) zlistx_next (self->waiting);
-        if (delivery->due <= now) {
-            zlistx_delete (self->waiting, cursor);
-            self->retries++;
-            s_delivery_start (self, delivery);
-        }
-        delivery = next;
-    }
-    while (zlistx_size (self->active) < self->args.parallel && zlistx_size (self->queued))
-        s_delivery_start (self, (delivery_t *) zlistx_detach (self->queued, NULL));
-}
-
+//  How long to sleep: until the book has a retry to start, a second at most.
 static int
 s_poll_timeout (self_t *self)
 {
     int64_t now = zclock_mono ();
     int64_t until = now + 1000;
-    for (delivery_t *delivery = (delivery_t *) zlistx_first (self->waiting); delivery;
-         delivery = (delivery_t *) zlistx_next (self->waiting))
-        if (delivery->due < until)
-            until = delivery->due;
+    int64_t wakeup = delivery_book_wakeup (self->book);
+    if (wakeup >= 0 && wakeup < until)
+        until = wakeup;
     return until > now ? (int) (until - now) : 0;
 }
 
@@ -439,17 +436,7 @@ notifier_actor (zsock_t *pipe, void *args)
             s_handle_pipe (self);
         while (zsock_events (self->feed) & ZMQ_POLLIN)
             s_handle_feed (self);
-        int running = 0;
-        curl_multi_perform (self->multi, &running);
-        CURLMsg *info;
-        int left;
-        while ((info = curl_multi_info_read (self->multi, &left))) {
-            if (info->msg != CURLMSG_DONE)
-                continue;
-            delivery_t *delivery = NULL;
-            curl_easy_getinfo (info->easy_handle, CURLINFO_PRIVATE, (char **) &delivery);
-            s_delivery_finished (self, delivery, info->data.result);
-        }
+        s_handle_transfers (self);
         s_start_deliveries (self);
         s_answer_syncs (self);
         if (self->terminated)
@@ -466,7 +453,7 @@ notifier_actor (zsock_t *pipe, void *args)
 int
 notifier_sync (zactor_t *notifier, uint64_t seq, int timeout_ms)
 {
-    if (zstr_sendf (notifier, "SYNC %llu", (unsigned long long) seq))
+    if (zstr_sendf (notifier, "%s %llu", SQ_CMD_SYNC, (unsigned long long) seq))
         return -1;
     zsock_set_rcvtimeo (notifier, timeout_ms);
     char *reply = zstr_recv (notifier);

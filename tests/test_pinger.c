@@ -13,6 +13,7 @@
 #include "sq_actor.h"
 #include "sq_wire.h"
 #include "testsite.h"
+#include "actor_wait.h"
 #include "sq_url.h"
 
 #include <string.h>
@@ -30,8 +31,10 @@ typedef struct {
 
 static fixture_t s_fixture;
 
+//  Start a pinger with concurrency slots and a heartbeat every
+//  heartbeat_ms, and take its first READY.
 static int
-s_setup_pinger (unsigned concurrency)
+s_setup_pinger (unsigned concurrency, unsigned heartbeat_ms)
 {
     fixture_t *self = &s_fixture;
     static unsigned instance = 0;
@@ -47,7 +50,7 @@ s_setup_pinger (unsigned concurrency)
     snprintf (self->pinger_id, sizeof (self->pinger_id), "test-pinger");
     pinger_args_t args = {
         .jobs = jobs, .results = results, .pinger_id = self->pinger_id, .region = "loopback",
-        .concurrency = concurrency, .ca_file = testsite_ca (self->site), .heartbeat_ms = 200,
+        .concurrency = concurrency, .ca_file = testsite_ca (self->site), .heartbeat_ms = heartbeat_ms,
     };
     self->pinger = sq_actor_start (pinger_actor, &args, "pinger");
     assert_non_null (self->pinger);
@@ -83,7 +86,7 @@ s_group_teardown (void **state)
 static int
 s_setup (void **state)
 {
-    return s_setup_pinger (16);
+    return s_setup_pinger (16, 200);
 }
 
 static int
@@ -207,8 +210,13 @@ test_head_refused_falls_back_to_get (void **state)
     sq_result_t result = s_run (&check);
     s_expect (&result, true, SQ_REASON_OK, 200);
     assert_int_equal (result.method, SQ_METHOD_GET);
+    //  GET is never sent again: a 405 to the GET itself is the verdict.
+    check = s_check ("http", "/status/405");
+    result = s_run (&check);
+    s_expect (&result, false, SQ_REASON_HTTP_STATUS, 405);
+    assert_int_equal (result.method, SQ_METHOD_GET);
     char *stats = sq_actor_stats (s_fixture.pinger);
-    assert_int_equal (sq_stats_value (stats, "head_fallbacks"), 2);
+    assert_int_equal (sq_stats_value (stats, "head_fallbacks"), 3);
     free (stats);
 }
 
@@ -372,26 +380,102 @@ static void
 test_queueing_beyond_slots (void **state)
 {
     s_teardown (state);
-    s_setup_pinger (2);
+    s_setup_pinger (2, 200);
     uint64_t first = s_fixture.next_job + 1;
     for (int index = 0; index < 6; index++) {
         sq_msg_t check = s_check ("http", "/slow/300");
-        check.check.timeout_ms = 1000;          //  each alone fits easily
+        //  Each alone fits easily; the last two wait ~600 ms, so a wait
+        //  charged to the timeout would leave them ~200 ms: a timeout.
+        check.check.timeout_ms = 800;
         s_send (&check);
     }
-    uint64_t queued = 0;
-    unsigned seen = 0;
+    unsigned started_at_once = 0, queued = 0;
     for (int index = 0; index < 6; index++) {
         sq_result_t result = s_next_result ();
         assert_true (result.job_id >= first && result.job_id < first + 6);
         s_expect (&result, true, SQ_REASON_OK, 200);
+        if (result.queue_us == 0)
+            started_at_once++;
+        else
         if (result.queue_us >= 250000)
             queued++;
-        seen++;
     }
-    assert_int_equal (seen, 6);
-    //  Two ran at once: four waited at least one round (~300 ms).
-    assert_true (queued >= 4);
+    //  Two started on arrival; exactly four waited, each at least one
+    //  round (~300 ms).
+    assert_int_equal (started_at_once, 2);
+    assert_int_equal (queued, 4);
+}
+
+//  Next credit message from the pinger (READY or HEARTBEAT) within
+//  timeout_ms: SQ_PROTO_OK, or SQ_WIRE_INTERRUPTED when none came.
+static int
+s_next_credit (zsock_t *jobs, sq_msg_t *msg, int timeout_ms)
+{
+    zsock_set_rcvtimeo (jobs, timeout_ms);
+    char identity [64];
+    size_t identity_size = sizeof (identity);
+    return sq_wire_recv (jobs, identity, &identity_size, msg, NULL, 0);
+}
+
+//  Each check that ends gives its slot back at once: a READY for exactly
+//  one slot, and exactly one READY.  The heartbeat comes every 60 s here,
+//  so it cannot hide a slot that was never given back.
+static void
+s_ready_after_each_result (unsigned concurrency)
+{
+    s_teardown (NULL);
+    s_setup_pinger (concurrency, 60000);
+    for (int round = 0; round < 3; round++) {
+        sq_msg_t check = s_check ("http", "/ok");
+        sq_result_t result = s_run (&check);
+        s_expect (&result, true, SQ_REASON_OK, 200);
+        sq_msg_t msg;
+        assert_int_equal (s_next_credit (s_fixture.jobs, &msg, 5000), SQ_PROTO_OK);
+        assert_int_equal (msg.type, SQ_MSG_READY);
+        assert_int_equal (msg.ready.free_slots, 1);
+        //  The pinger answers STATS in a later turn of its loop than the
+        //  one that sent this READY: once it has answered, a second READY
+        //  for the same check would be here already.
+        char *stats = sq_actor_stats (s_fixture.pinger);
+        assert_int_equal (sq_stats_value (stats, "live"), 0);
+        free (stats);
+        assert_int_equal (s_next_credit (s_fixture.jobs, &msg, 100), SQ_WIRE_INTERRUPTED);
+    }
+}
+
+static void
+test_ready_after_each_result (void **state)
+{
+    s_ready_after_each_result (1);
+    //  With a spare slot, one READY of 2 (a slot counted twice) would show.
+    s_ready_after_each_result (2);
+}
+
+//  One slot, two jobs sent together: the second waits in the pinger's
+//  queue for the whole first check (~800 ms), then takes ~800 ms itself.
+//  Its 1300 ms timeout counts from its own start, so it is up; were the
+//  wait charged to it, 1600 > 1300 would make it a timeout.
+static void
+test_queue_wait_is_not_charged_to_the_site (void **state)
+{
+    s_teardown (state);
+    s_setup_pinger (1, 200);
+    sq_msg_t first = s_check ("http", "/slow/800");
+    first.check.timeout_ms = 1300;
+    sq_msg_t second = s_check ("http", "/slow/800");
+    second.check.timeout_ms = 1300;
+    s_send (&first);
+    s_send (&second);
+    sq_result_t result = s_next_result ();
+    assert_int_equal (result.job_id, first.check.job_id);
+    s_expect (&result, true, SQ_REASON_OK, 200);
+    assert_int_equal (result.queue_us, 0);
+    result = s_next_result ();
+    assert_int_equal (result.job_id, second.check.job_id);
+    s_expect (&result, true, SQ_REASON_OK, 200);
+    if (result.queue_us < 700000)
+        fail_msg ("queue_us %llu, expected >= 700000", (unsigned long long) result.queue_us);
+    assert_true (result.total_us >= 800000);
 }
 
 //  Only http and https are monitored, and a bad URL says what is wrong.
@@ -433,32 +517,35 @@ test_redirect_to_other_scheme (void **state)
 static void
 test_local_fault_is_not_a_verdict (void **state)
 {
-    zsock_t *jobs = zsock_new (ZMQ_ROUTER);
-    zsock_t *results = zsock_new (ZMQ_PULL);
-    assert_int_equal (zsock_bind (jobs, "inproc://fault-jobs"), 0);
-    assert_int_equal (zsock_bind (results, "inproc://fault-results"), 0);
+    //  Kept in the fixture, so that s_teardown cleans up after a failure.
+    fixture_t *self = &s_fixture;
+    self->jobs = zsock_new (ZMQ_ROUTER);
+    self->results = zsock_new (ZMQ_PULL);
+    assert_int_equal (zsock_bind (self->jobs, "inproc://fault-jobs"), 0);
+    assert_int_equal (zsock_bind (self->results, "inproc://fault-results"), 0);
     pinger_args_t args = { .jobs = "inproc://fault-jobs", .results = "inproc://fault-results",
                            .pinger_id = "faulty", .concurrency = 2,
-                           .ca_file = "/nonexistent/ca.pem" };
-    zactor_t *pinger = sq_actor_start (pinger_actor, &args, "pinger");
-    assert_non_null (pinger);
+                           .ca_file = "/nonexistent/ca.pem", .heartbeat_ms = 60000 };
+    self->pinger = sq_actor_start (pinger_actor, &args, "pinger");
+    assert_non_null (self->pinger);
+    sq_msg_t credit;
+    assert_int_equal (s_next_credit (self->jobs, &credit, 5000), SQ_PROTO_OK);
+    assert_int_equal (credit.type, SQ_MSG_READY);
+    assert_int_equal (credit.ready.free_slots, 2);
     sq_msg_t msg = s_check ("https", "/ok");
-    assert_int_equal (sq_wire_send (jobs, "faulty", 6, &msg), 0);
-    int64_t deadline = zclock_mono () + 5000;
-    long long faults = 0;
-    while (faults < 1 && zclock_mono () < deadline) {
-        char *stats = sq_actor_stats (pinger);
-        faults = sq_stats_value (stats, "local_faults");
-        free (stats);
-        zclock_sleep (20);
-    }
-    assert_int_equal (faults, 1);
-    zsock_set_rcvtimeo (results, 0);
+    assert_int_equal (sq_wire_send (self->jobs, "faulty", 6, &msg), 0);
+    assert_int_equal (actor_wait_counter (self->pinger, "local_faults", 1, 5000), 1);
+    //  The slot comes back all the same, as exactly one READY of 1 (no
+    //  heartbeat within the test).
+    assert_int_equal (s_next_credit (self->jobs, &credit, 5000), SQ_PROTO_OK);
+    assert_int_equal (credit.type, SQ_MSG_READY);
+    assert_int_equal (credit.ready.free_slots, 1);
+    assert_int_equal (s_next_credit (self->jobs, &credit, 100), SQ_WIRE_INTERRUPTED);
+    //  And no verdict.
+    zsock_set_rcvtimeo (self->results, 0);
     sq_msg_t result;
-    assert_int_equal (sq_wire_recv (results, NULL, NULL, &result, NULL, 0), SQ_WIRE_INTERRUPTED);
-    zactor_destroy (&pinger);
-    zsock_destroy (&jobs);
-    zsock_destroy (&results);
+    assert_int_equal (sq_wire_recv (self->results, NULL, NULL, &result, NULL, 0),
+                      SQ_WIRE_INTERRUPTED);
 }
 
 int
@@ -478,9 +565,12 @@ main (void)
         cmocka_unit_test_setup_teardown (test_tls_failures, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_hostile_frames_are_dropped, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_queueing_beyond_slots, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_ready_after_each_result, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_queue_wait_is_not_charged_to_the_site,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_redirect_to_other_scheme, s_setup, s_teardown),
         cmocka_unit_test (test_url_check),
-        cmocka_unit_test (test_local_fault_is_not_a_verdict),
+        cmocka_unit_test_teardown (test_local_fault_is_not_a_verdict, s_teardown),
     };
     int rc = cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
     zsys_shutdown ();

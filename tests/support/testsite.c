@@ -191,10 +191,32 @@ testsite_url (testsite_t *self, const char *listener, const char *path)
 
 
 //  --------------------------------------------------------------------------
-//  HEAD request on the "http" listener; the HTTP status or -1
+//  Requests on the "http" listener
 
-int
-testsite_request (testsite_t *self, const char *path)
+//  What a GET's body may hold: a count is a few digits.
+#define TESTSITE_BODY_MAX   64
+
+typedef struct {
+    char text [TESTSITE_BODY_MAX + 1];  //  body so far, NUL-terminated
+    size_t length;                      //  bytes in text
+} body_t;
+
+static size_t
+s_on_body (char *data, size_t size, size_t count, void *arg)
+{
+    body_t *body = (body_t *) arg;
+    size_t bytes = size * count;
+    if (bytes > TESTSITE_BODY_MAX - body->length)
+        return 0;                       //  too long: curl fails the transfer
+    memcpy (body->text + body->length, data, bytes);
+    body->length += bytes;
+    body->text [body->length] = '\0';
+    return bytes;
+}
+
+//  HEAD (body NULL) or GET (body filled) of path; the HTTP status or -1.
+static int
+s_request (testsite_t *self, const char *path, body_t *body)
 {
     char *url = testsite_url (self, "http", path);
     CURL *easy = url? curl_easy_init (): NULL;
@@ -205,7 +227,12 @@ testsite_request (testsite_t *self, const char *path)
         return -1;
     }
     curl_easy_setopt (easy, CURLOPT_URL, url);
-    curl_easy_setopt (easy, CURLOPT_NOBODY, 1L);
+    if (body) {
+        curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_on_body);
+        curl_easy_setopt (easy, CURLOPT_WRITEDATA, body);
+    }
+    else
+        curl_easy_setopt (easy, CURLOPT_NOBODY, 1L);
     curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, TESTSITE_REQUEST_TIMEOUT_MS);
     long status = -1;
@@ -213,11 +240,58 @@ testsite_request (testsite_t *self, const char *path)
     if (rc == CURLE_OK)
         rc = curl_easy_getinfo (easy, CURLINFO_RESPONSE_CODE, &status);
     if (rc != CURLE_OK) {
-        fprintf (stderr, "testsite: HEAD %s failed: %s\n",
+        fprintf (stderr, "testsite: %s %s failed: %s\n", body? "GET": "HEAD",
                  url, curl_easy_strerror (rc));
         status = -1;
     }
     curl_easy_cleanup (easy);
     free (url);
     return (int) status;
+}
+
+int
+testsite_request (testsite_t *self, const char *path)
+{
+    return s_request (self, path, NULL);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Hit counts
+
+long
+testsite_hits (testsite_t *self, const char *path)
+{
+    if (!path || path [0] != '/') {
+        fprintf (stderr, "testsite: a hit count needs a path from '/', not '%s'\n",
+                 path? path: "(null)");
+        return -1;
+    }
+    char *hits_path = fixture_format ("/hits%s", path);
+    body_t body = { .length = 0 };
+    int status = hits_path? s_request (self, hits_path, &body): -1;
+    free (hits_path);
+    char *end = NULL;
+    long count = strtol (body.text, &end, 10);
+    if (status != 200 || end == body.text || strcmp (end, "\n") != 0 || count < 0) {
+        fprintf (stderr, "testsite: no hit count for %s (HTTP %d, '%s')\n",
+                 path, status, body.text);
+        return -1;
+    }
+    return count;
+}
+
+long
+testsite_wait_hits (testsite_t *self, const char *path, long want, int timeout_ms)
+{
+    int64_t deadline = fixture_now_ms () + timeout_ms;
+    long count = testsite_hits (self, path);
+    while (count < want && fixture_now_ms () < deadline) {
+        fixture_sleep_ms (50);
+        count = testsite_hits (self, path);
+    }
+    if (count < want)
+        fprintf (stderr, "testsite: %s had %ld hits, not %ld, within %d ms\n",
+                 path, count, want, timeout_ms);
+    return count;
 }

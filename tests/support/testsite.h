@@ -13,6 +13,11 @@
         "garbage"        reads the request, answers bytes that are not HTTP
         "closed"         nothing listens there (connection refused)
 
+    Every request is counted by its path (without the query), on all
+    listeners together: testsite_hits tells how many a path has had, so a
+    test can see that a site was checked. /count/NAME answers 200 and is
+    there to give each monitored site a path of its own.
+
     The script path comes from the compile definition SQ_TESTSITE_SCRIPT.
     testsite_request uses libcurl, which test programs link through sq_core.
     =========================================================================
@@ -60,6 +65,19 @@ char *
 //  no answer. Tests that run threads call curl_global_init first.
 int
     testsite_request (testsite_t *self, const char *path);
+
+//  How many requests path (e.g. "/count/new", "/switch/run"; no query) has
+//  had so far, on every listener together, asked with a GET of /hits/PATH
+//  on the "http" listener (10 s at most). -1 (with a message on stderr) if
+//  there was no answer.
+long
+    testsite_hits (testsite_t *self, const char *path);
+
+//  Poll testsite_hits every 50 ms until it reaches want or timeout_ms has
+//  passed; it is asked at least once. Returns the last count (-1 if the
+//  site never answered); on timeout a message on stderr says so.
+long
+    testsite_wait_hits (testsite_t *self, const char *path, long want, int timeout_ms);
 
 #ifdef __cplusplus
 }

@@ -41,7 +41,8 @@ struct _webhook_t {
 
 typedef struct {
     const char *name;                   //  Member wanted
-    char *value;                        //  Its string value once found
+    fixture_json_type_t type;           //  Its JSON type (string or number)
+    char *value;                        //  Its value (number: its JSON text) once found
 } s_field_t;
 
 
@@ -71,7 +72,7 @@ s_field_member (void *arg, const char *key, fixture_json_type_t type,
                 const char *value, size_t length)
 {
     s_field_t *field = (s_field_t *) arg;
-    if (strcmp (key, field->name) != 0 || type != FIXTURE_JSON_STRING)
+    if (strcmp (key, field->name) != 0 || type != field->type)
         return true;
     free (field->value);
     field->value = (char *) malloc (length + 1);
@@ -81,9 +82,11 @@ s_field_member (void *arg, const char *key, fixture_json_type_t type,
     return true;
 }
 
-//  String member name of the post number index, or NULL. Caller frees.
+//  Member name, of JSON type type, of the post number index, or NULL.
+//  Caller frees.
 static char *
-s_post_field (webhook_t *self, size_t index, const char *name)
+s_post_field (webhook_t *self, size_t index, const char *name,
+              fixture_json_type_t type)
 {
     if (!self)
         return NULL;
@@ -97,7 +100,7 @@ s_post_field (webhook_t *self, size_t index, const char *name)
     size_t capacity = 0;
     ssize_t length;
     size_t number = 0;
-    s_field_t field = { name, NULL };
+    s_field_t field = { name, type, NULL };
     while ((length = getline (&line, &capacity, file)) != -1) {
         if (line [length - 1] != '\n')
             break;                      //  Still being written: not a post yet
@@ -117,10 +120,11 @@ s_post_field (webhook_t *self, size_t index, const char *name)
 
 
 //  --------------------------------------------------------------------------
-//  Start the receiver and wait until it is ready
+//  Start the receiver with the script's options args and wait until it is
+//  ready
 
-webhook_t *
-webhook_start (unsigned delay_ms, unsigned status)
+static webhook_t *
+s_start (const char *const *args)
 {
     webhook_t *self = (webhook_t *) calloc (1, sizeof (webhook_t));
     if (!self) {
@@ -128,11 +132,6 @@ webhook_start (unsigned delay_ms, unsigned status)
         return NULL;
     }
     self->port = -1;
-    char delay [16], code [16];
-    snprintf (delay, sizeof (delay), "%u", delay_ms);
-    snprintf (code, sizeof (code), "%u", status);
-    const char *args [] = { "--delay-ms", delay, "--status", code, NULL };
-
     char *text = NULL;
     size_t length = 0;
     self->process = fixture_process_start ("webhook", SQ_WEBHOOK_SCRIPT,
@@ -149,6 +148,32 @@ webhook_start (unsigned delay_ms, unsigned status)
         webhook_stop (&self);
     free (text);
     return self;
+}
+
+webhook_t *
+webhook_start (unsigned delay_ms, unsigned status)
+{
+    char delay [16], code [16];
+    snprintf (delay, sizeof (delay), "%u", delay_ms);
+    snprintf (code, sizeof (code), "%u", status);
+    const char *args [] = { "--delay-ms", delay, "--status", code, NULL };
+    return s_start (args);
+}
+
+webhook_t *
+webhook_start_answers (const char *statuses, const char *delays_ms)
+{
+    const char *args [5] = { NULL };
+    size_t count = 0;
+    if (statuses) {
+        args [count++] = "--statuses";
+        args [count++] = statuses;
+    }
+    if (delays_ms) {
+        args [count++] = "--delays-ms";
+        args [count++] = delays_ms;
+    }
+    return s_start (args);
 }
 
 
@@ -242,5 +267,22 @@ webhook_wait (webhook_t *self, size_t count, unsigned timeout_ms)
 char *
 webhook_body (webhook_t *self, size_t index)
 {
-    return s_post_field (self, index, "body");
+    return s_post_field (self, index, "body", FIXTURE_JSON_STRING);
+}
+
+
+//  --------------------------------------------------------------------------
+//  When a post arrived, Unix seconds; -1 if there is no such post
+
+double
+webhook_received_at (webhook_t *self, size_t index)
+{
+    char *text = s_post_field (self, index, "received_at", FIXTURE_JSON_NUMBER);
+    if (!text)
+        return -1;
+    char *end = NULL;
+    double value = strtod (text, &end);
+    bool whole = end != text && *end == '\0';
+    free (text);
+    return whole ? value : -1;
 }

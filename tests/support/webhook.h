@@ -5,7 +5,9 @@
     waits for its ready file, and reads back what was posted to it. The
     receiver listens on http://127.0.0.1:PORT/ and takes a POST on any
     path: it logs it at once, then answers after delay_ms with the given
-    status. Posts are numbered from 0 in the order they arrived.
+    status (or, started with webhook_start_answers, with the delay and
+    status listed for that post). Posts are numbered from 0 in the order
+    they arrived.
 
     The script path comes from the compile definition SQ_WEBHOOK_SCRIPT.
     =========================================================================
@@ -28,6 +30,14 @@ typedef struct _webhook_t webhook_t;
 //  failure, with a message on stderr.
 webhook_t *
     webhook_start (unsigned delay_ms, unsigned status);
+
+//  Start a receiver whose answers change from post to post: statuses and
+//  delays_ms are comma-separated lists ("500,500,200", "1500,0"); post N
+//  (from 1) gets entry N, and posts past the end get the last entry. NULL
+//  statuses means 200 for every post, NULL delays_ms 0 ms. Otherwise as
+//  webhook_start.
+webhook_t *
+    webhook_start_answers (const char *statuses, const char *delays_ms);
 
 //  Stop the receiver (SIGTERM, then SIGKILL after a deadline), remove its
 //  temporary files and set *self_p to NULL. Safe on NULL.
@@ -54,6 +64,11 @@ bool
 //  frees.
 char *
     webhook_body (webhook_t *self, size_t index);
+
+//  When the post number index (0-based) was logged, in Unix seconds (wall
+//  clock, as the receiver saw it), or -1 if there is no such post.
+double
+    webhook_received_at (webhook_t *self, size_t index);
 
 #ifdef __cplusplus
 }

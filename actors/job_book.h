@@ -1,0 +1,169 @@
+/*  job_book.h: the dispatcher's decisions as pure code.
+
+    The book holds every site's schedule, every pinger's credit and every
+    job that is out; it sends nothing and reads no clock: the dispatcher
+    passes the monotonic time in, asks what to do, does it (a ROUTER send)
+    and reports back.  No ZeroMQ, no libcurl.
+
+    A site is in one phase at a time:
+      IDLE       its next check is due at `at`
+      IN_FLIGHT  a job is out; its deadline (timeout + margin) is `at`
+      FINISHED   once mode only: checked to a verdict, never again
+    One min-heap keyed by `at`, whatever the phase, holds the schedule.
+
+    Jobs: a due IDLE site gets a new job id, attempt 1.  An IN_FLIGHT site
+    whose deadline passes is sent again with attempt + 1, to another pinger
+    when one has credit; after max_attempts sends it is abandoned and the
+    site waits for its next round.  DONE for the current job ends it: the
+    next round one interval after this one was due (cadence kept, unless
+    that moment has passed), a recheck after the delay DONE asks for, or,
+    in once mode, FINISHED.
+
+    Pingers and credit: READY adds free slots; each job sent takes one;
+    a HEARTBEAT, when no job sent to the pinger still lacks its DONE, sets
+    the credit to the free slots it reports.  A pinger is gone when it is
+    silent for pinger_silence_ms or a send to it fails: one path for both,
+    its credit dropped and each job it held due again at once.  A pinger
+    that speaks again starts afresh.
+*/
+#ifndef JOB_BOOK_H_INCLUDED
+#define JOB_BOOK_H_INCLUDED
+
+#include "sq_proto.h"
+#include "sq_counters.h"
+
+#define JOB_BOOK_PINGERS_MAX    256     //  pingers one book tracks
+
+//  Counters of the book's decisions (see sq_actor.h for the convention).
+#define JOB_BOOK_COUNTERS(C) \
+    C (JOB_BOOK, jobs,          "CHECKs sent, resends included") \
+    C (JOB_BOOK, resends,       "of which resends") \
+    C (JOB_BOOK, abandoned,     "jobs given up after max_attempts") \
+    C (JOB_BOOK, done,          "DONE messages that matched a job") \
+    C (JOB_BOOK, stale,         "DONE for a job no longer current") \
+    C (JOB_BOOK, unroutable,    "sends a vanished pinger refused") \
+    C (JOB_BOOK, gone,          "times a pinger was declared gone") \
+    C (JOB_BOOK, finished,      "once mode: sites checked for good")
+
+typedef enum { JOB_BOOK_COUNTERS (SQ_COUNTER_ENUM) JOB_BOOK_COUNTER_COUNT } job_book_counter_t;
+
+//  Settings; zero takes the default from sq_defaults.h.
+typedef struct {
+    bool once;                  //  sweep: each site until DONE says no recheck
+    uint32_t deadline_margin_ms;//  added to a check's timeout
+    uint32_t max_attempts;      //  sends of one job
+    uint32_t pinger_silence_ms; //  no message for this long = gone
+} job_book_rules_t;
+
+//  What the book keeps of a site: its schedule and what a CHECK needs.
+typedef struct {
+    uint64_t site_id;           //  the site in the store
+    char *url;                  //  what to check (owned)
+    char *keyword;              //  expected in the body, or NULL (owned)
+    sq_ranges_t accept;         //  accepted statuses
+    uint32_t timeout_ms;        //  whole check
+    uint32_t max_latency_ms;    //  0 = no limit
+    uint8_t method;             //  sq_method_t
+    uint8_t max_redirects;      //  redirects followed
+    bool tls_verify;            //  false: site opted out
+    uint32_t interval_ms;       //  time between rounds
+} job_site_t;
+
+//  A pinger as the book sees it.
+typedef struct {
+    char id [SQ_NAME_MAX + 1];  //  identity on the ROUTER
+    int64_t credit;             //  CHECKs it can take now
+    int64_t outstanding;        //  jobs sent to it still without a DONE
+    int64_t last_seen;          //  mono ms of its last message
+    bool alive;                 //  false once gone
+} job_pinger_t;
+
+//  What job_book_next asks the dispatcher to do.
+typedef enum {
+    JOB_NONE,                   //  nothing can go now
+    JOB_SEND,                   //  send this job; then job_book_sent or job_book_unroutable
+    JOB_ABANDONED               //  this job was given up (already applied): log it
+} job_action_t;
+
+typedef struct {
+    uint32_t slot;              //  the site's slot in the book
+    const job_site_t *site;     //  what to check (borrowed)
+    uint64_t job_id;            //  job number
+    uint32_t attempt;           //  1 on the first send
+    int pinger;                 //  index of the pinger to send to
+    const char *pinger_id;      //  its identity (borrowed)
+    bool resend;                //  attempt > 1
+} job_t;
+
+//  What a READY or HEARTBEAT meant.
+typedef enum {
+    PINGER_SEEN,                //  a known, live pinger
+    PINGER_JOINED,              //  first message from this id
+    PINGER_BACK,                //  a pinger that had been declared gone
+    PINGER_REFUSED              //  no room for another pinger
+} pinger_event_t;
+
+typedef struct _job_book_t job_book_t;
+
+//  New, empty book.
+job_book_t *job_book_new (const job_book_rules_t *rules);
+
+//  Destroy; safe twice, nulls the pointer.
+void job_book_destroy (job_book_t **self_p);
+
+//  --- Sites: a list is given as begin, put for each site, end.
+//  Marks every site as not (yet) in the new list.
+void job_book_sites_begin (job_book_t *self);
+//  Add or update a site (strings copied).  A known site keeps its schedule
+//  (a new interval applies from the current round); a new one is first due
+//  at now + first_offset_ms (the caller spreads them over the interval).
+void job_book_site_put (job_book_t *self, const job_site_t *site, int64_t now,
+                        uint32_t first_offset_ms);
+//  Forget every site not put since begin (a late DONE for one is stale).
+void job_book_sites_end (job_book_t *self);
+//  Sites in the book.
+size_t job_book_site_count (job_book_t *self);
+//  A site by id, or NULL (borrowed).
+const job_site_t *job_book_site (job_book_t *self, uint64_t site_id);
+//  When a site's next event is (mono ms): due time, or deadline while a job
+//  is out; -1 if the site is unknown or finished.
+int64_t job_book_site_at (job_book_t *self, uint64_t site_id);
+
+//  --- Pingers
+//  A READY (ready true) or HEARTBEAT from pinger id with free slots.
+pinger_event_t job_book_pinger_message (job_book_t *self, const char *id, bool ready,
+                                        uint32_t slots, int64_t now);
+//  Declare the pinger at index gone (silence or an unroutable send).
+void job_book_pinger_gone (job_book_t *self, int pinger, int64_t now);
+//  The next live pinger silent for longer than the rules allow, declared
+//  gone by this call; -1 when there is none.  Call until -1.
+int job_book_expire_silent (job_book_t *self, int64_t now);
+//  A pinger by index (borrowed), or NULL.
+const job_pinger_t *job_book_pinger (job_book_t *self, int pinger);
+//  A pinger's index by id, or -1.
+int job_book_pinger_find (job_book_t *self, const char *id);
+//  Live pingers.
+int job_book_pingers_alive (job_book_t *self);
+
+//  --- Jobs
+//  The next thing to do at now.  JOB_SEND fills job and changes nothing
+//  until the caller says how the send went.
+job_action_t job_book_next (job_book_t *self, int64_t now, job_t *job);
+//  The job went out.
+void job_book_sent (job_book_t *self, const job_t *job, int64_t now);
+//  The pinger could not be reached: it is gone; call job_book_next again.
+void job_book_unroutable (job_book_t *self, const job_t *job, int64_t now);
+//  DONE for job_id of site_id: recheck after delay_ms, or the next round.
+//  0, or -1 when stale (not the current job, or an unknown site).
+int job_book_done (job_book_t *self, uint64_t site_id, uint64_t job_id, bool recheck,
+                   uint32_t delay_ms, int64_t now);
+//  When job_book_next may next have work (mono ms): the earliest event in
+//  the schedule while some pinger has credit; INT64_MAX otherwise.
+int64_t job_book_wake_at (job_book_t *self);
+
+//  The decision counters, JOB_BOOK_COUNTER_COUNT of them (borrowed).
+const uint64_t *job_book_counters (job_book_t *self);
+//  Their names, in the same order.
+extern const char *const job_book_counter_names [];
+
+#endif

@@ -1,0 +1,41 @@
+/*  sq_defaults.h: the numbers several files must agree on, declared once.
+
+    The dispatcher's deadline for a job is timeout + SQ_DEADLINE_MARGIN_MS,
+    and sweep's overall wait is built from the same margin and attempt
+    limit; a stop's drain and linger times are what make "a clean stop
+    loses nothing" true on every link.  Change one here and every user
+    follows.
+*/
+#ifndef SQ_DEFAULTS_H_INCLUDED
+#define SQ_DEFAULTS_H_INCLUDED
+
+//  Jobs and liveness (dispatcher, pinger, sweep)
+#define SQ_DEADLINE_MARGIN_MS       5000    //  added to a check's timeout for its job deadline
+#define SQ_MAX_ATTEMPTS             3       //  sends of one job before it is abandoned
+#define SQ_HEARTBEAT_MS             1000    //  pinger -> dispatcher heartbeat interval
+#define SQ_PINGER_SILENCE_MS        3500    //  no message for this long: the pinger is gone
+#define SQ_LIVENESS_CHECK_MS        500     //  how often the dispatcher looks for silence
+
+//  Linger on close, so that a clean stop hands over what was sent
+#define SQ_LINGER_RESULTS_MS        5000    //  pinger PUSH -> collector
+#define SQ_LINGER_JOBS_MS           1000    //  pinger DEALER -> dispatcher (credit only)
+#define SQ_LINGER_DONE_MS           1000    //  collector PUSH -> dispatcher
+#define SQ_LINGER_FEED_MS           2000    //  collector PUB -> notifier, watchers
+#define SQ_LINGER_STORE_MS          10000   //  collector PUSH -> store writer
+
+//  Stopping
+#define SQ_DRAIN_QUIET_MS           200     //  collector DRAIN: socket quiet this long = empty
+#define SQ_DRAIN_MAX_MS             5000    //  ... but never wait longer than this
+#define SQ_NOTIFY_DRAIN_MS          15000   //  notifier: deliver what is published, at most this long
+#define SQ_STATS_TIMEOUT_MS         5000    //  an actor's answer to STATS
+
+//  Notifications
+#define SQ_NOTIFY_TIMEOUT_MS        10000   //  one delivery attempt
+#define SQ_NOTIFY_ATTEMPTS          4       //  attempts per delivery before giving up
+#define SQ_NOTIFY_BACKOFF_MS        1000    //  first retry delay, doubled each time
+#define SQ_NOTIFY_PARALLEL          64      //  deliveries in progress at once
+
+//  Site states
+#define SQ_RECHECK_CAP_MS           60000   //  longest wait between rechecks of a suspect
+
+#endif
