@@ -220,6 +220,25 @@ test_head_refused_falls_back_to_get (void **state)
     free (stats);
 }
 
+//  The GET after a refused HEAD has only what is left of the timeout: a
+//  server that takes 700 ms for each answer fails a 1 s check (a GET given
+//  the whole second again would pass), and passes a 2 s one.
+static void
+test_fallback_get_has_only_the_time_left (void **state)
+{
+    sq_msg_t check = s_check ("http", "/head405slow/700");
+    check.check.timeout_ms = 1000;
+    sq_result_t result = s_run (&check);
+    s_expect (&result, false, SQ_REASON_TIMEOUT, 0);
+    assert_int_equal (result.method, SQ_METHOD_GET);
+    assert_true (result.total_us < 1500000);
+    check = s_check ("http", "/head405slow/700");
+    check.check.timeout_ms = 2000;
+    result = s_run (&check);
+    s_expect (&result, true, SQ_REASON_OK, 200);
+    assert_int_equal (result.method, SQ_METHOD_GET);
+}
+
 static void
 test_http_status (void **state)
 {
@@ -557,6 +576,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_ok_over_http, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_ok_over_https_with_expiry, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_head_refused_falls_back_to_get, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_fallback_get_has_only_the_time_left, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_http_status, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_redirects, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_keyword, s_setup, s_teardown),
