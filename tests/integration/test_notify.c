@@ -254,8 +254,11 @@ test_slow_receiver_delivered_on_retry (void **state)
     assert_int_equal (s_counter (SQ_STAT (NOTIFIER, delivered)), 1);
     assert_int_equal (s_counter (SQ_STAT (NOTIFIER, retries)), 1);
     assert_int_equal (s_counter (SQ_STAT (NOTIFIER, given_up)), 0);
-    //  The retry came after the timeout and the backoff, not before.
-    assert_true (s_gap (1) >= (TEST_TIMEOUT_MS + TEST_BACKOFF_MS - 5) / 1000.0);
+    //  The retry came after the backoff, not at once.  (Only the backoff is
+    //  certain between the two arrivals: the timeout runs from when the
+    //  notifier started the first attempt, and on a busy machine the
+    //  receiver may log that attempt's arrival well after it started.)
+    assert_true (s_gap (1) >= (TEST_BACKOFF_MS - 5) / 1000.0);
     char line [512];
     snprintf (line, sizeof (line), "%s failed (", s_fixture.url);
     assert_int_equal (s_log_lines (line), 1);
