@@ -2,7 +2,6 @@
 #include "collector.h"
 #include "sq_actor.h"
 #include "sq_wire.h"
-#include "config.h"
 #include "store.h"
 #include "site_state.h"
 
@@ -52,7 +51,7 @@ s_site_destroy (void **item)
 //  Site list
 
 static void
-s_set_sites (self_t *self, const config_t *config)
+s_set_sites (self_t *self, zmsg_t *batch)
 {
     store_t *store = NULL;
     if (self->data_dir) {
@@ -64,32 +63,34 @@ s_set_sites (self_t *self, const config_t *config)
     for (site_t *site = (site_t *) zhashx_first (self->sites); site;
          site = (site_t *) zhashx_next (self->sites))
         site->active = false;
-    for (size_t index = 0; index < config->site_count; index++) {
-        const config_site_t *entry = &config->sites [index];
-        if (entry->id == 0)
+    sq_site_t entry;
+    int rc;
+    while ((rc = sq_sites_next (batch, &entry, "collector",
+                                &self->counters [COLLECTOR_malformed])) != 0) {
+        if (rc < 0)
             continue;
-        site_t *site = (site_t *) zhashx_lookup (self->sites, (void *) (uintptr_t) entry->id);
+        site_t *site = (site_t *) zhashx_lookup (self->sites, (void *) (uintptr_t) entry.site_id);
         if (!site) {
             site = (site_t *) calloc (1, sizeof (site_t));
             assert (site);
-            site->id = entry->id;
+            site->id = entry.site_id;
             //  A restart must not alert again about what was known.
             sq_state_t state = SQ_STATE_UNKNOWN;
             int64_t since = 0;
-            if (store && store_site_state (store, entry->id, &state, &since) == 0
+            if (store && store_site_state (store, entry.site_id, &state, &since) == 0
             &&  (state == SQ_STATE_UP || state == SQ_STATE_DOWN))
                 site->since_us = since;
             else
                 state = SQ_STATE_UNKNOWN;
             site_state_init (&site->judged, state);
-            zhashx_insert (self->sites, (void *) (uintptr_t) entry->id, site);
+            zhashx_insert (self->sites, (void *) (uintptr_t) entry.site_id, site);
         }
         free (site->url);
-        site->url = strdup (entry->url);
+        site->url = strdup (entry.url);
         assert (site->url);
-        site->rules = (site_rules_t) { .failure_threshold = entry->failure_threshold,
-                                       .success_threshold = entry->success_threshold,
-                                       .interval_ms = entry->interval_ms };
+        site->rules = (site_rules_t) { .failure_threshold = entry.failure_threshold,
+                                       .success_threshold = entry.success_threshold,
+                                       .interval_ms = entry.interval_ms };
         site->active = true;
     }
     //  Sites no longer listed: forget their state.
@@ -177,8 +178,13 @@ s_handle_result (self_t *self, const sq_result_t *result)
     &&  (step.to == SQ_STATE_UP || step.to == SQ_STATE_DOWN)) {
         site->reported = true;
         recheck = SITE_NO_RECHECK;  //  a sweep is done with this site
-        zsock_send (self->pipe, "sbs", SQ_CMD_VERDICT, (byte *) result, sizeof (*result),
-                    sq_state_name (step.to));
+        //  Encoded like any message, never raw struct bytes.
+        sq_msg_t verdict = { .type = SQ_MSG_RESULT, .result = *result };
+        uint8_t frame [SQ_FRAME_MAX];
+        int size = sq_msg_encode (&verdict, frame, sizeof (frame));
+        if (size > 0)
+            zsock_send (self->pipe, "sbs", SQ_CMD_VERDICT, frame, (size_t) size,
+                        sq_state_name (step.to));
     }
     sq_msg_t msg;
     memset (&msg, 0, sizeof (msg));
@@ -216,14 +222,13 @@ s_handle_results (self_t *self)
 static void
 s_handle_pipe (self_t *self)
 {
-    void *pointer;
-    char *command = sq_actor_recv_command (self->pipe, &pointer);
+    zmsg_t *rest;
+    char *command = sq_actor_recv_command (self->pipe, &rest);
     if (streq (command, SQ_CMD_TERM))
         self->terminated = true;
     else
     if (streq (command, SQ_CMD_SITES)) {
-        if (pointer)
-            s_set_sites (self, (const config_t *) pointer);
+        s_set_sites (self, rest);
         zsock_signal (self->pipe, 0);
     }
     else
@@ -255,6 +260,7 @@ s_handle_pipe (self_t *self)
     }
     else
         zsys_warning ("collector: unknown pipe command '%s'", command);
+    zmsg_destroy (&rest);
     zstr_free (&command);
 }
 
@@ -285,7 +291,7 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
     assert (self);
     self->pipe = pipe;
     self->report = args->report;
-    self->inproc = strncmp (args->results, "inproc://", 9) == 0;
+    self->inproc = strncmp (args->results, "inproc://", 9) == 0 && !args->results_remote;
     self->data_dir = args->data_dir ? strdup (args->data_dir) : NULL;
     self->sites = sq_id_table_new (s_site_destroy);
     self->results = zsock_new (ZMQ_PULL);
@@ -302,7 +308,9 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
     zsock_set_linger (self->done, SQ_LINGER_DONE_MS);
     int rc = zsock_bind (self->results, "%s", args->results) < 0
           || zsock_bind (self->feed, "%s", args->feed) < 0
-          || zsock_connect (self->done, "%s", args->done) < 0;
+          || zsock_connect (self->done, "%s", args->done) < 0
+          || (args->results_remote
+              && sq_actor_bind_remote (self->results, args->results_remote, &args->curve));
     if (!rc && args->store) {
         self->store = zsock_new (ZMQ_PUSH);
         assert (self->store);

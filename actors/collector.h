@@ -12,11 +12,11 @@
     to it and does what each step says.  Only DOWN and the way back to UP
     are published on the feed, each with the next sequence number.
 
-    Pipe commands: "SITES" + config_t pointer (signal when copied);
+    Pipe commands: "SITES" + a batch of SITE frames (signal when taken);
     "DRAIN": take every result already queued, then signal; "STATS".
     In report mode (sweep) the collector also sends, the first time each
-    site reaches UP or DOWN, "VERDICT" + the deciding sq_result_t (raw
-    bytes) + the state name on its pipe.
+    site reaches UP or DOWN, "VERDICT" + the deciding RESULT (an encoded
+    message, as on the wire) + the state name on its pipe.
 */
 #ifndef COLLECTOR_H_INCLUDED
 #define COLLECTOR_H_INCLUDED
@@ -39,6 +39,8 @@ typedef enum { COLLECTOR_COUNTERS (SQ_COUNTER_ENUM) COLLECTOR_COUNTER_COUNT } co
 
 typedef struct {
     const char *results;        //  PULL endpoint to bind for pingers
+    const char *results_remote; //  tcp:// endpoint for remote pingers, or NULL
+    sq_curve_t curve;           //  the hub's keys, with results_remote
     const char *feed;           //  PUB endpoint to bind for the alert feed
     const char *done;           //  dispatcher's DONE PULL (connect)
     const char *store;          //  store writer's PULL (connect), or NULL

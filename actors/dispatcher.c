@@ -9,7 +9,6 @@
 #include "sq_actor.h"
 #include "sq_wire.h"
 #include "job_book.h"
-#include "config.h"
 
 #include <string.h>
 
@@ -32,24 +31,26 @@ static const char *const s_counter_names [] = { DISPATCHER_COUNTERS (SQ_COUNTER_
 //  Site list
 
 static void
-s_set_sites (self_t *self, const config_t *config)
+s_set_sites (self_t *self, zmsg_t *batch)
 {
     int64_t now = zclock_mono ();
     job_book_sites_begin (self->book);
-    for (size_t index = 0; index < config->site_count; index++) {
-        const config_site_t *entry = &config->sites [index];
-        if (entry->id == 0)
+    sq_site_t entry;
+    int rc;
+    while ((rc = sq_sites_next (batch, &entry, "dispatcher",
+                                &self->counters [DISPATCHER_malformed])) != 0) {
+        if (rc < 0)
             continue;
         job_site_t site = {
-            .site_id = entry->id, .url = entry->url, .keyword = entry->keyword,
-            .accept = entry->accept, .timeout_ms = entry->timeout_ms,
-            .max_latency_ms = entry->max_latency_ms, .method = (uint8_t) entry->method,
-            .max_redirects = (uint8_t) entry->max_redirects, .tls_verify = entry->tls_verify,
-            .interval_ms = entry->interval_ms,
+            .site_id = entry.site_id, .url = entry.url, .keyword = entry.keyword,
+            .accept = entry.accept, .timeout_ms = entry.timeout_ms,
+            .max_latency_ms = entry.max_latency_ms, .method = entry.method,
+            .max_redirects = (uint8_t) entry.max_redirects, .tls_verify = entry.tls_verify,
+            .interval_ms = entry.interval_ms,
         };
         //  First checks are spread over the interval, so that a big list
         //  does not fire at once; a sweep wants them all now.
-        uint32_t offset = self->once || !entry->interval_ms ? 0 : (uint32_t) randof (entry->interval_ms);
+        uint32_t offset = self->once ? 0 : (uint32_t) randof (entry.interval_ms);
         job_book_site_put (self->book, &site, now, offset);
     }
     job_book_sites_end (self->book);
@@ -136,14 +137,13 @@ s_check_liveness (self_t *self)
 static void
 s_handle_pipe (self_t *self)
 {
-    void *pointer;
-    char *command = sq_actor_recv_command (self->pipe, &pointer);
+    zmsg_t *rest;
+    char *command = sq_actor_recv_command (self->pipe, &rest);
     if (streq (command, SQ_CMD_TERM))
         self->terminated = true;
     else
     if (streq (command, SQ_CMD_SITES)) {
-        if (pointer)
-            s_set_sites (self, (const config_t *) pointer);
+        s_set_sites (self, rest);
         zsock_signal (self->pipe, 0);
     }
     else
@@ -159,6 +159,7 @@ s_handle_pipe (self_t *self)
     }
     else
         zsys_warning ("dispatcher: unknown pipe command '%s'", command);
+    zmsg_destroy (&rest);
     zstr_free (&command);
 }
 
@@ -264,9 +265,10 @@ s_self_new (zsock_t *pipe, const dispatcher_args_t *args, char *error, size_t er
     zsock_set_sndhwm (self->jobs, 0);
     zsock_set_rcvhwm (self->done, 0);
     if (zsock_bind (self->jobs, "%s", args->jobs) < 0
-    ||  zsock_bind (self->done, "%s", args->done) < 0) {
-        snprintf (error, error_size, "cannot bind %s or %s: %s", args->jobs, args->done,
-                  zmq_strerror (zmq_errno ()));
+    ||  zsock_bind (self->done, "%s", args->done) < 0
+    ||  (args->jobs_remote && sq_actor_bind_remote (self->jobs, args->jobs_remote, &args->curve))) {
+        snprintf (error, error_size, "cannot bind %s, %s or %s: %s", args->jobs, args->done,
+                  args->jobs_remote ? args->jobs_remote : "-", zmq_strerror (zmq_errno ()));
         s_self_destroy (&self);
         return NULL;
     }

@@ -8,10 +8,10 @@
     reads sockets and sends what the book says.
 
     Pipe commands:
-      "SITES" + pointer to a config_t: take this site list (ids set).  Sites
+      "SITES" + a batch of SITE frames: take this site list.  Sites
       whose id is known keep their schedule; new ones are spread over their
       interval (or due at once in once mode); missing ones are dropped.
-      Replies with a signal once the list is copied.
+      Replies with a signal once the list is taken.
       "STATS": counters line.
 */
 #ifndef DISPATCHER_H_INCLUDED
@@ -33,6 +33,8 @@ typedef enum { DISPATCHER_COUNTERS (SQ_COUNTER_ENUM) DISPATCHER_COUNTER_COUNT } 
 typedef struct {
     const char *jobs;           //  ROUTER endpoint to bind for pingers
     const char *done;           //  PULL endpoint to bind for the collector
+    const char *jobs_remote;    //  tcp:// endpoint for remote pingers, or NULL
+    sq_curve_t curve;           //  the hub's keys, with jobs_remote
     bool once;                  //  sweep: check each site until DONE says
                                 //  no recheck, then never again
     unsigned deadline_margin_ms;    //  added to a check's timeout; 0 = SQ_DEADLINE_MARGIN_MS

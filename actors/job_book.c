@@ -25,6 +25,8 @@ typedef struct {
     int64_t at;                 //  heap key: due time or deadline (mono ms)
     int64_t round;              //  nominal due time of this round, for cadence
     int pinger;                 //  pinger of the current job, -1 if none
+    int avoid;                  //  pinger declared gone with this job, -1 if none:
+                                //  its resend goes elsewhere when it can
     bool active;                //  slot in use (sites removed leave holes)
     bool listed;                //  put since the last sites_begin
 } slot_t;
@@ -162,6 +164,7 @@ job_book_site_put (job_book_t *self, const job_site_t *site, int64_t now,
     slot->active = true;
     slot->listed = true;
     slot->pinger = -1;
+    slot->avoid = -1;
     slot->phase = PHASE_IDLE;
     slot->round = self->rules.once ? now : now + first_offset_ms;
     zhashx_insert (self->by_id, (void *) (uintptr_t) site->site_id, (void *) (uintptr_t) (index + 1));
@@ -274,7 +277,10 @@ job_book_pinger_gone (job_book_t *self, int index, int64_t now)
     for (uint32_t at = 0; at < self->slot_count; at++) {
         slot_t *slot = &self->slots [at];
         if (slot->active && slot->phase == PHASE_IN_FLIGHT && slot->pinger == index) {
+            //  Its outstanding count is already gone with it: nothing to
+            //  release later, but its resend should go elsewhere.
             slot->pinger = -1;
+            slot->avoid = index;
             s_schedule (self, at, now);
         }
     }
@@ -375,7 +381,8 @@ job_book_next (job_book_t *self, int64_t now, job_t *job)
         return JOB_ABANDONED;
     }
     //  A resend goes to another pinger when one has credit.
-    int pinger = s_pinger_choose (self, resend ? slot->pinger : -1);
+    int avoid = !resend ? -1 : slot->pinger >= 0 ? slot->pinger : slot->avoid;
+    int pinger = s_pinger_choose (self, avoid);
     if (pinger < 0)
         return JOB_NONE;        //  nobody has credit: it stays due
     job->job_id = resend ? slot->job_id : self->last_job + 1;
@@ -395,6 +402,7 @@ job_book_sent (job_book_t *self, const job_t *job, int64_t now)
     pinger->outstanding++;
     s_release_job (self, slot);         //  a resend: the old pinger is let off
     slot->pinger = job->pinger;
+    slot->avoid = -1;
     slot->job_id = job->job_id;
     slot->attempt = job->attempt;
     slot->phase = PHASE_IN_FLIGHT;

@@ -85,6 +85,8 @@ typedef enum {
     JOB_ABANDONED               //  this job was given up (already applied): log it
 } job_action_t;
 
+//  A job to send.  Its pointers are borrowed from the book and stay valid
+//  only until the next job_book_site_put or job_book_sites_end.
 typedef struct {
     uint32_t slot;              //  the site's slot in the book
     const job_site_t *site;     //  what to check (borrowed)
@@ -123,7 +125,8 @@ void job_book_site_put (job_book_t *self, const job_site_t *site, int64_t now,
 void job_book_sites_end (job_book_t *self);
 //  Sites in the book.
 size_t job_book_site_count (job_book_t *self);
-//  A site by id, or NULL (borrowed).
+//  A site by id, or NULL (borrowed: valid until the next site_put or
+//  sites_end).
 const job_site_t *job_book_site (job_book_t *self, uint64_t site_id);
 //  When a site's next event is (mono ms): due time, or deadline while a job
 //  is out; -1 if the site is unknown or finished.

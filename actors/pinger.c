@@ -574,8 +574,8 @@ s_self_new (zsock_t *pipe, const pinger_args_t *args, char *error, size_t error_
     zsock_set_sndhwm (self->results, 0);
     zsock_set_linger (self->results, SQ_LINGER_RESULTS_MS);
     zsock_set_linger (self->jobs, SQ_LINGER_JOBS_MS);
-    if (zsock_connect (self->jobs, "%s", args->jobs)
-    ||  zsock_connect (self->results, "%s", args->results)) {
+    if (sq_actor_connect (self->jobs, args->jobs, &args->curve)
+    ||  sq_actor_connect (self->results, args->results, &args->curve)) {
         snprintf (error, error_size, "cannot connect to %s or %s", args->jobs, args->results);
         s_self_destroy (&self);
         return NULL;

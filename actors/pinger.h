@@ -42,6 +42,7 @@ typedef struct {
     unsigned concurrency;       //  live transfers at most; 0 = default 256
     const char *ca_file;        //  extra trusted CA bundle, NULL = system's
     unsigned heartbeat_ms;      //  heartbeat interval; 0 = SQ_HEARTBEAT_MS
+    sq_curve_t curve;           //  keys for a tcp:// hub; all NULL otherwise
 } pinger_args_t;
 
 //  The zactor task.  args is a pinger_args_t *, read during set-up only.

@@ -98,28 +98,89 @@ sq_stats_value (const char *stats, const char *name)
 }
 
 char *
-sq_actor_recv_command (zsock_t *pipe, void **pointer_p)
+sq_actor_recv_command (zsock_t *pipe, zmsg_t **rest_p)
 {
-    if (pointer_p)
-        *pointer_p = NULL;
+    if (rest_p)
+        *rest_p = NULL;
     zmsg_t *request = zmsg_recv (pipe);
     char *command = request ? zmsg_popstr (request) : NULL;
-    if (command && pointer_p) {
-        zframe_t *frame = zmsg_pop (request);
-        if (frame && zframe_size (frame) == sizeof (void *))
-            memcpy (pointer_p, zframe_data (frame), sizeof (void *));
-        zframe_destroy (&frame);
+    if (command && rest_p && zmsg_size (request) > 0) {
+        *rest_p = request;
+        request = NULL;
     }
     zmsg_destroy (&request);
     return command ? command : strdup (SQ_CMD_TERM);
 }
 
 int
-sq_actor_set_sites (zactor_t *actor, const void *config)
+sq_actor_set_sites (zactor_t *actor, zmsg_t *batch)
 {
-    if (zsock_send (actor, "sp", SQ_CMD_SITES, config))
+    zmsg_t *message = batch ? zmsg_dup (batch) : zmsg_new ();
+    assert (message);
+    if (zmsg_pushstr (message, SQ_CMD_SITES) || zmsg_send (&message, actor)) {
+        zmsg_destroy (&message);
         return -1;
+    }
     return zsock_wait (actor);
+}
+
+int
+sq_sites_next (zmsg_t *batch, sq_site_t *site, const char *who, uint64_t *malformed)
+{
+    zframe_t *frame = batch ? zmsg_pop (batch) : NULL;
+    if (!frame)
+        return 0;
+    sq_msg_t msg;
+    char why [128] = "";
+    int rc = sq_msg_decode (zframe_data (frame), zframe_size (frame), &msg, why, sizeof (why));
+    zframe_destroy (&frame);
+    if (rc != SQ_PROTO_OK || msg.type != SQ_MSG_SITE) {
+        if (malformed)
+            (*malformed)++;
+        zsys_warning ("%s: dropped a site from its list: %s", who,
+                      rc != SQ_PROTO_OK ? why : "not a SITE");
+        return -1;
+    }
+    *site = msg.site;
+    return 1;
+}
+
+static void
+s_remote_options (zsock_t *socket)
+{
+    zsock_set_maxmsgsize (socket, SQ_REMOTE_FRAME_MAX);
+    zsock_set_heartbeat_ivl (socket, SQ_ZMTP_HEARTBEAT_MS);
+    zsock_set_heartbeat_timeout (socket, SQ_ZMTP_TIMEOUT_MS);
+    zsock_set_heartbeat_ttl (socket, SQ_ZMTP_TIMEOUT_MS);
+}
+
+int
+sq_actor_bind_remote (zsock_t *socket, const char *endpoint, const sq_curve_t *curve)
+{
+    assert (curve && curve->public_key && curve->secret_key);
+    s_remote_options (socket);
+    zsock_set_zap_domain (socket, SQ_ZAP_DOMAIN);
+    zsock_set_curve_server (socket, 1);
+    zsock_set_curve_publickey (socket, curve->public_key);
+    zsock_set_curve_secretkey (socket, curve->secret_key);
+    return zsock_bind (socket, "%s", endpoint) < 0 ? -1 : 0;
+}
+
+int
+sq_actor_connect (zsock_t *socket, const char *endpoint, const sq_curve_t *curve)
+{
+    if (curve && curve->public_key && curve->secret_key && curve->server_key) {
+        s_remote_options (socket);
+        zsock_set_reconnect_ivl (socket, SQ_RECONNECT_MS);
+        zsock_set_reconnect_ivl_max (socket, SQ_RECONNECT_MAX_MS);
+        //  A connect into a partition would wait for the kernel's SYN
+        //  retries (minutes): give up and try again instead.
+        zsock_set_connect_timeout (socket, SQ_ZMTP_TIMEOUT_MS);
+        zsock_set_curve_serverkey (socket, curve->server_key);
+        zsock_set_curve_publickey (socket, curve->public_key);
+        zsock_set_curve_secretkey (socket, curve->secret_key);
+    }
+    return zsock_connect (socket, "%s", endpoint) < 0 ? -1 : 0;
 }
 
 static size_t

@@ -11,6 +11,7 @@
 #define SQ_ACTOR_H_INCLUDED
 
 #include <czmq.h>
+#include "sq_proto.h"
 #include "sq_defaults.h"
 
 //  Pipe commands, declared once (each actor's header says which it takes).
@@ -44,15 +45,42 @@ char *sq_actor_stats (zactor_t *actor);
 long long sq_stats_value (const char *stats, const char *name);
 
 //  Receive one pipe command.  Returns the command (caller frees; "$TERM"
-//  when the pipe broke), and, when pointer_p is not NULL, the pointer that
-//  follows it (sent with zsock_send's "sp" picture, in-process only), or
-//  NULL if there is none.
-char *sq_actor_recv_command (zsock_t *pipe, void **pointer_p);
+//  when the pipe broke), and, when rest_p is not NULL, the frames that
+//  follow it (caller destroys), or NULL if there are none.
+char *sq_actor_recv_command (zsock_t *pipe, zmsg_t **rest_p);
 
-//  Hand an actor that takes "SITES" (dispatcher, collector, notifier) a site
-//  list, a config_t * that stays the caller's: the actor copies what it needs
-//  before this returns.  0, or -1.
-int sq_actor_set_sites (zactor_t *actor, const void *config);
+//  CURVE keys for a tcp:// link, as Z85 text (40 characters each).  The
+//  actors take keys as text, never files: files and the authenticator
+//  belong to broker/ (sq_keys.h).
+typedef struct {
+    const char *public_key;     //  our public key
+    const char *secret_key;     //  our secret key (never logged)
+    const char *server_key;     //  client side: the server's public key
+} sq_curve_t;
+
+//  Bind socket to a second, remote endpoint (tcp://) beside its local
+//  ones: a CURVE server with curve's keys and the ZAP domain "squirrel",
+//  frames capped at SQ_REMOTE_FRAME_MAX, ZMTP heartbeats on.  Call after
+//  every local bind (inproc:// peers never go through CURVE).  0, or -1
+//  with errno set.
+int sq_actor_bind_remote (zsock_t *socket, const char *endpoint, const sq_curve_t *curve);
+
+//  Make socket a CURVE client of a remote endpoint, with frames capped,
+//  heartbeats on and reconnects backing off, then connect.  curve NULL
+//  (or without keys) connects as it is: inproc and ipc.  0, or -1.
+int sq_actor_connect (zsock_t *socket, const char *endpoint, const sq_curve_t *curve);
+
+//  A site list travels as a batch: a zmsg of encoded SITE messages, one
+//  frame each (the same bytes a socket would carry).  Hand an actor that
+//  takes "SITES" (dispatcher, collector, notifier) a batch; the batch stays
+//  the caller's (the actor gets a copy).  Waits until the actor has taken
+//  it.  0, or -1.
+int sq_actor_set_sites (zactor_t *actor, zmsg_t *batch);
+
+//  Take the next SITE out of a batch (frames are destroyed as they are
+//  read).  1 with site filled, 0 at the end of the batch, -1 for a frame
+//  that is not a valid SITE (logged with who, counted in *malformed).
+int sq_sites_next (zmsg_t *batch, sq_site_t *site, const char *who, uint64_t *malformed);
 
 //  A hash table keyed by site id (uint64_t cast to a pointer, never 0);
 //  values are freed with destructor, if not NULL.

@@ -16,6 +16,14 @@
 #define SQ_PINGER_SILENCE_MS        3500    //  no message for this long: the pinger is gone
 #define SQ_LIVENESS_CHECK_MS        500     //  how often the dispatcher looks for silence
 
+//  Remote links (tcp://, always CURVE)
+#define SQ_ZAP_DOMAIN               "squirrel"  //  the authenticator answers for it
+#define SQ_REMOTE_FRAME_MAX         16384   //  ZMQ_MAXMSGSIZE: twice SQ_FRAME_MAX
+#define SQ_ZMTP_HEARTBEAT_MS        1000    //  ZMTP PING on remote links
+#define SQ_ZMTP_TIMEOUT_MS          3000    //  no traffic for this long: the link is dead
+#define SQ_RECONNECT_MS             200     //  first reconnect after a lost link ...
+#define SQ_RECONNECT_MAX_MS         5000    //  ... doubling up to this
+
 //  Linger on close, so that a clean stop hands over what was sent
 #define SQ_LINGER_RESULTS_MS        5000    //  pinger PUSH -> collector
 #define SQ_LINGER_JOBS_MS           1000    //  pinger DEALER -> dispatcher (credit only)

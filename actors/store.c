@@ -369,6 +369,13 @@ store_status (store_t *self, int64_t now_us,
         int reason = sqlite3_column_int (statement, 6);
         const char *url = (const char *) sqlite3_column_text (statement, 1);
         const char *owner = (const char *) sqlite3_column_text (statement, 2);
+        //  "PINGER REGION" of the latest result (a pinger id has no space).
+        char decider [2 * SQ_NAME_MAX + 2] = "";
+        const char *text = (const char *) sqlite3_column_text (statement, 15);
+        snprintf (decider, sizeof (decider), "%s", text ? text : "");
+        char *space = strchr (decider, ' ');
+        if (space)
+            *space = '\0';
         store_status_t row = {
             .id = (uint64_t) sqlite3_column_int64 (statement, 0),
             .url = url ? url : "",
@@ -382,6 +389,8 @@ store_status (store_t *self, int64_t now_us,
             .uptime_24h = s_uptime (statement, 9),
             .uptime_7d = s_uptime (statement, 11),
             .uptime_30d = s_uptime (statement, 13),
+            .last_pinger = decider,
+            .last_region = space ? space + 1 : "",
         };
         callback (&row, arg);
         rows++;

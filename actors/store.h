@@ -101,6 +101,9 @@ typedef struct {
     int64_t last_check_us;      //  `at` of the latest result, unix µs (0 never checked)
     sq_reason_t last_reason;    //  reason of the latest result
     unsigned last_status;       //  HTTP status of the latest result (0 none)
+    const char *last_pinger;    //  pinger of the latest raw result kept, "" if none
+                                //  (borrowed for the callback's duration)
+    const char *last_region;    //  its region, "" if none (borrowed)
     double uptime_24h;          //  percent 0..100, or -1 when no checks in that window
     double uptime_7d;           //  the same over 7 days
     double uptime_30d;          //  the same over 30 days (rollups outlive raw results)

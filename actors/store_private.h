@@ -50,7 +50,9 @@
                         " SUM (CASE WHEN r.hour >= ?1 THEN r.up END)," \
                         " SUM (CASE WHEN r.hour >= ?2 THEN r.checks END)," \
                         " SUM (CASE WHEN r.hour >= ?2 THEN r.up END)," \
-                        " SUM (r.checks), SUM (r.up)" \
+                        " SUM (r.checks), SUM (r.up)," \
+                        " (SELECT x.pinger_id || ' ' || x.region FROM result x" \
+                        "  WHERE x.site_id = s.id ORDER BY x.at_us DESC LIMIT 1)" \
                         " FROM site s LEFT JOIN rollup r" \
                         " ON r.site_id = s.id AND r.hour BETWEEN ?3 AND ?4" \
                         " WHERE s.active = 1 GROUP BY s.id ORDER BY s.url") \

@@ -6,6 +6,7 @@
 #include "collector.h"
 #include "notifier.h"
 #include "store.h"
+#include "sq_keys.h"
 
 #include <stdatomic.h>
 #include <string.h>
@@ -19,6 +20,8 @@ struct _topology_t {
     zactor_t *dispatcher;       //  binds jobs and done
     zactor_t **pingers;         //  pinger threads
     unsigned pinger_count;      //  entries in pingers
+    zcert_t *hub;               //  the hub's key pair, with listen
+    zactor_t *auth;             //  the authenticator, with listen
 };
 
 int
@@ -60,6 +63,15 @@ topology_endpoints (topology_endpoints_t *endpoints, const topology_args_t *args
         unsigned id = atomic_fetch_add (&instance, 1);
         snprintf (endpoints->store, TOPOLOGY_ENDPOINT_MAX, "inproc://sq-%d-%u-store", getpid (), id);
     }
+    if (args->listen) {
+        if (!args->keys_dir) {
+            snprintf (error, error_size, "listen %s: tcp needs the hub's CURVE keys", args->listen);
+            return -1;
+        }
+        if (topology_remote_endpoints (args->listen, endpoints->jobs_remote,
+                                       endpoints->results_remote, error, error_size))
+            return -1;
+    }
     if (args->feed) {
         if (strlen (args->feed) >= TOPOLOGY_ENDPOINT_MAX) {
             snprintf (error, error_size, "feed endpoint too long");
@@ -72,6 +84,27 @@ topology_endpoints (topology_endpoints_t *endpoints, const topology_args_t *args
         }
         snprintf (endpoints->feed, TOPOLOGY_ENDPOINT_MAX, "%s", args->feed);
     }
+    return 0;
+}
+
+int
+topology_remote_endpoints (const char *listen, char *jobs, char *results,
+                           char *error, size_t error_size)
+{
+    //  tcp://HOST:PORT, HOST a name, an IPv4 address or [IPv6].
+    const char *colon = listen ? strrchr (listen, ':') : NULL;
+    char *end = NULL;
+    long port = colon ? strtol (colon + 1, &end, 10) : 0;
+    if (!listen || strncmp (listen, "tcp://", 6) != 0 || colon <= listen + 6
+    ||  !end || *end || colon [1] == '\0' || port < 1 || port > 65534
+    ||  strlen (listen) > TOPOLOGY_ENDPOINT_MAX - 8) {
+        snprintf (error, error_size, "'%s' is not tcp://HOST:PORT with a port from 1 to 65534",
+                  listen ? listen : "");
+        return -1;
+    }
+    int host_length = (int) (colon - listen);
+    snprintf (jobs, TOPOLOGY_ENDPOINT_MAX, "%.*s:%ld", host_length, listen, port);
+    snprintf (results, TOPOLOGY_ENDPOINT_MAX, "%.*s:%ld", host_length, listen, port + 1);
     return 0;
 }
 
@@ -89,13 +122,29 @@ topology_new (const topology_args_t *args)
     topology_endpoints_t *endpoints = &self->endpoints;
     //  By default one pinger thread per core: each is one event loop.
     long cores = sysconf (_SC_NPROCESSORS_ONLN);
-    self->pinger_count = args->pingers ? args->pingers
+    self->pinger_count = args->remote_only ? 0 : args->pingers ? args->pingers
                        : (unsigned) (cores < 1 ? 1 : cores > 8 ? 8 : cores);
-    self->pingers = (zactor_t **) calloc (self->pinger_count, sizeof (zactor_t *));
+    self->pingers = (zactor_t **) calloc (self->pinger_count + 1, sizeof (zactor_t *));
     assert (self->pingers);
 
-    //  Consumers and binders first, so that nothing is sent to no one.
+    //  The keys and the authenticator before any CURVE server binds.
     bool ok = true;
+    sq_curve_t curve = { NULL, NULL, NULL };
+    if (args->listen) {
+        self->hub = sq_keys_hub (args->keys_dir, error, sizeof (error));
+        char *allowed = zsys_sprintf ("%s/%s", args->keys_dir, SQ_KEYS_ALLOWED_NAME);
+        sq_auth_args_t auth = { .allowed_dir = allowed };
+        if (!self->hub)
+            zsys_error ("topology: %s", error);
+        ok = self->hub && (self->auth = sq_actor_start (sq_auth_actor, &auth, "auth")) != NULL;
+        zstr_free (&allowed);
+        if (ok) {
+            curve.public_key = zcert_public_txt (self->hub);
+            curve.secret_key = zcert_secret_txt (self->hub);
+        }
+    }
+    unsigned heartbeat_ms = args->heartbeat_ms ? args->heartbeat_ms : SQ_HEARTBEAT_MS;
+    //  Consumers and binders first, so that nothing is sent to no one.
     if (args->data_dir) {
         store_args_t store = { .data_dir = args->data_dir, .endpoint = endpoints->store };
         ok = (self->store = sq_actor_start (store_actor, &store, "store")) != NULL;
@@ -103,6 +152,8 @@ topology_new (const topology_args_t *args)
     if (ok) {
         collector_args_t collector = {
             .results = endpoints->results, .feed = endpoints->feed, .done = endpoints->done,
+            .results_remote = args->listen ? endpoints->results_remote : NULL,
+            .curve = curve,
             .store = args->data_dir ? endpoints->store : NULL, .data_dir = args->data_dir,
             .report = args->once,
         };
@@ -113,8 +164,11 @@ topology_new (const topology_args_t *args)
         ok = (self->notifier = sq_actor_start (notifier_actor, &notifier, "notifier")) != NULL;
     }
     if (ok) {
-        dispatcher_args_t dispatcher = { .jobs = endpoints->jobs, .done = endpoints->done,
-                                         .once = args->once };
+        dispatcher_args_t dispatcher = {
+            .jobs = endpoints->jobs, .done = endpoints->done, .once = args->once,
+            .jobs_remote = args->listen ? endpoints->jobs_remote : NULL, .curve = curve,
+            .pinger_silence_ms = heartbeat_ms * 7 / 2,
+        };
         ok = (self->dispatcher = sq_actor_start (dispatcher_actor, &dispatcher, "dispatcher")) != NULL;
     }
     char host [32] = "";
@@ -125,7 +179,7 @@ topology_new (const topology_args_t *args)
         pinger_args_t pinger = {
             .jobs = endpoints->jobs, .results = endpoints->results, .pinger_id = pinger_id,
             .region = args->region ? args->region : "", .concurrency = args->concurrency,
-            .ca_file = args->ca_file,
+            .ca_file = args->ca_file, .heartbeat_ms = heartbeat_ms,
         };
         ok = (self->pingers [index] = sq_actor_start (pinger_actor, &pinger, "pinger")) != NULL;
     }
@@ -155,19 +209,22 @@ topology_destroy (topology_t **self_p)
     zactor_destroy (&self->collector);
     zactor_destroy (&self->notifier);
     zactor_destroy (&self->store);
+    //  The authenticator outlives every CURVE server it answers for.
+    zactor_destroy (&self->auth);
+    zcert_destroy (&self->hub);
     free (self->pingers);
     free (self);
     *self_p = NULL;
 }
 
 int
-topology_set_sites (topology_t *self, const config_t *config)
+topology_set_sites (topology_t *self, zmsg_t *batch)
 {
     //  The dispatcher last: by the time a result can come back, the
     //  collector and notifier know the site.
-    if (sq_actor_set_sites (self->collector, config)
-    ||  sq_actor_set_sites (self->notifier, config)
-    ||  sq_actor_set_sites (self->dispatcher, config))
+    if (sq_actor_set_sites (self->collector, batch)
+    ||  sq_actor_set_sites (self->notifier, batch)
+    ||  sq_actor_set_sites (self->dispatcher, batch))
         return -1;
     return 0;
 }
@@ -213,7 +270,7 @@ topology_stats (topology_t *self)
 {
     struct { const char *name; zactor_t *actor; } actors [] = {
         { "dispatcher", self->dispatcher }, { "collector", self->collector },
-        { "notifier", self->notifier }, { "store", self->store },
+        { "notifier", self->notifier }, { "store", self->store }, { "auth", self->auth },
     };
     size_t fixed = sizeof (actors) / sizeof (actors [0]);
     char *text = strdup ("");

@@ -3,8 +3,10 @@
     The actors only ever see endpoint strings; this module is the one place
     that chooses them.  inproc:// runs every actor as a thread of this
     process (local use and tests), ipc:// puts the sockets in a runtime
-    folder.  tcp:// (with CURVE on every link) arrives with the multi-host
-    issue and is refused here until then.
+    folder.  Remote pinger nodes reach the hub over tcp:// only when
+    `listen` is given, and only with CURVE (the caller runs the
+    authenticator, broker/sq_keys.h); the links between the hub's own
+    actors stay inproc or ipc.
 
     Actors: dispatcher, pingers, collector, notifier, and, when a data
     folder is given, the store writer.
@@ -13,7 +15,7 @@
 #define TOPOLOGY_H_INCLUDED
 
 #include <czmq.h>
-#include "config.h"
+#include "sq_actor.h"
 
 #define TOPOLOGY_ENDPOINT_MAX 256
 
@@ -24,6 +26,8 @@ typedef struct {
     char done [TOPOLOGY_ENDPOINT_MAX];      //  dispatcher PULL <- collector PUSH
     char feed [TOPOLOGY_ENDPOINT_MAX];      //  collector PUB -> notifier, watchers
     char store [TOPOLOGY_ENDPOINT_MAX];     //  store PULL <- collector PUSH
+    char jobs_remote [TOPOLOGY_ENDPOINT_MAX];   //  tcp:// for remote pingers, or ""
+    char results_remote [TOPOLOGY_ENDPOINT_MAX];//  tcp:// for their results, or ""
 } topology_endpoints_t;
 
 typedef struct {
@@ -37,7 +41,18 @@ typedef struct {
     const char *data_dir;       //  store folder; NULL = no store
     const char *notify_url;     //  webhook told of every alert, or NULL
     bool once;                  //  sweep: each site checked to a verdict, once
+    const char *listen;         //  tcp://HOST:PORT for remote pingers, or NULL
+    const char *keys_dir;       //  the hub's keys and allowed/, required with listen
+    bool remote_only;           //  no local pinger threads (workers.pingers 0)
+    unsigned heartbeat_ms;      //  pinger heartbeat; silence for 3.5 of them = gone;
+                                //  0 = SQ_HEARTBEAT_MS
 } topology_args_t;
+
+//  The endpoints a hub listening on tcp://HOST:PORT uses, and a pinger
+//  node connecting to it: jobs on PORT, results on PORT + 1.  The user
+//  names one address; the others follow.  0, or -1 with a message.
+int topology_remote_endpoints (const char *listen, char *jobs, char *results,
+                               char *error, size_t error_size);
 
 typedef struct _topology_t topology_t;
 
@@ -45,15 +60,19 @@ typedef struct _topology_t topology_t;
 int topology_endpoints (topology_endpoints_t *endpoints, const topology_args_t *args,
                         char *error, size_t error_size);
 
-//  Start every actor.  NULL (with the reason logged) if any failed.
+//  Start every actor.  With listen, also the hub's keys (created on the
+//  first start, see sq_keys.h) and the authenticator that lets in only
+//  the pingers whose public key is in keys_dir/allowed.  NULL (with the
+//  reason logged) if anything failed.
 topology_t *topology_new (const topology_args_t *args);
 
 //  Stop every actor, producers first, so that nothing in flight is lost.
 void topology_destroy (topology_t **self_p);
 
-//  Hand a site list (ids set) to every actor that needs it.  config is
-//  borrowed: each actor copies what it needs before this returns.
-int topology_set_sites (topology_t *self, const config_t *config);
+//  Hand a site list, a batch of SITE frames (see sq_actor.h), to every
+//  actor that needs it.  batch stays the caller's: each actor takes a copy
+//  before this returns.  The same path serves the first load and a reload.
+int topology_set_sites (topology_t *self, zmsg_t *batch);
 
 //  The endpoints in use (borrowed).
 const topology_endpoints_t *topology_endpoints_of (topology_t *self);

@@ -63,6 +63,21 @@ s_assign_ids (config_t *config)
     return rc;
 }
 
+//  The config's sites, as SITE messages, to every actor.  0, or -1.
+static int
+s_hand_sites (topology_t *topology, const config_t *config)
+{
+    char error [512];
+    zmsg_t *batch = config_sites_batch (config, error, sizeof (error));
+    if (!batch) {
+        zsys_error ("squirrel run: %s", error);
+        return -1;
+    }
+    int rc = topology_set_sites (topology, batch);
+    zmsg_destroy (&batch);
+    return rc;
+}
+
 static config_t *
 s_reload (config_t *current, topology_t *topology)
 {
@@ -77,7 +92,7 @@ s_reload (config_t *current, topology_t *topology)
     //  The running store and feed stay where they are.
     free (fresh->data_dir);
     fresh->data_dir = strdup (current->data_dir);
-    if (s_assign_ids (fresh) || topology_set_sites (topology, fresh)) {
+    if (s_assign_ids (fresh) || s_hand_sites (topology, fresh)) {
         zsys_error ("squirrel run: reload failed, keeping the running config");
         config_destroy (&fresh);
         return current;
@@ -152,8 +167,17 @@ s_run (int argc, char **argv)
     args.data_dir = config->data_dir;
     args.runtime_dir = config->data_dir;
     args.feed = config->feed;
+    args.listen = config->listen;
+    args.keys_dir = config->keys;
+    args.heartbeat_ms = config->heartbeat_ms;
+    //  workers.pingers, unless --pingers said otherwise.
+    if (!args.pingers && config->pingers == 0)
+        args.remote_only = true;
+    else
+    if (!args.pingers && config->pingers > 0)
+        args.pingers = (unsigned) config->pingers;
     topology_t *topology = topology_new (&args);
-    if (!topology || topology_set_sites (topology, config)) {
+    if (!topology || s_hand_sites (topology, config)) {
         fprintf (stderr, "squirrel run: could not start (see the log above)\n");
         topology_destroy (&topology);
         config_destroy (&config);
@@ -162,6 +186,9 @@ s_run (int argc, char **argv)
     zsys_info ("squirrel run: monitoring %zu sites from %s; alerts on %s; store in %s",
                config->site_count, config->path, topology_endpoints_of (topology)->feed,
                config->data_dir);
+    if (config->listen)
+        zsys_info ("squirrel run: pinger nodes connect to %s (CURVE; keys in %s, allowed "
+                   "public keys in %s/allowed)", config->listen, config->keys, config->keys);
     while (!cli_stop_requested) {
         zclock_sleep (100);
         if (cli_reload_requested) {

@@ -53,10 +53,16 @@ s_print_row (const store_status_t *row, void *arg)
             else
                 sq_json_appendf (&line, &length, ",\"%s\":%.3f", names [index], windows [index]);
         if (row->last_check_us)
-            sq_json_appendf (&line, &length, ",\"last_check\":\"%s\",\"reason\":\"%s\",\"status\":%u}",
+            sq_json_appendf (&line, &length, ",\"last_check\":\"%s\",\"reason\":\"%s\",\"status\":%u",
                              last, sq_reason_name (row->last_reason), row->last_status);
         else
-            sq_json_appendf (&line, &length, ",\"last_check\":null,\"reason\":null,\"status\":null}");
+            sq_json_appendf (&line, &length, ",\"last_check\":null,\"reason\":null,\"status\":null");
+        //  Which pinger, from which region, made the latest check.
+        sq_json_appendf (&line, &length, ",\"pinger\":");
+        sq_json_append_string (&line, &length, row->last_pinger);
+        sq_json_appendf (&line, &length, ",\"region\":");
+        sq_json_append_string (&line, &length, row->last_region);
+        sq_json_appendf (&line, &length, "}");
         puts (line);
         free (line);
         return;
@@ -65,8 +71,9 @@ s_print_row (const store_status_t *row, void *arg)
     s_uptime (row->uptime_24h, day, sizeof (day));
     s_uptime (row->uptime_7d, week, sizeof (week));
     s_uptime (row->uptime_30d, month, sizeof (month));
-    printf ("%-8s %8s %8s %8s  %-24s  %-11s  %s\n", sq_state_name (row->state), day, week, month,
-            last, row->last_check_us ? sq_reason_name (row->last_reason) : "-", row->url);
+    printf ("%-8s %8s %8s %8s  %-24s  %-11s  %-16s  %s\n", sq_state_name (row->state), day, week,
+            month, last, row->last_check_us ? sq_reason_name (row->last_reason) : "-",
+            *row->last_region ? row->last_region : "-", row->url);
 }
 
 static int
@@ -115,8 +122,8 @@ s_run (int argc, char **argv)
         return 1;
     }
     if (!json)
-        printf ("%-8s %8s %8s %8s  %-24s  %-11s  %s\n", "STATE", "24H", "7D", "30D",
-                "LAST CHECK", "REASON", "URL");
+        printf ("%-8s %8s %8s %8s  %-24s  %-11s  %-16s  %s\n", "STATE", "24H", "7D", "30D",
+                "LAST CHECK", "REASON", "REGION", "URL");
     int rows = store_status (store, sq_wallclock_us (), s_print_row, &json);
     store_close (&store);
     config_destroy (&config);

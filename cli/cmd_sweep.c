@@ -8,7 +8,7 @@
     down, 2 for usage or config errors.
 */
 #include "commands.h"
-#include "sq_defaults.h"
+#include "sq_actor.h"
 #include "config.h"
 #include "sq_json.h"
 #include "sq_url.h"
@@ -122,7 +122,16 @@ s_sweep (config_t *config, topology_args_t *args, bool json)
         if (config->sites [index].failure_threshold > most_failures)
             most_failures = config->sites [index].failure_threshold;
     }
-    topology_set_sites (topology, config);
+    char error [512];
+    zmsg_t *batch = config_sites_batch (config, error, sizeof (error));
+    if (!batch || topology_set_sites (topology, batch)) {
+        fprintf (stderr, "squirrel sweep: %s\n", batch ? "could not hand the sites over" : error);
+        zmsg_destroy (&batch);
+        topology_destroy (&topology);
+        free (outcomes);
+        return 1;
+    }
+    zmsg_destroy (&batch);
 
     //  A site whose jobs are lost SQ_MAX_ATTEMPTS times has no verdict: the
     //  deadline covers every attempt of every check a verdict may need, and
@@ -141,10 +150,11 @@ s_sweep (config_t *config, topology_args_t *args, bool json)
         char *kind = report ? zmsg_popstr (report) : NULL;
         zframe_t *frame = report ? zmsg_pop (report) : NULL;
         char *state = report ? zmsg_popstr (report) : NULL;
-        if (kind && streq (kind, "VERDICT") && frame && state
-        &&  zframe_size (frame) == sizeof (sq_result_t)) {
-            sq_result_t result;
-            memcpy (&result, zframe_data (frame), sizeof (result));
+        sq_msg_t verdict;
+        if (kind && streq (kind, SQ_CMD_VERDICT) && frame && state
+        &&  sq_msg_decode (zframe_data (frame), zframe_size (frame), &verdict, NULL, 0) == SQ_PROTO_OK
+        &&  verdict.type == SQ_MSG_RESULT) {
+            sq_result_t result = verdict.result;
             if (result.site_id >= 1 && result.site_id <= count
             &&  !outcomes [result.site_id - 1].have) {
                 outcome_t *outcome = &outcomes [result.site_id - 1];

@@ -22,6 +22,8 @@ extern const command_t command_run;
 extern const command_t command_sweep;
 extern const command_t command_watch;
 extern const command_t command_status;
+extern const command_t command_keygen;
+extern const command_t command_pinger;
 
 //  Parse a whole number from 1 to max for option name of command; prints
 //  the error and returns -1 if it is not one.

@@ -13,6 +13,12 @@
     The keys and their rules:
         data_dir            non-empty text
         feed                a ZeroMQ endpoint, "scheme://..."
+        listen              tcp://HOST:PORT, port 1 to 65534 (PORT + 1 is used too);
+                            needs keys
+        keys                non-empty text, a folder: hub, hub_secret, allowed/
+        heartbeat           duration, 100ms to 1m
+        workers: { mode: threads (processes is not built yet),
+                   pingers: whole number, 0 (remote only) to 64 }
         defaults, a site:
           interval          duration, 10s to 24h
           timeout           duration, above 0, at most 10m (SQ_TIMEOUT_MAX_MS)
@@ -32,6 +38,8 @@
 #include "config.h"
 #include "config_private.h"
 #include "sq_url.h"
+#include "sq_defaults.h"
+#include "topology.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -71,6 +79,10 @@ typedef enum {
 typedef enum {
     TOP_DATA_DIR,
     TOP_FEED,
+    TOP_LISTEN,
+    TOP_KEYS,
+    TOP_HEARTBEAT,
+    TOP_WORKERS,
     TOP_DEFAULTS,
     TOP_OWNERS,
     TOP_SITES
@@ -79,7 +91,10 @@ typedef enum {
 //  Key lists, in the order messages show them (and of the enums above).
 //  A site's list is url and owner followed by the check keys, so check key
 //  k is site key k + 2.
-static const char *s_top_keys [] = { "data_dir", "feed", "defaults", "owners", "sites" };
+static const char *s_top_keys [] = {
+    "data_dir", "feed", "listen", "keys", "heartbeat", "workers", "defaults", "owners", "sites"
+};
+static const char *s_worker_keys [] = { "mode", "pingers" };
 static const char *s_site_keys [] = {
     "url", "owner", "interval", "timeout", "method", "failure_threshold",
     "success_threshold", "accept", "keyword", "max_latency", "max_redirects", "tls_verify"
@@ -97,6 +112,7 @@ typedef struct {
 
 static const duration_rule_t s_interval_rule = {
     CONFIG_INTERVAL_MIN_MS, CONFIG_INTERVAL_MAX_MS, "from 10s to 24h" };
+static const duration_rule_t s_heartbeat_rule = { 100, 60000, "from 100ms to 1m" };
 static const duration_rule_t s_timeout_rule = {
     1, SQ_TIMEOUT_MAX_MS, "above 0 and at most 10m" };
 static const duration_rule_t s_latency_rule = {
@@ -113,6 +129,7 @@ typedef struct {
     size_t *slots;              //  URL hash index: site index + 1, 0 = free
     size_t slot_count;          //  entries in slots, a power of two
     const node_t *owners;       //  the owners mapping, for site checks, or NULL
+    const node_t *listen;       //  the listen value, for the keys check, or NULL
 } loader_t;
 
 
@@ -579,6 +596,10 @@ s_owner_parse (loader_t *loader, const node_t *name, const node_t *node)
     owner->name = s_strdup (name->value);
     char label [QUOTE_MAX + 16];
     snprintf (label, sizeof (label), "owner '%.*s'", QUOTE_MAX, name->value);
+    if (strlen (name->value) > SQ_NAME_MAX)
+        return config_fail (&loader->source, name->line, name->column,
+                            "%s: expected a name of at most %d bytes, got %zu", label,
+                            SQ_NAME_MAX, strlen (name->value));
     if (node->kind != NODE_MAPPING)
         return s_expected (loader, node, label, "a mapping such as 'webhook: https://...'");
     char where [QUOTE_MAX + 32];
@@ -647,6 +668,56 @@ s_top_value (loader_t *loader, top_key_t key, const node_t *value)
             s_replace (&config->feed, feed);
             return 0;
         }
+        case TOP_LISTEN: {
+            const char *what = "a tcp://HOST:PORT endpoint such as tcp://0.0.0.0:7700";
+            const char *listen = s_text (loader, value, "listen", what);
+            char jobs [256], results [256], why [256];
+            if (!listen)
+                return -1;
+            if (strlen (listen) > 200
+            ||  topology_remote_endpoints (listen, jobs, results, why, sizeof (why)))
+                return s_expected (loader, value, "listen", what);
+            s_replace (&config->listen, listen);
+            loader->listen = value;
+            return 0;
+        }
+        case TOP_KEYS: {
+            const char *keys = s_text (loader, value, "keys", "a folder name such as ./keys");
+            if (!keys)
+                return -1;
+            s_replace (&config->keys, keys);
+            return 0;
+        }
+        case TOP_HEARTBEAT:
+            return s_duration (loader, value, "heartbeat", &s_heartbeat_rule,
+                               &config->heartbeat_ms);
+        case TOP_WORKERS:
+            if (value->kind != NODE_MAPPING)
+                return s_expected (loader, value, "workers",
+                                   "a mapping such as '{ mode: threads, pingers: 2 }'");
+            for (size_t pair = 0; pair < value->count / 2; pair++) {
+                int worker_key = s_key_check (loader, value, pair, "in workers", s_worker_keys,
+                                              KEYS_COUNT (s_worker_keys));
+                const node_t *item = value->children [pair * 2 + 1];
+                if (worker_key < 0)
+                    return -1;
+                if (worker_key == 0) {
+                    if (item->kind != NODE_SCALAR
+                    ||  (strcmp (item->value, "threads") && strcmp (item->value, "processes")))
+                        return s_expected (loader, item, "mode", "threads or processes");
+                    if (strcmp (item->value, "processes") == 0)
+                        return config_fail (&loader->source, item->line, item->column,
+                                            "mode: processes is not built yet; use threads "
+                                            "(every actor a thread of `squirrel run`)");
+                }
+                else {
+                    uint32_t pingers;
+                    if (s_whole (loader, item, "pingers", 0, CONFIG_PINGERS_MAX, &pingers))
+                        return -1;
+                    config->pingers = (int) pingers;
+                }
+            }
+            return 0;
         case TOP_DEFAULTS:
             for (size_t pair = 0; pair < value->count / 2; pair++) {
                 int check = s_key_check (loader, value, pair, "in defaults", s_check_keys,
@@ -698,6 +769,11 @@ s_document (loader_t *loader, const node_t *root)
         if (key < 0 || s_top_value (loader, (top_key_t) key, root->children [pair * 2 + 1]))
             return -1;
     }
+    //  tcp without CURVE never runs: a listen needs the keys folder.
+    if (loader->listen && !loader->config->keys)
+        return config_fail (&loader->source, loader->listen->line, loader->listen->column,
+                            "listen: expected a keys folder beside it (keys: ./keys), got none: "
+                            "tcp links run only with CURVE");
     return 0;
 }
 
@@ -820,6 +896,8 @@ config_new_empty (void)
     assert (self);
     self->data_dir = s_strdup (DEFAULT_DATA_DIR);
     self->feed = s_strdup (DEFAULT_FEED);
+    self->pingers = -1;
+    self->heartbeat_ms = SQ_HEARTBEAT_MS;
     s_site_defaults (&self->defaults);
     return self;
 }
@@ -923,6 +1001,8 @@ config_destroy (config_t **self_p)
     free (self->owners);
     s_site_free (&self->defaults);
     free (self->feed);
+    free (self->listen);
+    free (self->keys);
     free (self->data_dir);
     free (self->path);
     free (self);

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "sq_proto.h"
+#include <czmq.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,10 +36,11 @@ extern "C" {
 
 //  Limits of the rules.
 #define CONFIG_INTERVAL_MIN_MS  10000       //  checks at most every 10 s
-#define CONFIG_INTERVAL_MAX_MS  86400000    //  and at least once a day
-#define CONFIG_THRESHOLD_MAX    100         //  failure_threshold, success_threshold
+#define CONFIG_INTERVAL_MAX_MS  SQ_INTERVAL_MAX_MS  //  and at least once a day
+#define CONFIG_THRESHOLD_MAX    SQ_THRESHOLD_MAX    //  failure_threshold, success_threshold
 #define CONFIG_REDIRECTS_MAX    50          //  max_redirects
 #define CONFIG_FILE_MAX         (64 << 20)  //  bytes in a config file
+#define CONFIG_PINGERS_MAX      64          //  workers.pingers
 
 //  One site, or the defaults a site starts from.
 typedef struct {
@@ -70,6 +72,10 @@ typedef struct {
     char *path;                 //  file it came from; NULL for config_new_empty
     char *data_dir;             //  store and runtime files
     char *feed;                 //  alert feed endpoint
+    char *listen;               //  tcp://HOST:PORT for remote pingers, or NULL
+    char *keys;                 //  folder of the hub's keys and allowed/, or NULL
+    uint32_t heartbeat_ms;      //  pinger heartbeat interval
+    int pingers;                //  local pinger threads; -1 = one per core, 0 = none
     config_site_t defaults;     //  what a site gets for keys it leaves out (url NULL)
     config_owner_t *owners;     //  declared owners, in file order
     size_t owner_count;         //  entries in owners
@@ -97,6 +103,15 @@ const config_owner_t *config_owner (const config_t *self, const char *name);
 
 //  The site with exactly this URL (borrowed), or NULL.
 const config_site_t *config_site_by_url (const config_t *self, const char *url);
+
+//  One site as the SITE message every actor takes (owner's webhook
+//  included).  0.
+int config_site_message (const config_t *self, const config_site_t *entry, sq_site_t *site);
+
+//  Every site that has an id, as a batch of encoded SITE frames for
+//  topology_set_sites.  Caller destroys.  NULL, with the reason in error,
+//  if a site breaks the wire contract's limits.
+zmsg_t *config_sites_batch (const config_t *self, char *error, size_t error_size);
 
 //  Parse a duration: "500ms", "30s", "5m", "1h", combinations in that
 //  order such as "1h30m" or "1m30s", or "0".  0 with *ms set, or -1.

@@ -13,7 +13,8 @@
 #include <string.h>
 
 static const command_t *s_commands [] = {
-    &command_run, &command_sweep, &command_watch, &command_status,
+    &command_run, &command_sweep, &command_watch, &command_status, &command_keygen,
+    &command_pinger,
 };
 #define COMMAND_COUNT (sizeof (s_commands) / sizeof (s_commands [0]))
 

@@ -14,7 +14,6 @@
 #include "sq_actor.h"
 #include "sq_json.h"
 #include "sq_wire.h"
-#include "config.h"
 
 #include <curl/curl.h>
 #include <string.h>
@@ -228,18 +227,20 @@ s_handle_alert (self_t *self, const sq_alert_t *alert)
 //  Sockets
 
 static void
-s_set_sites (self_t *self, const config_t *config)
+s_set_sites (self_t *self, zmsg_t *batch)
 {
     zhashx_purge (self->webhooks);
     zhashx_purge (self->owners);
-    for (size_t index = 0; index < config->site_count; index++) {
-        const config_site_t *site = &config->sites [index];
-        if (!site->owner || !site->id)
+    sq_site_t site;
+    int rc;
+    while ((rc = sq_sites_next (batch, &site, "notifier",
+                                &self->counters [NOTIFIER_malformed])) != 0) {
+        if (rc < 0 || !site.owner [0])
             continue;
-        const config_owner_t *owner = config_owner (config, site->owner);
-        zhashx_insert (self->owners, (void *) (uintptr_t) site->id, strdup (site->owner));
-        if (owner && owner->webhook)
-            zhashx_insert (self->webhooks, (void *) (uintptr_t) site->id, strdup (owner->webhook));
+        void *key = (void *) (uintptr_t) site.site_id;
+        zhashx_insert (self->owners, key, strdup (site.owner));
+        if (site.webhook [0])
+            zhashx_insert (self->webhooks, key, strdup (site.webhook));
     }
 }
 
@@ -272,15 +273,14 @@ s_send_stats (self_t *self)
 static void
 s_handle_pipe (self_t *self)
 {
-    void *pointer;
-    char *command = sq_actor_recv_command (self->pipe, &pointer);
+    zmsg_t *rest;
+    char *command = sq_actor_recv_command (self->pipe, &rest);
     size_t sync_size = strlen (SQ_CMD_SYNC);
     if (streq (command, SQ_CMD_TERM))
         self->terminated = true;
     else
     if (streq (command, SQ_CMD_SITES)) {
-        if (pointer)
-            s_set_sites (self, (const config_t *) pointer);
+        s_set_sites (self, rest);
         zsock_signal (self->pipe, 0);
     }
     else
@@ -294,6 +294,7 @@ s_handle_pipe (self_t *self)
         s_send_stats (self);
     else
         zsys_warning ("notifier: unknown pipe command '%s'", command);
+    zmsg_destroy (&rest);
     zstr_free (&command);
 }
 

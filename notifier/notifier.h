@@ -10,7 +10,7 @@
     POSTs and the sockets.
 
     Pipe commands:
-      "SITES" + config_t pointer: owners and their webhooks (signal when copied).
+      "SITES" + a batch of SITE frames: owners and their webhooks (signal when taken).
       "SYNC <seq>": reply "OK <seq>" once every ALERT up to seq has been
       received and every delivery for it has ended (delivered or given up).
       "STATS": counters line, NOTIFIER_COUNTERS below.

@@ -38,6 +38,8 @@ extern "C" {
 #define SQ_ATTEMPT_MAX      100     //  attempts of one job
 #define SQ_TIMEOUT_MAX_MS   600000  //  longest check timeout: 10 minutes
 #define SQ_SLOTS_MAX        1000000 //  free slots one pinger may announce
+#define SQ_INTERVAL_MAX_MS  86400000 // longest interval between checks: a day
+#define SQ_THRESHOLD_MAX    100     //  failure_threshold, success_threshold
 
 //  HTTP method a check uses.
 typedef enum {
@@ -82,11 +84,10 @@ typedef struct {
 //  accepted range; for STR it is the length range in bytes; for RANGES the
 //  number of ranges.
 
-//  CHECK: dispatcher -> pinger.  Check one site once.
-#define SQ_CHECK_FIELDS(F, S) \
-    F (S, U64,    job_id,       1, UINT64_MAX)          /* dispatcher's job number */ \
-    F (S, U32,    attempt,      1, SQ_ATTEMPT_MAX)      /* 1 on first send, +1 per resend */ \
-    F (S, U64,    site_id,      1, UINT64_MAX)          /* the site in the store */ \
+//  What one check of a site asks: the check options, declared once and
+//  shared by CHECK (one job) and SITE (the site model).  A new check
+//  option is one line here plus its use (config key, pinger).
+#define SQ_CHECK_SPEC_FIELDS(F, S) \
     F (S, STR,    url,          1, SQ_URL_MAX)          /* http:// or https:// */ \
     F (S, ENUM,   method,       0, SQ_METHOD_COUNT - 1) /* sq_method_t */ \
     F (S, U32,    timeout_ms,   1, SQ_TIMEOUT_MAX_MS)   /* whole check, all phases */ \
@@ -95,6 +96,25 @@ typedef struct {
     F (S, U32,    max_latency_ms, 0, SQ_TIMEOUT_MAX_MS) /* 0 = no latency limit */ \
     F (S, U32,    max_redirects, 0, 50)                 /* redirects followed */ \
     F (S, BOOL,   tls_verify,   0, 1)                   /* false: site opted out */
+
+//  CHECK: dispatcher -> pinger.  Check one site once.
+#define SQ_CHECK_FIELDS(F, S) \
+    F (S, U64,    job_id,       1, UINT64_MAX)          /* dispatcher's job number */ \
+    F (S, U32,    attempt,      1, SQ_ATTEMPT_MAX)      /* 1 on first send, +1 per resend */ \
+    F (S, U64,    site_id,      1, UINT64_MAX)          /* the site in the store */ \
+    SQ_CHECK_SPEC_FIELDS (F, S)
+
+//  SITE: supervisor (config, reload, later the API) -> dispatcher,
+//  collector, notifier.  The site model: one site, whole, with what its
+//  owner is told through.  A list is a batch of these (see sq_actor.h).
+#define SQ_SITE_FIELDS(F, S) \
+    F (S, U64,    site_id,      1, UINT64_MAX)          /* the site in the store */ \
+    F (S, STR,    owner,        0, SQ_NAME_MAX)         /* owner name; "" = none */ \
+    F (S, U32,    interval_ms,  1, SQ_INTERVAL_MAX_MS)  /* time between rounds */ \
+    F (S, U32,    failure_threshold, 1, SQ_THRESHOLD_MAX) /* failures in a row before DOWN */ \
+    F (S, U32,    success_threshold, 1, SQ_THRESHOLD_MAX) /* successes in a row before UP */ \
+    SQ_CHECK_SPEC_FIELDS (F, S) \
+    F (S, STR,    webhook,      0, SQ_URL_MAX)          /* owner's webhook; "" = none */
 
 //  RESULT: pinger -> collector.  The verdict of one check.
 #define SQ_RESULT_FIELDS(F, S) \
@@ -152,7 +172,8 @@ typedef struct {
     M (ALERT,     alert,     3) \
     M (READY,     ready,     4) \
     M (HEARTBEAT, heartbeat, 5) \
-    M (DONE,      done,      6)
+    M (DONE,      done,      6) \
+    M (SITE,      site,      7)
 
 //  C types of the field kinds.
 #define SQ_CTYPE_U64(name, max)     uint64_t name;

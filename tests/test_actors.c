@@ -18,6 +18,30 @@
 
 #include <string.h>
 
+//  Hand a config's sites to one actor, as the SITE batch every actor takes.
+static int
+s_set_sites (zactor_t *actor, const config_t *config)
+{
+    char error [256];
+    zmsg_t *batch = config_sites_batch (config, error, sizeof (error));
+    assert_non_null (batch);
+    int rc = sq_actor_set_sites (actor, batch);
+    zmsg_destroy (&batch);
+    return rc;
+}
+
+//  The same, to every actor of a topology.
+static int
+s_topology_sites (topology_t *topology, const config_t *config)
+{
+    char error [256];
+    zmsg_t *batch = config_sites_batch (config, error, sizeof (error));
+    assert_non_null (batch);
+    int rc = topology_set_sites (topology, batch);
+    zmsg_destroy (&batch);
+    return rc;
+}
+
 //  Poll an actor's counter until it reaches want, with a deadline.
 static long long
 s_wait_counter (topology_t *topology, const char *actor, const char *name, long long want)
@@ -133,7 +157,7 @@ s_resend_case (const char *name, unsigned margin_ms, unsigned silence_ms, uint32
     assert_int_equal (config_add_site (config, "http://127.0.0.1:1/", error, sizeof (error)), 0);
     config->sites [0].id = 7;
     config->sites [0].timeout_ms = timeout_ms;
-    assert_int_equal (sq_actor_set_sites (dispatcher, config), 0);
+    assert_int_equal (s_set_sites (dispatcher, config), 0);
 
     sq_msg_t msg;
     zsock_set_rcvtimeo (ghost, 5000);
@@ -218,7 +242,7 @@ test_pinger_that_comes_back_gets_credit (void **state)
     assert_int_equal (config_add_site (config, "http://127.0.0.1:1/b", error, sizeof (error)), 0);
     config->sites [0].id = 11;
     config->sites [1].id = 12;
-    assert_int_equal (sq_actor_set_sites (dispatcher, config), 0);
+    assert_int_equal (s_set_sites (dispatcher, config), 0);
     zsock_set_rcvtimeo (ghost, 5000);
     for (int index = 0; index < 2; index++) {
         sq_msg_t msg;
@@ -243,7 +267,7 @@ test_collector_drops_duplicates_and_stale_results (void **state)
     config->sites [0].id = 1;
     //  A day between checks: no real result of the site may interfere.
     config->sites [0].interval_ms = 86400000;
-    assert_int_equal (topology_set_sites (topology, config), 0);
+    assert_int_equal (s_topology_sites (topology, config), 0);
 
     zsock_t *push = zsock_new (ZMQ_PUSH);
     assert_int_equal (zsock_connect (push, "%s", topology_endpoints_of (topology)->results), 0);

@@ -364,7 +364,43 @@ test_errors (void **state)
           "site:\n"
           "  - url: https://example.com/\n",
           "bad.yaml:2:1: unknown key 'site' at top level; expected one of: "
-          "data_dir, feed, defaults, owners, sites" },
+          "data_dir, feed, listen, keys, heartbeat, workers, defaults, owners, sites" },
+        //  The topology keys.
+        { "data_dir: ./data\n"
+          "listen: tcp://0.0.0.0:7700\n",
+          "bad.yaml:2:9: listen: expected a keys folder beside it (keys: ./keys), got none: "
+          "tcp links run only with CURVE" },
+        { "keys: ./keys\n"
+          "listen: ipc:///tmp/x\n",
+          "bad.yaml:2:9: listen: expected a tcp://HOST:PORT endpoint such as tcp://0.0.0.0:7700, "
+          "got 'ipc:///tmp/x'" },
+        { "keys: ./keys\n"
+          "listen: tcp://0.0.0.0:65535\n",
+          "bad.yaml:2:9: listen: expected a tcp://HOST:PORT endpoint such as tcp://0.0.0.0:7700, "
+          "got 'tcp://0.0.0.0:65535'" },
+        { "workers:\n"
+          "  mode: processes\n",
+          "bad.yaml:2:9: mode: processes is not built yet; use threads (every actor a thread "
+          "of `squirrel run`)" },
+        { "workers:\n"
+          "  mode: fibres\n",
+          "bad.yaml:2:9: mode: expected threads or processes, got 'fibres'" },
+        { "workers:\n"
+          "  pingers: 65\n",
+          "bad.yaml:2:12: pingers: expected a whole number from 0 to 64, got '65'" },
+        { "workers:\n"
+          "  threads: 2\n",
+          "bad.yaml:2:3: unknown key 'threads' in workers; expected one of: mode, pingers" },
+        { "workers: 2\n",
+          "bad.yaml:1:10: workers: expected a mapping such as '{ mode: threads, pingers: 2 }', "
+          "got '2'" },
+        { "heartbeat: 50ms\n",
+          "bad.yaml:1:12: heartbeat: expected a duration from 100ms to 1m, got '50ms'" },
+        { "owners:\n"
+          "  a-name-that-is-longer-than-sixty-four-bytes-which-no-message-can-carry:\n"
+          "    webhook: https://hooks.example.com/x\n",
+          "bad.yaml:2:3: owner 'a-name-that-is-longer-than-sixty-four-bytes-which-no-message': "
+          "expected a name of at most 64 bytes, got 70" },
         { "defaults:\n"
           "  interval: 5m\n"
           "  retries: 3\n",

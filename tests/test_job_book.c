@@ -123,9 +123,14 @@ test_deadline_resend_and_attempt_limit (void **state)
 {
     job_book_t *book = s_book (false, 3);
     s_put (book, 7, INTERVAL, 0, 0);
+    s_put (book, 8, INTERVAL, 0, 1);
     job_book_pinger_message (book, "p1", true, 10, 0);
     job_book_pinger_message (book, "p2", true, 10, 0);
     job_t first = s_expect_send (book, 0, 7, 1, "p1");
+    //  Site 8 goes to p2, so round robin would pick p1 next: the resend
+    //  below must go to p2 because it avoids p1, not by turn.
+    job_t other = s_expect_send (book, 1, 8, 1, "p2");
+    assert_int_equal (job_book_done (book, 8, other.job_id, false, 0, 2), 0);
     int64_t deadline = TIMEOUT + MARGIN;
     assert_int_equal (job_book_site_at (book, 7), deadline);
     //  Keep both pingers alive across the wait.
@@ -143,7 +148,7 @@ test_deadline_resend_and_attempt_limit (void **state)
     job_t job;
     assert_int_equal (job_book_next (book, 3 * deadline, &job), JOB_ABANDONED);
     assert_int_equal (job.attempt, 3);
-    assert_int_equal (s_counter (book, JOB_BOOK_jobs), 3);
+    assert_int_equal (s_counter (book, JOB_BOOK_jobs), 4);
     assert_int_equal (s_counter (book, JOB_BOOK_resends), 2);
     assert_int_equal (s_counter (book, JOB_BOOK_abandoned), 1);
     //  Then the site waits for its next round, which comes as usual.
@@ -270,6 +275,59 @@ test_unroutable_pinger_is_gone (void **state)
     job_book_destroy (&book);
 }
 
+//  A pinger declared gone and back before its jobs were resent: they go to
+//  another pinger that has credit, and its own count of jobs out stays
+//  right (a later DONE of a job it no longer holds must not lower it).
+static void
+test_gone_pinger_back_before_resend (void **state)
+{
+    job_book_t *book = s_book (false, 3);
+    s_put (book, 1, INTERVAL, 0, 0);
+    s_put (book, 2, INTERVAL, 0, 3999);
+    job_book_pinger_message (book, "p1", true, 1, 0);
+    job_t old = s_expect_send (book, 0, 1, 1, "p1");
+    assert_int_equal (job_book_expire_silent (book, 4000), 0);
+    //  Nobody has credit now; then p1 is back, and p2 joins.
+    s_expect_none (book, 4000);
+    assert_int_equal (job_book_pinger_message (book, "p1", true, 2, 4001), PINGER_BACK);
+    job_book_pinger_message (book, "p2", true, 1, 4001);
+    //  Site 2 (due first) goes to p1: one job out there.
+    s_expect_send (book, 4001, 2, 1, "p1");
+    assert_int_equal (job_book_pinger (book, 0)->outstanding, 1);
+    //  Site 1's resend avoids p1, though p1 has credit and is first in turn.
+    job_t resend = s_expect_send (book, 4001, 1, 2, "p2");
+    assert_int_equal (resend.job_id, old.job_id);
+    //  Sending it elsewhere let nobody off but its new pinger's count.
+    assert_int_equal (job_book_pinger (book, 0)->outstanding, 1);
+    assert_int_equal (job_book_pinger (book, 1)->outstanding, 1);
+    //  Site 1's DONE releases p2, not p1.
+    assert_int_equal (job_book_done (book, 1, old.job_id, false, 0, 4100), 0);
+    assert_int_equal (job_book_pinger (book, 0)->outstanding, 1);
+    assert_int_equal (job_book_pinger (book, 1)->outstanding, 0);
+    job_book_destroy (&book);
+}
+
+//  The resend of a gone pinger's job avoids it even when it is back, has
+//  credit and is next in turn.
+static void
+test_resend_avoids_the_gone_pinger (void **state)
+{
+    job_book_t *book = s_book (false, 3);
+    s_put (book, 1, INTERVAL, 0, 0);
+    s_put (book, 2, INTERVAL, 0, 3999);
+    job_book_pinger_message (book, "p1", true, 1, 0);
+    job_t old = s_expect_send (book, 0, 1, 1, "p1");
+    assert_int_equal (job_book_expire_silent (book, 4000), 0);
+    //  p1 back with no free slot; p2 joins and takes site 2, so p1 is next.
+    assert_int_equal (job_book_pinger_message (book, "p1", false, 0, 4001), PINGER_BACK);
+    job_book_pinger_message (book, "p2", true, 2, 4001);
+    s_expect_send (book, 4001, 2, 1, "p2");
+    job_book_pinger_message (book, "p1", true, 1, 4001);
+    job_t resend = s_expect_send (book, 4001, 1, 2, "p2");
+    assert_int_equal (resend.job_id, old.job_id);
+    job_book_destroy (&book);
+}
+
 //  DONE for a job that is not the current one is stale and changes nothing.
 static void
 test_stale_done (void **state)
@@ -362,6 +420,8 @@ main (void)
         cmocka_unit_test (test_heartbeat_resyncs_credit),
         cmocka_unit_test (test_silent_pinger_is_gone),
         cmocka_unit_test (test_unroutable_pinger_is_gone),
+        cmocka_unit_test (test_gone_pinger_back_before_resend),
+        cmocka_unit_test (test_resend_avoids_the_gone_pinger),
         cmocka_unit_test (test_stale_done),
         cmocka_unit_test (test_once_mode),
         cmocka_unit_test (test_reload),

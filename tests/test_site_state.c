@@ -34,7 +34,7 @@ static const row_t s_rows [] = {
     { "thresholds 3 and 2: down on the third failure, up on the second success",
       { 3, 2, 300000 }, SQ_STATE_UNKNOWN, "udddduu", "USSDDDU", "...P..P",
       { N, 0, 2000, N, N, 0, N }, "UD" },
-    { "default thresholds: a suspect that recovers wakes nobody",
+    { "thresholds 2 and 1: a suspect that recovers wakes nobody",
       { 2, 1, 300000 }, SQ_STATE_UNKNOWN, "uduudu", "USUUSU", "......",
       { N, 0, N, N, 0, N }, "" },
     { "failure_threshold 1: down at once, from up",

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define RUN_TIMEOUT_MS  20000           //  a usage error answers at once
 
@@ -27,9 +28,10 @@
 #define LIST        "/nonexistent/sites.txt"
 #define FEED        "ipc:///nonexistent/squirrel.feed"
 #define NO_CA       "/nonexistent/ca.pem"
+#define KEY         "/nonexistent/pinger.key"
 
 typedef struct {
-    const char *args [6];       //  after the binary, NULL-terminated
+    const char *args [8];       //  after the binary, NULL-terminated
     int exit_code;              //  wanted
     const char *err [3];        //  each must stand in stderr; none: stderr empty
     const char *out [3];        //  each must stand in stdout; none: stdout empty
@@ -133,6 +135,47 @@ static const usage_case_t s_cases [] = {
       { "squirrel status: expected one CONFIG file, got 2 arguments" }, { NULL } },
     { { "status", CONFIG }, 2,
       { "squirrel status: " CONFIG ": cannot read: No such file or directory" }, { NULL } },
+
+    //  keygen (a run-time failure exits 1, not 2)
+    { { "keygen", "--help" }, 0, { NULL },
+      { "usage: squirrel keygen PATH", "keys/allowed/", "--key PATH" } },
+    { { "keygen", "-h" }, 0, { NULL }, { "usage: squirrel keygen PATH" } },
+    { { "keygen" }, 2, { "squirrel keygen: expected one PATH, got 0 arguments", SEE ("keygen") },
+      { NULL } },
+    { { "keygen", KEY, KEY }, 2,
+      { "squirrel keygen: expected one PATH, got 2 arguments", SEE ("keygen") }, { NULL } },
+    { { "keygen", "--frobnicate", KEY }, 2,
+      { "unrecognized option '--frobnicate'", SEE ("keygen") }, { NULL } },
+    { { "keygen", "/dev/null" }, 1,
+      { "squirrel keygen: /dev/null already exists: not overwritten" }, { NULL } },
+    { { "keygen", KEY }, 1,
+      { "squirrel keygen: " KEY ": cannot create: No such file or directory" }, { NULL } },
+
+    //  pinger (a node on another host)
+    { { "pinger", "--help" }, 0, { NULL },
+      { "usage: squirrel pinger --connect tcp://HUB:PORT --key PATH --server-key FILE",
+        "--region NAME" } },
+    { { "pinger" }, 2,
+      { "squirrel pinger: --connect, --key and --server-key are required", SEE ("pinger") },
+      { NULL } },
+    { { "pinger", "--connect", "tcp://hub:7700", "--key", KEY }, 2,
+      { "squirrel pinger: --connect, --key and --server-key are required", SEE ("pinger") },
+      { NULL } },
+    { { "pinger", "--connect", "ipc:///x", "--key", KEY, "--server-key", KEY }, 2,
+      { "squirrel pinger: --connect 'ipc:///x' is not tcp://HOST:PORT with a port from 1 to 65534" },
+      { NULL } },
+    { { "pinger", "--connect", "tcp://hub:7700", "--key", KEY, "--server-key", KEY }, 2,
+      { "squirrel pinger: --key: " }, { NULL } },
+    { { "pinger", "--region", "two words" }, 2,
+      { "squirrel pinger: --region takes a name of 1 to 64 printable characters without "
+        "spaces, not 'two words'" }, { NULL } },
+    { { "pinger", "--pingers", "0" }, 2, { COUNT ("pinger", "pingers", "1 to 64", "0") },
+      { NULL } },
+    { { "pinger", "--heartbeat", "10ms" }, 2,
+      { "squirrel pinger: --heartbeat takes a duration from 100ms to 1m, not '10ms'" },
+      { NULL } },
+    { { "pinger", "--connect", "tcp://hub:7700", "extra" }, 2,
+      { "squirrel pinger: unexpected argument 'extra'", SEE ("pinger") }, { NULL } },
 };
 #define CASE_COUNT (sizeof (s_cases) / sizeof (s_cases [0]))
 
@@ -209,10 +252,43 @@ test_help_lists_every_command (void **state)
         "  sweep      check every site in a list once, print the verdicts, exit\n",
         "  watch      print the alert feed of a running `squirrel run`\n",
         "  status     every site's state, uptime and last check, from the store\n",
+        "  keygen     write a CURVE key pair for a pinger or a watcher\n",
+        "  pinger     run a pinger node that takes jobs from a hub on another host\n",
     };
     for (size_t index = 0; index < sizeof (lines) / sizeof (lines [0]); index++)
         assert_int_equal (cli_harness_count (harness, "out.txt", lines [index]), 1);
     assert_int_equal (cli_harness_count (harness, "err.txt", "\n"), 0);
+}
+
+//  `squirrel keygen PATH` writes the pair with its modes, says where and
+//  the fingerprint, and refuses to write over it a second time.
+static void
+test_keygen_writes_pair (void **state)
+{
+    cli_harness_t *harness = (cli_harness_t *) *state;
+    char *path = cli_harness_path (harness, "pinger");
+    char *secret = cli_harness_path (harness, "pinger_secret");
+    const char *args [] = { "keygen", path, NULL };
+    assert_int_equal (cli_harness_run (harness, args, RUN_TIMEOUT_MS), 0);
+    assert_int_equal (cli_harness_count (harness, "out.txt", path), 4);
+    assert_int_equal (cli_harness_count (harness, "out.txt", "fingerprint: "), 1);
+    assert_int_equal (cli_harness_count (harness, "err.txt", "\n"), 0);
+    struct stat status;
+    assert_int_equal (stat (path, &status), 0);
+    assert_int_equal (status.st_mode & 0777, 0644);
+    assert_int_equal (stat (secret, &status), 0);
+    assert_int_equal (status.st_mode & 0777, 0600);
+    char *before = cli_harness_read (harness, "pinger_secret");
+
+    assert_int_equal (cli_harness_run (harness, args, RUN_TIMEOUT_MS), 1);
+    assert_int_equal (cli_harness_count (harness, "err.txt", "already exists: not overwritten"), 1);
+    assert_int_equal (cli_harness_count (harness, "out.txt", "\n"), 0);
+    char *after = cli_harness_read (harness, "pinger_secret");
+    assert_string_equal (before, after);
+    free (after);
+    free (before);
+    free (secret);
+    free (path);
 }
 
 int
@@ -221,6 +297,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         CLI_HARNESS_TEST (test_usage_table),
         CLI_HARNESS_TEST (test_help_lists_every_command),
+        CLI_HARNESS_TEST (test_keygen_writes_pair),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -111,7 +111,10 @@ s_start (const char *name)
     assert_non_null (self->topology);
     self->feed = zsock_new_sub (topology_endpoints_of (self->topology)->feed, "");
     assert_non_null (self->feed);
-    assert_int_equal (topology_set_sites (self->topology, self->config), 0);
+    zmsg_t *batch = config_sites_batch (self->config, error, sizeof (error));
+    assert_non_null (batch);
+    assert_int_equal (topology_set_sites (self->topology, batch), 0);
+    zmsg_destroy (&batch);
 }
 
 //  The next ALERT on the feed within timeout_ms, or false.
