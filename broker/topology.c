@@ -253,6 +253,20 @@ topology_drain_notifications (topology_t *self, int timeout_ms)
 }
 
 int
+topology_wait_pingers (topology_t *self, unsigned count, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (true) {
+        char *stats = sq_actor_stats (self->dispatcher);
+        long long alive = stats ? sq_stats_value (stats, SQ_STAT (DISPATCHER, pingers)) : -1;
+        zstr_free (&stats);
+        if (alive < 0 || alive >= count || zclock_mono () >= deadline)
+            return (int) alive;
+        zclock_sleep (50);
+    }
+}
+
+int
 topology_flush_store (topology_t *self)
 {
     if (!self->store || zstr_send (self->store, SQ_CMD_FLUSH))

@@ -80,6 +80,12 @@ const topology_endpoints_t *topology_endpoints_of (topology_t *self);
 //  The collector actor, whose pipe carries VERDICTs in once mode (borrowed).
 zactor_t *topology_collector (topology_t *self);
 
+//  Wait until at least count pingers (local or remote) have joined the
+//  dispatcher, or timeout_ms passes.
+//  Returns the live pingers at the end, or -1 if the dispatcher did not
+//  answer.
+int topology_wait_pingers (topology_t *self, unsigned count, int timeout_ms);
+
 //  Wait until the notifier has handled every alert published so far and
 //  finished their deliveries.  0, or -1 on timeout.
 int topology_drain_notifications (topology_t *self, int timeout_ms);

@@ -19,12 +19,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#define SWEEP_PINGERS_WAIT_MS   60000   //  --min-pingers: how long to wait for them
+
 static const char s_usage [] =
     "usage: squirrel sweep [OPTIONS] FILE\n"
     "\n"
     "Check every site in FILE once and exit: 0 if all are up, 1 if any is down,\n"
     "2 for a usage or config error.  FILE is a plain list (one URL per line,\n"
-    "'#' comments) or a YAML config (see deploy/squirrel.yaml).\n"
+    "'#' comments) or a YAML config (see deploy/squirrel.yaml); its workers:,\n"
+    "listen:, keys: and heartbeat: keys apply, so a sweep can run on pinger\n"
+    "nodes of other hosts.\n"
     "\n"
     "options:\n"
     "  --concurrency N        live checks per pinger (default 256)\n"
@@ -34,6 +38,9 @@ static const char s_usage [] =
     "                         the file's, else 2; 1 reports the first failure)\n"
     "  --notify URL           webhook told of every down site (JSON POST)\n"
     "  --ca-file PATH         also trust the CA certificates in PATH\n"
+    "  --min-pingers N        wait until N pingers (local threads or nodes on other\n"
+    "                         hosts, see `listen:` in the YAML) have joined before the\n"
+    "                         first check; give up after 60 s\n"
     "  --json                 one JSON object per line instead of a table\n"
     "  --verbose              log what the actors do, on stderr\n"
     "  -h, --help             this text\n";
@@ -103,12 +110,21 @@ s_print_text (const config_site_t *site, const outcome_t *outcome)
 }
 
 static int
-s_sweep (config_t *config, topology_args_t *args, bool json)
+s_sweep (config_t *config, topology_args_t *args, bool json, unsigned min_pingers)
 {
     topology_t *topology = topology_new (args);
     if (!topology) {
         fprintf (stderr, "squirrel sweep: could not start the topology (see the log above)\n");
         return 1;
+    }
+    if (min_pingers) {
+        int joined = topology_wait_pingers (topology, min_pingers, SWEEP_PINGERS_WAIT_MS);
+        if (joined < (int) min_pingers) {
+            fprintf (stderr, "squirrel sweep: %d of %u pingers joined in %d s; giving up\n",
+                     joined < 0 ? 0 : joined, min_pingers, SWEEP_PINGERS_WAIT_MS / 1000);
+            topology_destroy (&topology);
+            return 1;
+        }
     }
     size_t count = config->site_count;
     outcome_t *outcomes = (outcome_t *) calloc (count ? count : 1, sizeof (outcome_t));
@@ -207,6 +223,7 @@ s_run (int argc, char **argv)
         { "failure-threshold", required_argument, NULL, 'f' },
         { "notify",            required_argument, NULL, 'n' },
         { "ca-file",           required_argument, NULL, 'a' },
+        { "min-pingers",       required_argument, NULL, 'm' },
         { "json",              no_argument,       NULL, 'j' },
         { "verbose",           no_argument,       NULL, 'v' },
         { "help",              no_argument,       NULL, 'h' },
@@ -215,6 +232,7 @@ s_run (int argc, char **argv)
     topology_args_t args = { .transport = "inproc", .once = true };
     long long timeout_ms = 0;
     long failure_threshold = 0, value;
+    unsigned min_pingers = 0;
     bool json = false, verbose = false;
     int option;
     while ((option = getopt_long (argc, argv, "h", options, NULL)) != -1) {
@@ -255,6 +273,11 @@ s_run (int argc, char **argv)
                 }
                 args.ca_file = optarg;
                 break;
+            case 'm':
+                if ((value = cli_parse_count ("sweep", "min-pingers", optarg, 10000)) < 0)
+                    return EXIT_USAGE;
+                min_pingers = (unsigned) value;
+                break;
             case 'j': json = true; break;
             case 'v': verbose = true; break;
             case 'h': fputs (s_usage, stdout); return 0;
@@ -279,8 +302,19 @@ s_run (int argc, char **argv)
     }
     if (!verbose)
         zsys_set_logstream (NULL);
+    //  The topology keys of a YAML file: where pingers come from.
+    args.listen = config->listen;
+    args.keys_dir = config->keys;
+    args.heartbeat_ms = config->heartbeat_ms;
+    if (!args.pingers && config->pingers == 0)
+        args.remote_only = true;
+    else
+    if (!args.pingers && config->pingers > 0)
+        args.pingers = (unsigned) config->pingers;
+    if (args.remote_only && !min_pingers)
+        min_pingers = 1;            //  no check can run before a node joins
     cli_catch_signals (false);
-    int rc = s_sweep (config, &args, json);
+    int rc = s_sweep (config, &args, json, min_pingers);
     config_destroy (&config);
     return rc;
 }

@@ -25,6 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #ifndef SQ_BINARY
 #   error "SQ_BINARY must name the squirrel binary"
@@ -149,6 +153,90 @@ test_sweep_json_and_down_exits_one (void **state)
 }
 
 //  Config errors name FILE:LINE:COLUMN.  (Option errors: test_cli_usage.c.)
+//  A loopback port P with P + 1 free too, chosen at run time (the kernel
+//  picks P).  0 if none was found.
+static int
+s_free_port_pair (void)
+{
+    for (int attempt = 0; attempt < 20; attempt++) {
+        int first = socket (AF_INET, SOCK_STREAM, 0), second = socket (AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in address = { .sin_family = AF_INET,
+                                       .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+        socklen_t size = sizeof (address);
+        int port = 0;
+        if (bind (first, (struct sockaddr *) &address, sizeof (address)) == 0
+        &&  getsockname (first, (struct sockaddr *) &address, &size) == 0) {
+            port = ntohs (address.sin_port);
+            address.sin_port = htons ((uint16_t) (port + 1));
+            if (port >= 65534 || bind (second, (struct sockaddr *) &address, sizeof (address)))
+                port = 0;
+        }
+        close (first);
+        close (second);
+        if (port)
+            return port;
+    }
+    return 0;
+}
+
+//  A sweep whose checks all run on a pinger node: the YAML's listen, keys
+//  and workers (no local pinger), --min-pingers, CURVE keys from keygen.
+static void
+test_sweep_through_a_remote_node (void **state)
+{
+    cli_harness_t *harness = (cli_harness_t *) *state;
+    int port = s_free_port_pair ();
+    assert_true (port > 0);
+    //  The hub's pair and the node's, both from keygen; the node's public
+    //  key in allowed/.
+    char *keys = cli_harness_path (harness, "keys");
+    char *allowed = cli_harness_path (harness, "keys/allowed");
+    assert_int_equal (mkdir (keys, 0700), 0);
+    assert_int_equal (mkdir (allowed, 0700), 0);
+    char *hub = cli_harness_path (harness, "keys/hub");
+    char *node = cli_harness_path (harness, "node.key");
+    const char *keygen_hub [] = { "keygen", hub, NULL };
+    const char *keygen_node [] = { "keygen", node, NULL };
+    assert_int_equal (cli_harness_run (harness, keygen_hub, RUN_MS), 0);
+    assert_int_equal (cli_harness_run (harness, keygen_node, RUN_MS), 0);
+    char *public = cli_harness_read (harness, "node.key");
+    assert_int_equal (cli_harness_write (harness, "keys/allowed/node", public), 0);
+
+    char *ok = testsite_url (s_site, "http", "/ok");
+    char *bad = testsite_url (s_site, "http", "/status/503");
+    char *yaml = fixture_format ("listen: tcp://127.0.0.1:%d\nkeys: %s\nworkers:\n  pingers: 0\n"
+                                 "sites:\n  - url: %s\n  - url: %s\n", port, keys, ok, bad);
+    assert_int_equal (cli_harness_write (harness, "remote.yaml", yaml), 0);
+    char *path = cli_harness_path (harness, "remote.yaml");
+    char *connect = fixture_format ("tcp://127.0.0.1:%d", port);
+    const char *node_args [] = { "pinger", "--connect", connect, "--key", node,
+                                 "--server-key", hub, "--id", "far-node", "--region", "there",
+                                 NULL };
+    pid_t pinger = cli_harness_spawn (harness, "node.out", "node.err", node_args);
+    assert_true (pinger > 0);
+    const char *args [] = { "sweep", "--json", "--failure-threshold", "1", "--min-pingers", "1",
+                            path, NULL };
+    assert_int_equal (cli_harness_run (harness, args, RUN_MS), 1);
+    //  Both verdicts came from the node, none from a local thread.
+    assert_int_equal (cli_harness_count (harness, "out.txt", "\n"), 2);
+    assert_int_equal (cli_harness_count (harness, "out.txt", "\"pinger\":\"far-node\""), 2);
+    assert_int_equal (cli_harness_count (harness, "out.txt", "\"state\":\"up\""), 1);
+    assert_int_equal (cli_harness_count (harness, "out.txt", "\"status\":503"), 1);
+    kill (pinger, SIGTERM);
+    assert_int_equal (cli_harness_reap (harness, pinger, RUN_MS), 0);
+    assert_int_equal (cli_harness_count (harness, "node.err", ": stopped: checks=2 "), 1);
+    free (connect);
+    free (path);
+    free (yaml);
+    free (ok);
+    free (bad);
+    free (public);
+    free (node);
+    free (hub);
+    free (allowed);
+    free (keys);
+}
+
 static void
 test_sweep_config_errors_exit_two (void **state)
 {
@@ -306,6 +394,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         CLI_HARNESS_TEST (test_sweep_all_up_exits_zero),
         CLI_HARNESS_TEST (test_sweep_json_and_down_exits_one),
+        CLI_HARNESS_TEST (test_sweep_through_a_remote_node),
         CLI_HARNESS_TEST (test_sweep_config_errors_exit_two),
         CLI_HARNESS_TEST (test_run_watch_status),
         CLI_HARNESS_TEST (test_clean_stop_loses_no_result),
