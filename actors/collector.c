@@ -28,7 +28,7 @@ typedef struct {
     bool inproc;                //  results arrive over inproc://
     zpoller_t *poller;          //  pipe, results
     zhashx_t *sites;            //  site id -> site_t *
-    uint64_t seq;               //  last feed sequence number
+    uint64_t seq;               //  last feed sequence number (from the store at start)
     bool terminated;            //  $TERM received
     uint64_t counters [COLLECTOR_COUNTER_COUNT];    //  reported on STATS
 } self_t;
@@ -109,7 +109,8 @@ s_set_sites (self_t *self, zmsg_t *batch)
 //  --------------------------------------------------------------------------
 //  State machine
 
-//  Record a change of state: to the store always, to the feed when the
+//  Record a change of state: to the store always (as an ALERT when it is
+//  published, with the next seq, else as a CHANGE), to the feed when the
 //  step says so.
 static void
 s_record_change (self_t *self, site_t *site, const site_step_t *step, const sq_result_t *result)
@@ -123,7 +124,7 @@ s_record_change (self_t *self, site_t *site, const site_step_t *step, const sq_r
     memset (&msg, 0, sizeof (msg));
     msg.type = SQ_MSG_ALERT;
     sq_alert_t *alert = &msg.alert;
-    alert->seq = step->publish ? ++self->seq : (self->seq ? self->seq : 1);
+    alert->seq = step->publish ? ++self->seq : 0;      //  0: a CHANGE, set below
     alert->site_id = site->id;
     snprintf (alert->url, sizeof (alert->url), "%s", site->url);
     alert->previous = (uint8_t) step->previous;
@@ -145,6 +146,17 @@ s_record_change (self_t *self, site_t *site, const site_step_t *step, const sq_r
                    (unsigned long long) alert->seq, site->url, sq_state_name (step->to),
                    sq_state_name (step->previous), sq_reason_name ((sq_reason_t) result->reason),
                    alert->detail);
+    }
+    if (!step->publish) {
+        //  Not published: no seq.  CHANGE has ALERT's fields but seq.
+        sq_alert_t change = msg.alert;
+        msg.type = SQ_MSG_CHANGE;
+        msg.change = (sq_change_t) {
+            .site_id = change.site_id, .previous = change.previous, .state = change.state,
+            .since = change.since, .reason = change.reason,
+        };
+        memcpy (msg.change.url, change.url, sizeof (msg.change.url));
+        memcpy (msg.change.detail, change.detail, sizeof (msg.change.detail));
     }
     if (self->store && sq_wire_send (self->store, NULL, 0, &msg))
         zsys_error ("collector: %s: state change not sent to the store", site->url);
@@ -254,9 +266,7 @@ s_handle_pipe (self_t *self)
     if (streq (command, SQ_CMD_STATS)) {
         self->counters [COLLECTOR_sites] = zhashx_size (self->sites);
         self->counters [COLLECTOR_seq] = self->seq;
-        char *line = sq_counters_line (s_counter_names, self->counters, COLLECTOR_COUNTER_COUNT);
-        zstr_send (self->pipe, line);
-        free (line);
+        sq_actor_send_counters (self->pipe, s_counter_names, self->counters, COLLECTOR_COUNTER_COUNT);
     }
     else
         zsys_warning ("collector: unknown pipe command '%s'", command);
@@ -311,6 +321,24 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
           || zsock_connect (self->done, "%s", args->done) < 0
           || (args->results_remote
               && sq_actor_bind_remote (self->results, args->results_remote, &args->curve));
+    if (!rc && args->data_dir) {
+        //  Sequence numbers go on across restarts: a seq names one alert
+        //  for good.  The store writer, started before us, has committed
+        //  every alert of the last run by now.
+        store_t *store = store_open (args->data_dir, error, error_size);
+        rc = !store;
+        if (store && store_last_seq (store, &self->seq)) {
+            snprintf (error, error_size, "cannot read the last alert's seq from the store");
+            rc = 1;
+        }
+        store_close (&store);
+        if (rc) {
+            s_self_destroy (&self);
+            return NULL;
+        }
+        if (self->seq)
+            zsys_info ("collector: alerts go on from #%llu", (unsigned long long) self->seq + 1);
+    }
     if (!rc && args->store) {
         self->store = zsock_new (ZMQ_PUSH);
         assert (self->store);

@@ -4,13 +4,15 @@
     Binds a PULL for pinger results and a PUB for the alert feed (topic
     "STATE URL", e.g. "down https://example.com/", so subscribers filter by
     prefix); connects a PUSH to the dispatcher (DONE) and, when a store is
-    configured, a PUSH to the store writer (every accepted RESULT, every
-    state change as an ALERT).
+    configured, a PUSH to the store writer (every accepted RESULT; every
+    published change of state as its ALERT, every other change as a CHANGE).
 
     Each site's state is decided by the pure state machine in site_state.h
     (UNKNOWN, UP, SUSPECT, DOWN); this actor only reads results, feeds them
     to it and does what each step says.  Only DOWN and the way back to UP
-    are published on the feed, each with the next sequence number.
+    are published on the feed, each with the next sequence number; with a
+    store, the numbers go on after the highest one stored (a seq names one
+    alert for good, across restarts).
 
     Pipe commands: "SITES" + a batch of SITE frames (signal when taken);
     "DRAIN": take every result already queued, then signal; "STATS".

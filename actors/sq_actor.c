@@ -83,6 +83,15 @@ sq_actor_stats (zactor_t *actor)
     return stats;
 }
 
+void
+sq_actor_send_counters (zsock_t *pipe, const char *const *names, const uint64_t *values,
+                        size_t count)
+{
+    char *line = sq_counters_line (names, values, count);
+    zstr_send (pipe, line);
+    free (line);
+}
+
 long long
 sq_stats_value (const char *stats, const char *name)
 {

@@ -41,6 +41,10 @@ void sq_actor_report (zsock_t *pipe, const char *error);
 //  expect those.
 char *sq_actor_stats (zactor_t *actor);
 
+//  Answer STATS: send the counters line for count counters on the pipe.
+void sq_actor_send_counters (zsock_t *pipe, const char *const *names, const uint64_t *values,
+                             size_t count);
+
 //  Read "name=value" out of a counters line; -1 if absent.
 long long sq_stats_value (const char *stats, const char *name);
 

@@ -19,6 +19,7 @@
 #define S_READER_BUSY_MS        5000    //  helpers wait this long for a lock
 
 //  Version 1.  Timestamps are unix µs, enums are the sq_proto.h values.
+//  A new file gets version 1, then the upgrades below, in one transaction.
 static const char *s_schema_sql =
     "CREATE TABLE site ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"   //  stable, never reused
@@ -69,8 +70,23 @@ static const char *s_schema_sql =
     "  up INTEGER NOT NULL,"
     "  total_us INTEGER NOT NULL,"              //  sum, each check capped at one hour
     "  PRIMARY KEY (site_id, hour)"
-    ") STRICT, WITHOUT ROWID;"
-    "PRAGMA user_version = 1;";
+    ") STRICT, WITHOUT ROWID;";
+
+//  Version 2 adds the published alerts, by feed sequence number, so that a
+//  seq names one alert for good (the collector goes on from the highest)
+//  and a watcher can ask for the ones it missed.  A version 1 file gets
+//  this table and nothing else changes: no row of it is touched.
+static const char *s_schema_v2_sql =
+    "CREATE TABLE alert ("                      //  every ALERT published, kept for good
+    "  seq INTEGER PRIMARY KEY,"                //  the feed's sequence number
+    "  site_id INTEGER NOT NULL REFERENCES site (id),"   //  the URL is the site's
+    "  previous INTEGER NOT NULL,"              //  sq_state_t
+    "  state INTEGER NOT NULL,"                 //  sq_state_t
+    "  since_us INTEGER NOT NULL,"
+    "  reason INTEGER NOT NULL,"
+    "  detail TEXT NOT NULL"
+    ") STRICT;"
+    "PRAGMA user_version = 2;";
 
 #define S_STATEMENT_SQL(NAME, sql) sql,
 static const char *s_statement_sql [STMT_COUNT] = { STORE_STATEMENTS (S_STATEMENT_SQL) };
@@ -157,7 +173,7 @@ s_pragma_int (store_t *self, const char *sql, int *value)
     return rc;
 }
 
-//  Create the schema in a new file; refuse a newer one.
+//  Create the schema in a new file, upgrade an older one; refuse a newer one.
 static int
 s_schema (store_t *self, const char *path, char *error, size_t error_size)
 {
@@ -173,17 +189,24 @@ s_schema (store_t *self, const char *path, char *error, size_t error_size)
                      "understands (%d): use a newer squirrel", path, version, STORE_SCHEMA_VERSION);
         return -1;
     }
-    //  Version 0: a new file.  Re-read under the write lock: another
-    //  connection may be creating it at this very moment.
+    //  Version 0 (a new file) or older.  Re-read under the write lock:
+    //  another connection may be creating or upgrading it at this moment.
+    //  Every step runs in the one transaction: a failed upgrade leaves
+    //  the file as it was.
     int rc = sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         rc = s_pragma_int (self, "PRAGMA user_version", &version);
     if (rc == SQLITE_OK && version == 0)
         rc = sqlite3_exec (self->db, s_schema_sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK && version < 2) {
+        rc = sqlite3_exec (self->db, s_schema_v2_sql, NULL, NULL, NULL);
+        if (rc == SQLITE_OK && version == 1)
+            zsys_info ("store: %s upgraded from schema version 1 to 2 (table alert added)", path);
+    }
     if (rc == SQLITE_OK)
         rc = sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
-        s_set_error (error, error_size, "cannot create the schema in %s: %s", path,
+        s_set_error (error, error_size, "cannot create or upgrade the schema in %s: %s", path,
                      sqlite3_errmsg (self->db));
         if (!sqlite3_get_autocommit (self->db))
             sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
@@ -429,6 +452,81 @@ store_incidents (store_t *self, uint64_t site_id, size_t limit,
     if (rc != SQLITE_DONE)
         zsys_error ("store: cannot read incidents of site %llu: %s",
                     (unsigned long long) site_id, sqlite3_errmsg (self->db));
+    sqlite3_reset (statement);
+    return rc == SQLITE_DONE ? rows : -1;
+}
+
+int
+store_last_seq (store_t *self, uint64_t *seq)
+{
+    assert (self);
+    assert (seq);
+    sqlite3_stmt *statement = self->statement [STMT_ALERT_LAST];
+    int rc = sqlite3_step (statement);
+    if (rc == SQLITE_ROW)
+        *seq = (uint64_t) sqlite3_column_int64 (statement, 0);     //  NULL (none) reads as 0
+    else
+        zsys_error ("store: cannot read the last alert's seq: %s", sqlite3_errmsg (self->db));
+    sqlite3_reset (statement);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+//  Copy a text column into a fixed buffer; false when it does not fit.
+static bool
+s_column_text (sqlite3_stmt *statement, int column, char *buffer, size_t size)
+{
+    const char *text = (const char *) sqlite3_column_text (statement, column);
+    size_t length = text ? (size_t) sqlite3_column_bytes (statement, column) : 0;
+    if (length >= size || (text && strlen (text) != length))
+        return false;
+    memcpy (buffer, text ? text : "", length);
+    buffer [length] = '\0';
+    return true;
+}
+
+int
+store_alerts (store_t *self, uint64_t since, uint64_t until, size_t limit,
+              void (*callback) (const sq_alert_t *alert, void *arg), void *arg)
+{
+    assert (self);
+    assert (callback);
+    if (since >= INT64_MAX || limit == 0)
+        return 0;
+    sqlite3_stmt *statement = self->statement [STMT_ALERTS];
+    sqlite3_bind_int64 (statement, 1, (int64_t) since);
+    sqlite3_bind_int64 (statement, 2, until == 0 || until > INT64_MAX ? INT64_MAX : (int64_t) until);
+    sqlite3_bind_int64 (statement, 3, limit > INT64_MAX ? INT64_MAX : (int64_t) limit);
+    int rows = 0;
+    int rc;
+    while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
+        //  What the store holds is checked like a frame would be: a row
+        //  that would not encode is skipped, loudly, not sent.
+        sq_alert_t alert;
+        memset (&alert, 0, sizeof (alert));
+        alert.seq = (uint64_t) sqlite3_column_int64 (statement, 0);
+        alert.site_id = (uint64_t) sqlite3_column_int64 (statement, 1);
+        int previous = sqlite3_column_int (statement, 3);
+        int state = sqlite3_column_int (statement, 4);
+        int reason = sqlite3_column_int (statement, 6);
+        alert.since = sqlite3_column_int64 (statement, 5);
+        if (!s_column_text (statement, 2, alert.url, sizeof (alert.url))
+        ||  !s_column_text (statement, 7, alert.detail, sizeof (alert.detail))
+        ||  previous < 0 || previous >= SQ_STATE_COUNT || state < 0 || state >= SQ_STATE_COUNT
+        ||  reason < 0 || reason >= SQ_REASON_COUNT || alert.since < 0 || alert.site_id == 0
+        ||  !*alert.url) {
+            zsys_error ("store: alert #%llu is damaged in the store, skipped",
+                        (unsigned long long) alert.seq);
+            continue;
+        }
+        alert.previous = (uint8_t) previous;
+        alert.state = (uint8_t) state;
+        alert.reason = (uint8_t) reason;
+        callback (&alert, arg);
+        rows++;
+    }
+    if (rc != SQLITE_DONE)
+        zsys_error ("store: cannot read alerts after #%llu: %s", (unsigned long long) since,
+                    sqlite3_errmsg (self->db));
     sqlite3_reset (statement);
     return rc == SQLITE_DONE ? rows : -1;
 }

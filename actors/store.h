@@ -17,7 +17,8 @@
 #include "sq_counters.h"
 
 #define STORE_FILE_NAME             "squirrel.db"   //  inside data_dir
-#define STORE_SCHEMA_VERSION        1       //  PRAGMA user_version this build writes
+#define STORE_SCHEMA_VERSION        2       //  PRAGMA user_version this build writes;
+                                            //  a version 1 file is upgraded in place
 #define STORE_DEFAULT_RETENTION     7       //  days of raw results kept by default
 #define STORE_FLUSH_MS              500     //  flush this long after the first unflushed write
 #define STORE_FLUSH_WRITES          2000    //  ... or as soon as this many are pending
@@ -25,16 +26,21 @@
 #define STORE_PENDING_MAX           50000   //  writes held in memory while flushes fail
 
 //  The writer actor.  Binds a PULL at `endpoint` (inproc:// in practice) and
-//  takes encoded RESULT and ALERT messages (sq_wire_send of sq_msg_t, no head
-//  frame) from the collector.  RESULT -> a raw result row + rollup update +
-//  site last-check fields.  ALERT -> site state/since update; state DOWN opens
-//  an incident (start = since, reason, detail) unless one is open; any other
-//  new state closes the open incident (end = since).  Anything else arriving is
-//  malformed: logged, counted, dropped.
+//  takes encoded RESULT, ALERT and CHANGE messages (sq_wire_send of sq_msg_t,
+//  no head frame) from the collector.  RESULT -> a raw result row + rollup
+//  update + site last-check fields.  CHANGE (a change of state that was not
+//  published) -> site state/since update; state DOWN opens an incident
+//  (start = since, reason, detail) unless one is open; any other new state
+//  closes the open incident (end = since).  ALERT (a published change) ->
+//  the same, and the alert kept by its seq in table alert (store_alerts).
+//  A batch holding an ALERT is committed at once, not after 500 ms, so that
+//  the alert can be replayed and its seq is not reused after a crash.
+//  Anything else arriving is malformed: logged, counted, dropped.
 //  Batches: one transaction per flush, flushed when 500 ms have passed since the
 //  first unflushed write or 2,000 writes are pending, and on $TERM (nothing
 //  received is lost at a clean stop).  Pipe commands: "$TERM"; "STATS" ->
-//  "results=N alerts=N flushes=N malformed=N failed_writes=N pending=N dropped=N";
+//  "results=N alerts=N changes=N flushes=N malformed=N failed_writes=N pending=N
+//  dropped=N";
 //  "FLUSH" -> takes what is already queued on the socket, flushes now and
 //  replies "OK", or "ERROR why" when the flush failed (the writes stay pending
 //  and are retried); "PRUNE" -> deletes raw results older than the retention,
@@ -42,15 +48,16 @@
 //  Pruning also runs by itself a minute after start and then once an hour, in
 //  slices of STORE_PRUNE_SLICE rows per transaction, so that it never holds
 //  the write lock for long.
-//  Counters: results, alerts = messages taken; flushes = transactions
+//  Counters: results, alerts, changes = messages taken; flushes = transactions
 //  committed; malformed = frames refused; failed_writes = failed attempts to
 //  write (each logged with a site id; a transient failure keeps the batch
 //  for a retry); dropped = writes taken but never stored (a site the store
 //  does not know, a row the database refuses, a batch given up after
-//  repeated failures).  results + alerts = stored + pending + dropped.
+//  repeated failures).  results + alerts + changes = stored + pending + dropped.
 #define STORE_COUNTERS(C) \
     C (STORE, results,       "RESULTs taken") \
     C (STORE, alerts,        "ALERTs taken") \
+    C (STORE, changes,       "CHANGEs taken") \
     C (STORE, flushes,       "transactions committed") \
     C (STORE, malformed,     "frames refused") \
     C (STORE, failed_writes, "failed write attempts, each logged") \
@@ -127,5 +134,17 @@ typedef struct {
 //  Call callback per incident.  Returns the number of rows, or -1.
 int store_incidents (store_t *self, uint64_t site_id, size_t limit,
                      void (*callback) (const store_incident_t *row, void *arg), void *arg);
+
+//  The highest seq of the alerts kept, 0 when none: the collector goes on
+//  from there after a restart.  0, or -1 (logged).
+int store_last_seq (store_t *self, uint64_t *seq);
+
+//  The alerts kept with since < seq (and seq <= until, unless until is 0),
+//  in order of seq, at most limit, each handed to callback (the alert is
+//  borrowed for the call; its fields are checked against sq_proto.h's
+//  limits, a damaged row is skipped and logged).  For the snapshot
+//  service and `watch --since`.  Returns the number of alerts, or -1.
+int store_alerts (store_t *self, uint64_t since, uint64_t until, size_t limit,
+                  void (*callback) (const sq_alert_t *alert, void *arg), void *arg);
 
 #endif

@@ -56,6 +56,12 @@
                         " FROM site s LEFT JOIN rollup r" \
                         " ON r.site_id = s.id AND r.hour BETWEEN ?3 AND ?4" \
                         " WHERE s.active = 1 GROUP BY s.id ORDER BY s.url") \
+    S (ALERT_INSERT,    "INSERT INTO alert (seq, site_id, previous, state, since_us, reason, detail)" \
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)") \
+    S (ALERT_LAST,      "SELECT MAX (seq) FROM alert") \
+    S (ALERTS,          "SELECT a.seq, a.site_id, s.url, a.previous, a.state, a.since_us, a.reason," \
+                        " a.detail FROM alert a JOIN site s ON s.id = a.site_id" \
+                        " WHERE a.seq > ?1 AND a.seq <= ?2 ORDER BY a.seq LIMIT ?3") \
     S (INCIDENTS,       "SELECT start_us, end_us, reason, detail FROM incident" \
                         " WHERE site_id = ?1 ORDER BY start_us DESC, id DESC LIMIT ?2")
 

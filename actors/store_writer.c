@@ -28,9 +28,12 @@
 #define S_PRUNE_RETRY_MS        60000   //  after a failed prune
 #define S_TOTAL_US_MAX          STORE_HOUR_US   //  one check's total_us as counted in a rollup
 
-//  An ALERT as the store keeps it: the URL is already in the site row.
+//  An ALERT or CHANGE as the store keeps it: the URL is already in the
+//  site row.
 typedef struct {
+    uint64_t seq;               //  ALERT: its feed seq; CHANGE: 0 (not published)
     uint64_t site_id;           //  the site
+    sq_state_t previous;        //  its state before
     sq_state_t state;           //  its new state
     int64_t since;              //  unix µs the new state began
     sq_reason_t reason;         //  reason of the deciding check
@@ -39,16 +42,16 @@ typedef struct {
 
 //  One write waiting for the next flush.
 typedef struct {
-    sq_msg_type_t type;         //  SQ_MSG_RESULT or SQ_MSG_ALERT
+    sq_msg_type_t type;         //  SQ_MSG_RESULT, SQ_MSG_ALERT or SQ_MSG_CHANGE
     union {
         sq_result_t result;     //  type RESULT: as decoded
-        pending_alert_t alert;  //  type ALERT
+        pending_alert_t alert;  //  type ALERT or CHANGE
     };
 } pending_write_t;
 
 typedef struct {
     zsock_t *pipe;              //  actor pipe
-    zsock_t *writes;            //  PULL, RESULT and ALERT from the collector
+    zsock_t *writes;            //  PULL, RESULT, ALERT and CHANGE from the collector
     zpoller_t *poller;          //  pipe, writes
     store_t *store;             //  the writer's own connection
     uint32_t retention_days;    //  raw results kept
@@ -57,6 +60,7 @@ typedef struct {
     size_t pending_count;       //  entries in use
     size_t pending_size;        //  entries allocated
     int64_t first_pending_at;   //  monotonic ms the oldest pending write arrived
+    bool alert_pending;         //  an ALERT is pending: flush without waiting
     unsigned flush_failures;    //  failed flushes in a row of the current batch
     int64_t retry_at;           //  monotonic ms before which a failed batch is not retried
     bool overflowing;           //  pending is full and new writes are being dropped
@@ -174,7 +178,8 @@ s_apply_result (store_t *store, const sq_result_t *result, bool *known)
     return store_step (store, STMT_ROLLUP);
 }
 
-//  ALERT: site state, then open or close the incident.
+//  ALERT or CHANGE: site state, then open or close the incident; an ALERT
+//  is also kept by its seq.
 static int
 s_apply_alert (store_t *store, const pending_alert_t *alert, bool *known)
 {
@@ -188,6 +193,19 @@ s_apply_alert (store_t *store, const pending_alert_t *alert, bool *known)
     if (rc != SQLITE_OK || !*known)
         return rc;
 
+    if (alert->seq) {
+        statement = store->statement [STMT_ALERT_INSERT];
+        sqlite3_bind_int64 (statement, 1, (int64_t) alert->seq);
+        sqlite3_bind_int64 (statement, 2, site_id);
+        sqlite3_bind_int (statement, 3, alert->previous);
+        sqlite3_bind_int (statement, 4, alert->state);
+        sqlite3_bind_int64 (statement, 5, alert->since);
+        sqlite3_bind_int (statement, 6, alert->reason);
+        sqlite3_bind_text (statement, 7, alert->detail, -1, SQLITE_STATIC);
+        rc = store_step (store, STMT_ALERT_INSERT);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
     if (alert->state == SQ_STATE_DOWN) {
         statement = store->statement [STMT_INCIDENT_OPEN];
         sqlite3_bind_int64 (statement, 1, site_id);
@@ -258,6 +276,7 @@ s_give_up (self_t *self, const char *why)
                 self->flush_failures, why);
     self->counters [STORE_dropped] += self->pending_count;
     self->pending_count = 0;
+    self->alert_pending = false;
     self->flush_failures = 0;
     self->retry_at = 0;
 }
@@ -284,6 +303,7 @@ s_flush (self_t *self)
         self->counters [STORE_flushes]++;
         self->counters [STORE_dropped] += dropped;
         self->pending_count = 0;
+        self->alert_pending = false;
         self->flush_failures = 0;
         self->retry_at = 0;
         if (self->overflowing) {
@@ -324,25 +344,41 @@ s_take_one (self_t *self)
 {
     sq_msg_t msg;
     if (sq_wire_recv_expect (self->writes, NULL, NULL, &msg,
-                             SQ_WIRE_TYPE (SQ_MSG_RESULT) | SQ_WIRE_TYPE (SQ_MSG_ALERT),
+                             SQ_WIRE_TYPE (SQ_MSG_RESULT) | SQ_WIRE_TYPE (SQ_MSG_ALERT)
+                             | SQ_WIRE_TYPE (SQ_MSG_CHANGE),
                              "store: dropped a frame from the collector", &self->counters [STORE_malformed])
         != SQ_PROTO_OK)
         return;
-    if ((msg.type == SQ_MSG_RESULT ? msg.result.site_id : msg.alert.site_id) > INT64_MAX) {
+    //  CHANGE is ALERT without its seq: one form from here on.
+    if (msg.type == SQ_MSG_CHANGE) {
+        sq_change_t change = msg.change;
+        memset (&msg.alert, 0, sizeof (msg.alert));
+        msg.alert.site_id = change.site_id;
+        msg.alert.previous = change.previous;
+        msg.alert.state = change.state;
+        msg.alert.since = change.since;
+        msg.alert.reason = change.reason;
+        memcpy (msg.alert.detail, change.detail, sizeof (msg.alert.detail));
+    }
+    uint64_t site_id = msg.type == SQ_MSG_RESULT ? msg.result.site_id : msg.alert.site_id;
+    if (site_id > INT64_MAX || (msg.type == SQ_MSG_ALERT && msg.alert.seq > INT64_MAX)) {
         self->counters [STORE_malformed]++;
-        zsys_warning ("store: dropped a frame from the collector: site id beyond the store's range");
+        zsys_warning ("store: dropped a frame from the collector: site id or seq beyond the "
+                      "store's range");
         return;
     }
     if (msg.type == SQ_MSG_RESULT)
         self->counters [STORE_results]++;
     else
+    if (msg.type == SQ_MSG_ALERT)
         self->counters [STORE_alerts]++;
+    else
+        self->counters [STORE_changes]++;
     if (self->pending_count == STORE_PENDING_MAX) {
         if (!self->overflowing)
             zsys_error ("store: %d writes waiting and flushes are failing: dropping new writes "
                         "(first: %s for site %llu) until a flush succeeds", STORE_PENDING_MAX,
-                        sq_msg_type_name (msg.type), (unsigned long long)
-                        (msg.type == SQ_MSG_RESULT ? msg.result.site_id : msg.alert.site_id));
+                        sq_msg_type_name (msg.type), (unsigned long long) site_id);
         self->overflowing = true;
         self->overflow_dropped++;
         self->counters [STORE_dropped]++;
@@ -362,11 +398,15 @@ s_take_one (self_t *self)
     if (msg.type == SQ_MSG_RESULT)
         write->result = msg.result;
     else {
+        write->alert.seq = msg.type == SQ_MSG_ALERT ? msg.alert.seq : 0;
         write->alert.site_id = msg.alert.site_id;
+        write->alert.previous = (sq_state_t) msg.alert.previous;
         write->alert.state = (sq_state_t) msg.alert.state;
         write->alert.since = msg.alert.since;
         write->alert.reason = (sq_reason_t) msg.alert.reason;
         memcpy (write->alert.detail, msg.alert.detail, sizeof (write->alert.detail));
+        if (msg.type == SQ_MSG_ALERT)
+            self->alert_pending = true;
     }
 }
 
@@ -451,9 +491,7 @@ s_handle_pipe (self_t *self)
     else
     if (streq (command, SQ_CMD_STATS)) {
         self->counters [STORE_pending] = self->pending_count;
-        char *line = sq_counters_line (s_counter_names, self->counters, STORE_COUNTER_COUNT);
-        zstr_send (self->pipe, line);
-        free (line);
+        sq_actor_send_counters (self->pipe, s_counter_names, self->counters, STORE_COUNTER_COUNT);
     }
     else
     if (streq (command, SQ_CMD_FLUSH)) {
@@ -482,7 +520,8 @@ s_handle_timers (self_t *self)
 {
     int64_t now = zclock_mono ();
     if (self->pending_count && now >= self->retry_at
-    &&  (self->pending_count >= STORE_FLUSH_WRITES || now >= self->first_pending_at + STORE_FLUSH_MS))
+    &&  (self->pending_count >= STORE_FLUSH_WRITES || self->alert_pending
+         || now >= self->first_pending_at + STORE_FLUSH_MS))
         s_flush (self);
     if (!self->pruning && now >= self->prune_at) {
         self->pruning = true;
@@ -511,7 +550,7 @@ s_timeout (self_t *self)
         return 0;
     int64_t deadline = self->prune_at;
     if (self->pending_count) {
-        int64_t flush_at = self->pending_count >= STORE_FLUSH_WRITES
+        int64_t flush_at = self->pending_count >= STORE_FLUSH_WRITES || self->alert_pending
                          ? 0 : self->first_pending_at + STORE_FLUSH_MS;
         if (flush_at < self->retry_at)
             flush_at = self->retry_at;

@@ -797,9 +797,7 @@ s_handle_pipe (auth_t *self)
         rc = -1;
     else
     if (streq (command, SQ_CMD_STATS)) {
-        char *line = sq_counters_line (s_auth_counter_names, self->counters, AUTH_COUNTER_COUNT);
-        zstr_send (self->pipe, line);
-        free (line);
+        sq_actor_send_counters (self->pipe, s_auth_counter_names, self->counters, AUTH_COUNTER_COUNT);
     }
     else
         zsys_warning ("auth: unknown pipe command '%s'", command);

@@ -7,6 +7,8 @@
 #include "notifier.h"
 #include "store.h"
 #include "sq_keys.h"
+#include "forwarder.h"
+#include "snapshot.h"
 
 #include <stdatomic.h>
 #include <string.h>
@@ -22,6 +24,8 @@ struct _topology_t {
     unsigned pinger_count;      //  entries in pingers
     zcert_t *hub;               //  the hub's key pair, with listen
     zactor_t *auth;             //  the authenticator, with listen
+    zactor_t *snapshot;         //  answers FETCH from the store, with a data folder
+    zactor_t *forwarder;        //  the feed for remote watchers, with listen
 };
 
 int
@@ -69,7 +73,9 @@ topology_endpoints (topology_endpoints_t *endpoints, const topology_args_t *args
             return -1;
         }
         if (topology_remote_endpoints (args->listen, endpoints->jobs_remote,
-                                       endpoints->results_remote, error, error_size))
+                                       endpoints->results_remote, error, error_size)
+        ||  topology_remote_feed_endpoints (args->listen, endpoints->feed_remote,
+                                            endpoints->snapshot_remote, error, error_size))
             return -1;
     }
     if (args->feed) {
@@ -84,6 +90,29 @@ topology_endpoints (topology_endpoints_t *endpoints, const topology_args_t *args
         }
         snprintf (endpoints->feed, TOPOLOGY_ENDPOINT_MAX, "%s", args->feed);
     }
+    return topology_snapshot_endpoint (endpoints->feed, endpoints->snapshot, error, error_size);
+}
+
+//  tcp://HOST:PORT -> tcp://HOST:PORT+first and tcp://HOST:PORT+first+1,
+//  PORT from 1 to 65535 - first - 1.  HOST a name, an IPv4 address or [IPv6].
+static int
+s_remote_pair (const char *listen, long first, char *one, char *two,
+               char *error, size_t error_size)
+{
+    long top = 65535 - first - 1;
+    const char *colon = listen ? strrchr (listen, ':') : NULL;
+    char *end = NULL;
+    long port = colon ? strtol (colon + 1, &end, 10) : 0;
+    if (!listen || strncmp (listen, "tcp://", 6) != 0 || colon <= listen + 6
+    ||  !end || *end || colon [1] == '\0' || port < 1 || port > top
+    ||  strlen (listen) > TOPOLOGY_ENDPOINT_MAX - 8) {
+        snprintf (error, error_size, "'%s' is not tcp://HOST:PORT with a port from 1 to %ld",
+                  listen ? listen : "", top);
+        return -1;
+    }
+    int host_length = (int) (colon - listen);
+    snprintf (one, TOPOLOGY_ENDPOINT_MAX, "%.*s:%ld", host_length, listen, port + first);
+    snprintf (two, TOPOLOGY_ENDPOINT_MAX, "%.*s:%ld", host_length, listen, port + first + 1);
     return 0;
 }
 
@@ -91,20 +120,23 @@ int
 topology_remote_endpoints (const char *listen, char *jobs, char *results,
                            char *error, size_t error_size)
 {
-    //  tcp://HOST:PORT, HOST a name, an IPv4 address or [IPv6].
-    const char *colon = listen ? strrchr (listen, ':') : NULL;
-    char *end = NULL;
-    long port = colon ? strtol (colon + 1, &end, 10) : 0;
-    if (!listen || strncmp (listen, "tcp://", 6) != 0 || colon <= listen + 6
-    ||  !end || *end || colon [1] == '\0' || port < 1 || port > 65534
-    ||  strlen (listen) > TOPOLOGY_ENDPOINT_MAX - 8) {
-        snprintf (error, error_size, "'%s' is not tcp://HOST:PORT with a port from 1 to 65534",
-                  listen ? listen : "");
+    return s_remote_pair (listen, 0, jobs, results, error, error_size);
+}
+
+int
+topology_remote_feed_endpoints (const char *listen, char *feed, char *snapshot,
+                                char *error, size_t error_size)
+{
+    return s_remote_pair (listen, 2, feed, snapshot, error, error_size);
+}
+
+int
+topology_snapshot_endpoint (const char *feed, char *snapshot, char *error, size_t error_size)
+{
+    if (snprintf (snapshot, TOPOLOGY_ENDPOINT_MAX, "%s.snapshot", feed) >= TOPOLOGY_ENDPOINT_MAX) {
+        snprintf (error, error_size, "feed endpoint too long for its snapshot endpoint: %s", feed);
         return -1;
     }
-    int host_length = (int) (colon - listen);
-    snprintf (jobs, TOPOLOGY_ENDPOINT_MAX, "%.*s:%ld", host_length, listen, port);
-    snprintf (results, TOPOLOGY_ENDPOINT_MAX, "%.*s:%ld", host_length, listen, port + 1);
     return 0;
 }
 
@@ -159,6 +191,20 @@ topology_new (const topology_args_t *args)
         };
         ok = (self->collector = sq_actor_start (collector_actor, &collector, "collector")) != NULL;
     }
+    //  The feed's helpers, once the feed is bound.
+    if (ok && args->data_dir) {
+        snapshot_args_t snapshot = {
+            .data_dir = args->data_dir, .endpoint = endpoints->snapshot,
+            .remote = args->listen ? endpoints->snapshot_remote : NULL, .curve = curve,
+        };
+        ok = (self->snapshot = sq_actor_start (snapshot_actor, &snapshot, "snapshot")) != NULL;
+    }
+    if (ok && args->listen) {
+        forwarder_args_t forwarder = {
+            .upstream = endpoints->feed, .endpoint = endpoints->feed_remote, .curve = curve,
+        };
+        ok = (self->forwarder = sq_actor_start (forwarder_actor, &forwarder, "forwarder")) != NULL;
+    }
     if (ok) {
         notifier_args_t notifier = { .feed = endpoints->feed, .notify_url = args->notify_url };
         ok = (self->notifier = sq_actor_start (notifier_actor, &notifier, "notifier")) != NULL;
@@ -209,6 +255,8 @@ topology_destroy (topology_t **self_p)
     zactor_destroy (&self->collector);
     zactor_destroy (&self->notifier);
     zactor_destroy (&self->store);
+    zactor_destroy (&self->forwarder);
+    zactor_destroy (&self->snapshot);
     //  The authenticator outlives every CURVE server it answers for.
     zactor_destroy (&self->auth);
     zcert_destroy (&self->hub);
@@ -246,9 +294,14 @@ topology_drain_notifications (topology_t *self, int timeout_ms)
 {
     char *stats = sq_actor_stats (self->collector);
     long long seq = stats ? sq_stats_value (stats, SQ_STAT (COLLECTOR, seq)) : -1;
+    long long published = stats ? sq_stats_value (stats, SQ_STAT (COLLECTOR, alerts)) : -1;
     zstr_free (&stats);
-    if (seq < 0)
+    if (seq < 0 || published < 0)
         return -1;
+    //  Seqs go on from the store's: a run that published nothing has
+    //  nothing to wait for, though its seq is not 0.
+    if (published == 0)
+        return 0;
     return notifier_sync (self->notifier, (uint64_t) seq, timeout_ms);
 }
 
@@ -285,6 +338,7 @@ topology_stats (topology_t *self)
     struct { const char *name; zactor_t *actor; } actors [] = {
         { "dispatcher", self->dispatcher }, { "collector", self->collector },
         { "notifier", self->notifier }, { "store", self->store }, { "auth", self->auth },
+        { "forwarder", self->forwarder }, { "snapshot", self->snapshot },
     };
     size_t fixed = sizeof (actors) / sizeof (actors [0]);
     char *text = strdup ("");

@@ -26,8 +26,11 @@ typedef struct {
     char done [TOPOLOGY_ENDPOINT_MAX];      //  dispatcher PULL <- collector PUSH
     char feed [TOPOLOGY_ENDPOINT_MAX];      //  collector PUB -> notifier, watchers
     char store [TOPOLOGY_ENDPOINT_MAX];     //  store PULL <- collector PUSH
+    char snapshot [TOPOLOGY_ENDPOINT_MAX];  //  snapshot ROUTER <- watchers: the feed + ".snapshot"
     char jobs_remote [TOPOLOGY_ENDPOINT_MAX];   //  tcp:// for remote pingers, or ""
     char results_remote [TOPOLOGY_ENDPOINT_MAX];//  tcp:// for their results, or ""
+    char feed_remote [TOPOLOGY_ENDPOINT_MAX];   //  tcp:// forwarder XPUB for remote watchers, or ""
+    char snapshot_remote [TOPOLOGY_ENDPOINT_MAX];// tcp:// snapshot ROUTER for them, or ""
 } topology_endpoints_t;
 
 typedef struct {
@@ -54,6 +57,17 @@ typedef struct {
 int topology_remote_endpoints (const char *listen, char *jobs, char *results,
                                char *error, size_t error_size);
 
+//  The same for watchers (`squirrel watch tcp://HUB:PORT`): the feed's
+//  forwarder on PORT + 2, the snapshot service on PORT + 3.  A hub with
+//  `listen` binds all four, so its PORT goes up to 65532.  0, or -1.
+int topology_remote_feed_endpoints (const char *listen, char *feed, char *snapshot,
+                                    char *error, size_t error_size);
+
+//  The snapshot service's local endpoint for a local feed endpoint: the
+//  feed's own name + ".snapshot" (ipc:///tmp/squirrel.feed ->
+//  ipc:///tmp/squirrel.feed.snapshot).  0, or -1 when too long.
+int topology_snapshot_endpoint (const char *feed, char *snapshot, char *error, size_t error_size);
+
 typedef struct _topology_t topology_t;
 
 //  Fill endpoints for a transport.  0, or -1 with a message in error.
@@ -62,8 +76,10 @@ int topology_endpoints (topology_endpoints_t *endpoints, const topology_args_t *
 
 //  Start every actor.  With listen, also the hub's keys (created on the
 //  first start, see sq_keys.h) and the authenticator that lets in only
-//  the pingers whose public key is in keys_dir/allowed.  NULL (with the
-//  reason logged) if anything failed.
+//  the pingers and watchers whose public key is in keys_dir/allowed, and
+//  the feed's forwarder (broker/forwarder.h).  With a data folder, the
+//  snapshot service (broker/snapshot.h), local and, with listen, remote.
+//  NULL (with the reason logged) if anything failed.
 topology_t *topology_new (const topology_args_t *args);
 
 //  Stop every actor, producers first, so that nothing in flight is lost.

@@ -13,8 +13,8 @@
     The keys and their rules:
         data_dir            non-empty text
         feed                a ZeroMQ endpoint, "scheme://..."
-        listen              tcp://HOST:PORT, port 1 to 65534 (PORT + 1 is used too);
-                            needs keys
+        listen              tcp://HOST:PORT, port 1 to 65532 (PORT + 1 to + 3 are used
+                            too: results, feed, snapshot); needs keys
         keys                non-empty text, a folder: hub, hub_secret, allowed/
         heartbeat           duration, 100ms to 1m
         workers: { mode: threads (processes is not built yet),

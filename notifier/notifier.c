@@ -265,9 +265,7 @@ static void
 s_send_stats (self_t *self)
 {
     self->counters [NOTIFIER_pending] = delivery_book_pending (self->book);
-    char *line = sq_counters_line (s_counter_names, self->counters, NOTIFIER_COUNTER_COUNT);
-    zstr_send (self->pipe, line);
-    free (line);
+    sq_actor_send_counters (self->pipe, s_counter_names, self->counters, NOTIFIER_COUNTER_COUNT);
 }
 
 static void

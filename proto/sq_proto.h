@@ -40,6 +40,7 @@ extern "C" {
 #define SQ_SLOTS_MAX        1000000 //  free slots one pinger may announce
 #define SQ_INTERVAL_MAX_MS  86400000 // longest interval between checks: a day
 #define SQ_THRESHOLD_MAX    100     //  failure_threshold, success_threshold
+#define SQ_FETCH_REPLY_MAX  100     //  ALERTs in one answer to a FETCH
 
 //  HTTP method a check uses.
 typedef enum {
@@ -137,9 +138,9 @@ typedef struct {
     F (S, I64,    at,           0, INT64_MAX)           /* wall clock, unix µs */ \
     F (S, STR,    error,        0, SQ_TEXT_MAX)         /* short error text */
 
-//  ALERT: collector -> feed (PUB).  A site changed state.
-#define SQ_ALERT_FIELDS(F, S) \
-    F (S, U64,    seq,          1, UINT64_MAX)          /* feed sequence, +1 per alert */ \
+//  A change of a site's state, declared once and shared by ALERT (a
+//  published change, with its sequence number) and CHANGE (one only stored).
+#define SQ_STATE_CHANGE_FIELDS(F, S) \
     F (S, U64,    site_id,      1, UINT64_MAX)          /* the site in the store */ \
     F (S, STR,    url,          1, SQ_URL_MAX)          /* the site's URL */ \
     F (S, ENUM,   previous,     0, SQ_STATE_COUNT - 1)  /* sq_state_t before */ \
@@ -147,6 +148,28 @@ typedef struct {
     F (S, I64,    since,        0, INT64_MAX)           /* unix µs the new state began */ \
     F (S, ENUM,   reason,       0, SQ_REASON_COUNT - 1) /* reason of the deciding check */ \
     F (S, STR,    detail,       0, SQ_TEXT_MAX)         /* short human text */
+
+//  ALERT: collector -> feed (PUB), and -> store, which keeps it by seq.  A
+//  published change of state: DOWN, or back UP.
+#define SQ_ALERT_FIELDS(F, S) \
+    F (S, U64,    seq,          1, UINT64_MAX)          /* feed sequence, +1 per alert, never reused */ \
+    SQ_STATE_CHANGE_FIELDS (F, S)
+
+//  CHANGE: collector -> store.  A change of state that is not published
+//  (to or from SUSPECT, UNKNOWN -> UP): kept as the site's state, no seq.
+#define SQ_CHANGE_FIELDS(F, S) SQ_STATE_CHANGE_FIELDS (F, S)
+
+//  FETCH: watcher -> snapshot service.  The stored alerts with since < seq,
+//  and seq <= until when until is not 0, in order; at most
+//  SQ_FETCH_REPLY_MAX per answer.
+#define SQ_FETCH_FIELDS(F, S) \
+    F (S, U64,    since,        0, UINT64_MAX)          /* last seq the asker has */ \
+    F (S, U64,    until,        0, UINT64_MAX)          /* last seq wanted; 0 = the newest */
+
+//  FETCHED: snapshot service -> watcher, after the ALERTs of one answer.
+#define SQ_FETCHED_FIELDS(F, S) \
+    F (S, U64,    last,         0, UINT64_MAX)          /* seq of the last ALERT sent; since if none */ \
+    F (S, BOOL,   more,         0, 1)                   /* more in the range: ask again since last */
 
 //  READY: pinger -> dispatcher.  Credit: I can take this many more jobs.
 #define SQ_READY_FIELDS(F, S) \
@@ -173,7 +196,10 @@ typedef struct {
     M (READY,     ready,     4) \
     M (HEARTBEAT, heartbeat, 5) \
     M (DONE,      done,      6) \
-    M (SITE,      site,      7)
+    M (SITE,      site,      7) \
+    M (CHANGE,    change,    8) \
+    M (FETCH,     fetch,     9) \
+    M (FETCHED,   fetched,   10)
 
 //  C types of the field kinds.
 #define SQ_CTYPE_U64(name, max)     uint64_t name;

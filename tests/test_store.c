@@ -734,6 +734,218 @@ test_term_gives_up_loudly_on_a_locked_database (void **state)
     assert_int_equal (s_count_results (self), 0);
 }
 
+//  An ALERT with a given seq, or (seq 0) a CHANGE: a change not published.
+static void
+s_send_change (fixture_t *self, uint64_t seq, uint64_t site_id, sq_state_t previous,
+               sq_state_t state, int64_t since, const char *detail)
+{
+    sq_msg_t msg;
+    memset (&msg, 0, sizeof (msg));
+    if (seq) {
+        msg.type = SQ_MSG_ALERT;
+        msg.alert.seq = seq;
+        msg.alert.site_id = site_id;
+        strcpy (msg.alert.url, "https://ignored.example/");    //  the store keeps the site's
+        msg.alert.previous = (uint8_t) previous;
+        msg.alert.state = (uint8_t) state;
+        msg.alert.since = since;
+        msg.alert.reason = state == SQ_STATE_UP ? SQ_REASON_OK : SQ_REASON_HTTP_STATUS;
+        snprintf (msg.alert.detail, sizeof (msg.alert.detail), "%s", detail);
+    }
+    else {
+        msg.type = SQ_MSG_CHANGE;
+        msg.change.site_id = site_id;
+        strcpy (msg.change.url, "https://ignored.example/");
+        msg.change.previous = (uint8_t) previous;
+        msg.change.state = (uint8_t) state;
+        msg.change.since = since;
+        msg.change.reason = SQ_REASON_TIMEOUT;
+        snprintf (msg.change.detail, sizeof (msg.change.detail), "%s", detail);
+    }
+    assert_int_equal (sq_wire_send (self->push, NULL, 0, &msg), 0);
+}
+
+//  Collected store_alerts rows.
+typedef struct {
+    size_t count;                   //  alerts seen
+    sq_alert_t alerts [128];        //  the first 128
+} alert_list_t;
+
+static void
+s_collect_alert (const sq_alert_t *alert, void *arg)
+{
+    alert_list_t *list = (alert_list_t *) arg;
+    if (list->count < 128)
+        list->alerts [list->count] = *alert;
+    list->count++;
+}
+
+static void
+s_alerts (store_t *store, uint64_t since, uint64_t until, size_t limit, alert_list_t *list)
+{
+    memset (list, 0, sizeof (*list));
+    int rows = store_alerts (store, since, until, limit, s_collect_alert, list);
+    assert_int_equal (rows, list->count);
+}
+
+//  Published alerts are kept by seq and read back in order, at most the
+//  limit at a time; a CHANGE moves the state but is not an alert.
+static void
+test_alerts_are_kept_by_seq_and_read_in_order (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://one.example/", "https://two.example/" };
+    uint64_t ids [2];
+    s_open_sites (self, urls, NULL, 2, ids);
+    s_start (self, 0);
+    uint64_t last = 0;
+    assert_int_equal (store_last_seq (self->store, &last), 0);
+    assert_int_equal (last, 0);
+
+    //  250 alerts, each between two CHANGEs (to and from SUSPECT, say).
+    int64_t at = sq_wallclock_us () - DAY_US;
+    for (uint64_t seq = 1; seq <= 250; seq++) {
+        uint64_t site = ids [seq % 2];
+        s_send_change (self, 0, site, SQ_STATE_UP, SQ_STATE_SUSPECT, at + (int64_t) seq * 10, "suspect");
+        char detail [32];
+        snprintf (detail, sizeof (detail), "alert %llu", (unsigned long long) seq);
+        s_send_change (self, seq, site, SQ_STATE_UP, seq % 4 < 2 ? SQ_STATE_DOWN : SQ_STATE_UP,
+                       at + (int64_t) seq * 10 + 1, detail);
+    }
+    s_send_change (self, 0, ids [0], SQ_STATE_DOWN, SQ_STATE_SUSPECT, at + 5000, "change only");
+    s_flush (self);
+    assert_int_equal (s_stat (self, "alerts"), 250);
+    assert_int_equal (s_stat (self, "changes"), 251);
+    assert_int_equal (s_stat (self, "dropped"), 0);
+    assert_int_equal (store_last_seq (self->store, &last), 0);
+    assert_int_equal (last, 250);
+    //  The CHANGE set the state all the same.
+    sq_state_t site_state;
+    int64_t since = 0;
+    assert_int_equal (store_site_state (self->store, ids [0], &site_state, &since), 0);
+    assert_int_equal (site_state, SQ_STATE_SUSPECT);
+    assert_int_equal (since, at + 5000);
+
+    //  In order, bounded, page after page.
+    alert_list_t list;
+    for (uint64_t from = 0; from < 200; from += 100) {
+        s_alerts (self->store, from, 0, 100, &list);
+        assert_int_equal (list.count, 100);
+        for (size_t index = 0; index < 100; index++) {
+            const sq_alert_t *alert = &list.alerts [index];
+            uint64_t seq = from + index + 1;
+            assert_int_equal (alert->seq, seq);
+            assert_int_equal (alert->site_id, ids [seq % 2]);
+            assert_string_equal (alert->url, urls [seq % 2]);
+            assert_int_equal (alert->state, seq % 4 < 2 ? SQ_STATE_DOWN : SQ_STATE_UP);
+            assert_int_equal (alert->previous, SQ_STATE_UP);
+            assert_int_equal (alert->since, at + (int64_t) seq * 10 + 1);
+            char detail [32];
+            snprintf (detail, sizeof (detail), "alert %llu", (unsigned long long) seq);
+            assert_string_equal (alert->detail, detail);
+        }
+    }
+    s_alerts (self->store, 200, 0, 100, &list);
+    assert_int_equal (list.count, 50);
+    assert_int_equal (list.alerts [49].seq, 250);
+    s_alerts (self->store, 200, 220, 100, &list);       //  a range: 201 .. 220
+    assert_int_equal (list.count, 20);
+    assert_int_equal (list.alerts [0].seq, 201);
+    assert_int_equal (list.alerts [19].seq, 220);
+    s_alerts (self->store, 250, 0, 100, &list);
+    assert_int_equal (list.count, 0);
+    s_alerts (self->store, 0, 0, 0, &list);
+    assert_int_equal (list.count, 0);
+    s_alerts (self->store, UINT64_MAX, 0, 10, &list);
+    assert_int_equal (list.count, 0);
+}
+
+static long long
+s_query (sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *statement;
+    assert_int_equal (sqlite3_prepare_v2 (db, sql, -1, &statement, NULL), SQLITE_OK);
+    assert_int_equal (sqlite3_step (statement), SQLITE_ROW);
+    long long value = sqlite3_column_int64 (statement, 0);
+    sqlite3_finalize (statement);
+    return value;
+}
+
+//  A version 1 file (this build's schema without table alert) is upgraded
+//  to version 2 in place, and keeps every row of every table.
+static void
+test_version_1_file_is_upgraded_and_keeps_everything (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://old.example/", "https://older.example/" };
+    const char *owners [] = { "alice", NULL };
+    uint64_t ids [2];
+    s_open_sites (self, urls, owners, 2, ids);
+    s_start (self, 0);
+    int64_t now = sq_wallclock_us ();
+    for (int index = 0; index < 30; index++)
+        s_send_result (self, ids [index % 2], now - index * HOUR_US / 4, index % 3 != 0,
+                       SQ_REASON_OK, 200, 1000);
+    s_send_change (self, 0, ids [0], SQ_STATE_UP, SQ_STATE_DOWN, now - 2 * HOUR_US, "old down");
+    s_send_change (self, 0, ids [0], SQ_STATE_DOWN, SQ_STATE_UP, now - HOUR_US, "old up");
+    s_send_change (self, 0, ids [1], SQ_STATE_UP, SQ_STATE_DOWN, now, "still down");
+    s_flush (self);
+    zactor_destroy (&self->actor);
+    store_close (&self->store);
+
+    //  Make it a version 1 file, as an older squirrel left it.
+    char path [160];
+    snprintf (path, sizeof (path), "%s/%s", self->data_dir, STORE_FILE_NAME);
+    sqlite3 *db;
+    assert_int_equal (sqlite3_open (path, &db), SQLITE_OK);
+    assert_int_equal (sqlite3_exec (db, "DROP TABLE alert; PRAGMA user_version = 1", NULL, NULL,
+                                    NULL), SQLITE_OK);
+    const char *counts [] = {
+        "SELECT COUNT (*) FROM site", "SELECT COUNT (*) FROM result",
+        "SELECT COUNT (*) FROM incident", "SELECT COUNT (*) FROM rollup",
+        "SELECT SUM (checks) FROM rollup", "SELECT SUM (up) FROM rollup",
+        "SELECT COUNT (*) FROM incident WHERE end_us IS NULL",
+    };
+    long long before [7];
+    for (size_t index = 0; index < 7; index++)
+        before [index] = s_query (db, counts [index]);
+    assert_int_equal (before [0], 2);
+    assert_int_equal (before [1], 30);
+    assert_int_equal (before [2], 2);
+    sqlite3_close (db);
+
+    char error [256] = "";
+    self->store = store_open (self->data_dir, error, sizeof (error));
+    assert_non_null (self->store);
+    assert_int_equal (sqlite3_open (path, &db), SQLITE_OK);
+    assert_int_equal (s_query (db, "PRAGMA user_version"), 2);
+    for (size_t index = 0; index < 7; index++)
+        assert_int_equal (s_query (db, counts [index]), before [index]);
+    assert_int_equal (s_query (db, "SELECT COUNT (*) FROM alert"), 0);
+    sqlite3_close (db);
+    uint64_t last = 99;
+    assert_int_equal (store_last_seq (self->store, &last), 0);
+    assert_int_equal (last, 0);
+    status_list_t list;
+    s_status (self->store, now, &list);
+    assert_int_equal (list.count, 2);
+    assert_string_equal (list.rows [0].url, "https://old.example/");
+    assert_string_equal (list.rows [0].owner, "alice");
+    assert_int_equal (list.rows [0].state, SQ_STATE_UP);
+    assert_int_equal (list.rows [1].state, SQ_STATE_DOWN);
+    assert_int_equal (list.rows [1].open_incident, 1);
+
+    //  And the upgraded file takes alerts.
+    zsock_destroy (&self->push);
+    s_start (self, 0);
+    s_send_change (self, 1, ids [0], SQ_STATE_UP, SQ_STATE_DOWN, now, "new down");
+    s_flush (self);
+    alert_list_t alerts;
+    s_alerts (self->store, 0, 0, 10, &alerts);
+    assert_int_equal (alerts.count, 1);
+    assert_string_equal (alerts.alerts [0].detail, "new down");
+}
+
 static void
 test_newer_schema_is_refused (void **state)
 {
@@ -804,6 +1016,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_full_queue_drops_new_writes_and_recovers, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_term_gives_up_loudly_on_a_locked_database, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_newer_schema_is_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_alerts_are_kept_by_seq_and_read_in_order, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_version_1_file_is_upgraded_and_keeps_everything, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_failed_setup_is_reported, s_setup, s_teardown),
     };
     int rc = cmocka_run_group_tests (tests, NULL, NULL);

@@ -16,7 +16,12 @@
 #   - a node's link to the hub cut: gone within 3 heartbeats and a half (a
 #     margin for the loop), its checks go on elsewhere; restored, it is back;
 #   - the hub killed (-9) and started again: the nodes come back by
-#     themselves, and the restart raises no alert.
+#     themselves, and the restart raises no alert;
+#   - a watcher in p3 follows the hub's feed over tcp with CURVE
+#     (`squirrel watch tcp://HUB:PORT --since 0`): with an allowed key it
+#     gets the alert of a site made to go down (a third start of the hub,
+#     with that site added, so the "no false DOWN" checks above stay
+#     about sites that should be up); with an unknown key, nothing.
 # Needs root: exits 77 (skipped) otherwise.
 set -u
 
@@ -30,7 +35,7 @@ squirrel=$2
 SQ_LAB_PREFIX="sqm$$"
 # shellcheck source=tests/lab/lablib.sh
 . "$src/tests/lab/lablib.sh"
-keep_logs="hub.log hub2.log p1.log p2.log p3.log stranger.log"
+keep_logs="hub.log hub2.log hub3.log p1.log p2.log p3.log stranger.log watch.log watch-stranger.log"
 
 sites=6                     # sites on the web host
 interval=10                 # seconds between rounds (the config's floor)
@@ -213,5 +218,46 @@ if [ "$alerts" -eq 0 ] && grep -q "collector: .* alerts=0 " "$tmp/hub2.log"; the
 else
     fail "no alert at all ($alerts ALERT lines)"
 fi
+
+# ---------------------------------------------------------------------------
+# Watchers in p3, over tcp with CURVE: the hub again, with a site that goes
+# down (only here: the checks above count sites that should stay up).
+
+{
+    cat "$tmp/hub.yaml"
+    echo "  - url: http://$web:$http/switch/mh"
+    echo "    failure_threshold: 1"
+}  >"$tmp/hub3.yaml"
+s_set_site() {
+    sh "$lab" exec web python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1]).read()' \
+        "http://$web:$http/set/mh/$1" >/dev/null 2>&1
+}
+s_set_site 200 || fatal "the test site's /set/mh/200"
+s_start hub hub3.log "$squirrel" run "$tmp/hub3.yaml"
+hub_pid=$started
+s_wait_text "$tmp/hub3.log" "monitoring $((sites + 1)) sites" 1 30 || fatal "hub started a third time"
+s_start p3 watch.log "$squirrel" watch "tcp://$hub:$port" --key "$tmp/p3.key" \
+    --server-key "$tmp/keys/hub" --json --since 0
+s_start p3 watch-stranger.log "$squirrel" watch "tcp://$hub:$port" --key "$tmp/stranger.key" \
+    --server-key "$tmp/keys/hub" --json --since 0
+if s_wait_text "$tmp/watch.log" "caught up to #" 1 20; then ok "the watcher in p3 got the snapshot"
+else fail "the watcher in p3 got the snapshot within 20 s"; fi
+s_set_site 503 || fail "the test site's /set/mh/503"
+if s_wait_text "$tmp/watch.log" '"state":"down"' 1 $((interval + 20)); then
+    ok "the watcher in p3 (allowed key) got the DOWN alert over tcp"
+else
+    fail "the watcher in p3 (allowed key) got the DOWN alert over tcp"
+fi
+alerts=$(s_count_text "$tmp/watch.log" '{"seq":')
+if [ "$alerts" -eq 1 ]; then ok "exactly one alert line"; else fail "exactly one alert line (got $alerts)"; fi
+strange=$(s_count_text "$tmp/watch-stranger.log" '{"seq":')
+caught=$(s_count_text "$tmp/watch-stranger.log" "caught up")
+if [ "$strange" -eq 0 ] && [ "$caught" -eq 0 ]; then ok "the watcher with an unknown key got nothing"
+else fail "the watcher with an unknown key got nothing ($strange alert lines, $caught snapshots)"; fi
+s_set_site 200
+kill -TERM "$hub_pid"
+end=$(($(date +%s) + 30))
+while s_alive "$hub_pid" && [ "$(date +%s)" -lt "$end" ]; do sleep 0.1; done
+s_alive "$hub_pid" && fail "the third hub stopped on SIGTERM within 30 s"
 
 completed=yes
