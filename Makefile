@@ -31,6 +31,7 @@ bench: build
 	sh tests/bench/run.sh
 	sh tests/bench/sweep_tutorial.sh
 	sh tests/bench/sweep_50k.sh
+	sh tests/bench/compare.sh
 
 # The decoder fuzzer, FUZZ_SECONDS long (default 600).  New inputs go to
 # the build tree; the committed seeds are only read.

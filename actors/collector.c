@@ -320,7 +320,7 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
           || zsock_bind (self->feed, "%s", args->feed) < 0
           || zsock_connect (self->done, "%s", args->done) < 0
           || (args->results_remote
-              && sq_actor_bind_remote (self->results, args->results_remote, &args->curve));
+              && sq_actor_bind_remote (self->results, args->results_remote, &args->curve) < 0);
     if (!rc && args->data_dir) {
         //  Sequence numbers go on across restarts: a seq names one alert
         //  for good.  The store writer, started before us, has committed

@@ -253,6 +253,11 @@ s_self_new (zsock_t *pipe, const dispatcher_args_t *args, char *error, size_t er
     job_book_rules_t rules = {
         .once = args->once, .deadline_margin_ms = args->deadline_margin_ms,
         .max_attempts = args->max_attempts, .pinger_silence_ms = args->pinger_silence_ms,
+        //  The collector drops a result whose job id is not above the
+        //  last one it took for the site: after a restart of the hub, ids
+        //  starting again at 1 would make every new result look older than
+        //  a late one from before.  Wall-clock µs keep them growing.
+        .first_job_id = (uint64_t) sq_wallclock_us (),
     };
     self->book = job_book_new (&rules);
     self->jobs = zsock_new (ZMQ_ROUTER);
@@ -266,7 +271,8 @@ s_self_new (zsock_t *pipe, const dispatcher_args_t *args, char *error, size_t er
     zsock_set_rcvhwm (self->done, 0);
     if (zsock_bind (self->jobs, "%s", args->jobs) < 0
     ||  zsock_bind (self->done, "%s", args->done) < 0
-    ||  (args->jobs_remote && sq_actor_bind_remote (self->jobs, args->jobs_remote, &args->curve))) {
+    ||  (args->jobs_remote
+        && sq_actor_bind_remote (self->jobs, args->jobs_remote, &args->curve) < 0)) {
         snprintf (error, error_size, "cannot bind %s, %s or %s: %s", args->jobs, args->done,
                   args->jobs_remote ? args->jobs_remote : "-", zmq_strerror (zmq_errno ()));
         s_self_destroy (&self);

@@ -63,6 +63,7 @@ job_book_new (const job_book_rules_t *rules)
         self->rules.max_attempts = SQ_MAX_ATTEMPTS;
     if (!self->rules.pinger_silence_ms)
         self->rules.pinger_silence_ms = SQ_PINGER_SILENCE_MS;
+    self->last_job = rules->first_job_id;
     self->by_id = sq_id_table_new (NULL);
     self->schedule = sq_heap_new ();
     assert (self->by_id && self->schedule);

@@ -53,6 +53,9 @@ typedef struct {
     uint32_t deadline_margin_ms;//  added to a check's timeout
     uint32_t max_attempts;      //  sends of one job
     uint32_t pinger_silence_ms; //  no message for this long = gone
+    uint64_t first_job_id;      //  job ids start above this (the dispatcher
+                                //  passes the wall clock in µs, so a restarted
+                                //  hub's ids stay above those it gave before)
 } job_book_rules_t;
 
 //  What the book keeps of a site: its schedule and what a CHECK needs.

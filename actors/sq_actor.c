@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 
 static pthread_once_t s_curl_once = PTHREAD_ONCE_INIT;
@@ -24,7 +25,13 @@ zactor_t *
 sq_actor_start (zactor_fn *task, void *args, const char *name)
 {
     pthread_once (&s_curl_once, s_curl_global_init);
+    //  Actor threads never take a signal: the creator's thread handles
+    //  them (a signal that interrupted an actor's poll would end it).
+    sigset_t all, previous;
+    sigfillset (&all);
+    pthread_sigmask (SIG_BLOCK, &all, &previous);
     zactor_t *actor = zactor_new (task, args);
+    pthread_sigmask (SIG_SETMASK, &previous, NULL);
     if (!actor)
         return NULL;
     char *verdict = zstr_recv (actor);
@@ -154,6 +161,13 @@ sq_sites_next (zmsg_t *batch, sq_site_t *site, const char *who, uint64_t *malfor
     return 1;
 }
 
+//  ZMQ_ZAP_ENFORCE_DOMAIN is a draft option in libzmq 4.3 (value 93).
+#ifdef ZMQ_ZAP_ENFORCE_DOMAIN
+#   define SQ_ZMQ_ZAP_ENFORCE_DOMAIN ZMQ_ZAP_ENFORCE_DOMAIN
+#else
+#   define SQ_ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
+
 static void
 s_remote_options (zsock_t *socket)
 {
@@ -169,10 +183,18 @@ sq_actor_bind_remote (zsock_t *socket, const char *endpoint, const sq_curve_t *c
     assert (curve && curve->public_key && curve->secret_key);
     s_remote_options (socket);
     zsock_set_zap_domain (socket, SQ_ZAP_DOMAIN);
+    //  Without a ZAP handler libzmq lets every CURVE client in: enforce the
+    //  domain, so that a server whose authenticator is gone refuses all.
+    //  Refuse to bind where this libzmq cannot.
+    int enforce = 1;
+    if (zmq_setsockopt (zsock_resolve (socket), SQ_ZMQ_ZAP_ENFORCE_DOMAIN, &enforce,
+                        sizeof (enforce)))
+        return -1;
     zsock_set_curve_server (socket, 1);
     zsock_set_curve_publickey (socket, curve->public_key);
     zsock_set_curve_secretkey (socket, curve->secret_key);
-    return zsock_bind (socket, "%s", endpoint) < 0 ? -1 : 0;
+    int port = zsock_bind (socket, "%s", endpoint);
+    return port < 0 ? -1 : port;
 }
 
 int

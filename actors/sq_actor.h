@@ -65,8 +65,10 @@ typedef struct {
 //  Bind socket to a second, remote endpoint (tcp://) beside its local
 //  ones: a CURVE server with curve's keys and the ZAP domain "squirrel",
 //  frames capped at SQ_REMOTE_FRAME_MAX, ZMTP heartbeats on.  Call after
-//  every local bind (inproc:// peers never go through CURVE).  0, or -1
-//  with errno set.
+//  every local bind (inproc:// peers never go through CURVE).  The ZAP
+//  domain is enforced: with no authenticator running, everyone is refused
+//  (libzmq would let every CURVE client in).  Returns what zsock_bind does
+//  (the port for tcp://HOST:*, else 0), or -1.
 int sq_actor_bind_remote (zsock_t *socket, const char *endpoint, const sq_curve_t *curve);
 
 //  Make socket a CURVE client of a remote endpoint, with frames capped,

@@ -168,7 +168,7 @@ s_self_new (zsock_t *pipe, const forwarder_args_t *args, char *error, size_t err
     uint8_t everything = 1;     //  subscribe, to the empty topic
     if (zsock_connect (self->upstream, "%s", args->upstream) < 0
     ||  zmq_send (zsock_resolve (self->upstream), &everything, 1, 0) != 1
-    ||  sq_actor_bind_remote (self->watchers, args->endpoint, &args->curve)) {
+    ||  sq_actor_bind_remote (self->watchers, args->endpoint, &args->curve) < 0) {
         snprintf (error, error_size, "cannot connect %s or bind %s: %s", args->upstream,
                   args->endpoint, zmq_strerror (zmq_errno ()));
         s_self_destroy (&self);

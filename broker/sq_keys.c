@@ -873,6 +873,9 @@ sq_auth_actor (zsock_t *pipe, void *args)
     sq_actor_report (pipe, NULL);
     zpoller_t *poller = zpoller_new (pipe, self->handler, NULL);
     assert (poller);
+    //  Only $TERM ends the authenticator: a signal that interrupts the
+    //  poll must not leave the CURVE servers without their ZAP handler.
+    zpoller_set_nonstop (poller, true);
     while (true) {
         void *which = zpoller_wait (poller, -1);
         if (which == pipe) {

@@ -83,9 +83,11 @@ topology_endpoints (topology_endpoints_t *endpoints, const topology_args_t *args
             snprintf (error, error_size, "feed endpoint too long");
             return -1;
         }
-        if (strncmp (args->feed, "tcp://", 6) == 0) {
-            snprintf (error, error_size, "feed %s: tcp needs CURVE, which arrives with "
-                      "multi-host support; use ipc:// for now", args->feed);
+        //  The feed binds without CURVE: only transports that stay on this
+        //  host.  Watchers elsewhere come through the forwarder (listen).
+        if (strncmp (args->feed, "ipc://", 6) != 0 && strncmp (args->feed, "inproc://", 9) != 0) {
+            snprintf (error, error_size, "feed %s: only ipc:// or inproc:// (watchers on other "
+                      "hosts connect through listen:, with CURVE)", args->feed);
             return -1;
         }
         snprintf (endpoints->feed, TOPOLOGY_ENDPOINT_MAX, "%s", args->feed);
@@ -177,7 +179,7 @@ topology_new (const topology_args_t *args)
     }
     unsigned heartbeat_ms = args->heartbeat_ms ? args->heartbeat_ms : SQ_HEARTBEAT_MS;
     //  Consumers and binders first, so that nothing is sent to no one.
-    if (args->data_dir) {
+    if (ok && args->data_dir) {
         store_args_t store = { .data_dir = args->data_dir, .endpoint = endpoints->store };
         ok = (self->store = sq_actor_start (store_actor, &store, "store")) != NULL;
     }
@@ -306,10 +308,11 @@ topology_drain_notifications (topology_t *self, int timeout_ms)
 }
 
 int
-topology_wait_pingers (topology_t *self, unsigned count, int timeout_ms)
+topology_wait_pingers (topology_t *self, unsigned count, int timeout_ms,
+                       const volatile int *stop)
 {
     int64_t deadline = zclock_mono () + timeout_ms;
-    while (true) {
+    while (!stop || !*stop) {
         char *stats = sq_actor_stats (self->dispatcher);
         long long alive = stats ? sq_stats_value (stats, SQ_STAT (DISPATCHER, pingers)) : -1;
         zstr_free (&stats);
@@ -317,6 +320,7 @@ topology_wait_pingers (topology_t *self, unsigned count, int timeout_ms)
             return (int) alive;
         zclock_sleep (50);
     }
+    return 0;
 }
 
 int

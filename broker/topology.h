@@ -97,10 +97,11 @@ const topology_endpoints_t *topology_endpoints_of (topology_t *self);
 zactor_t *topology_collector (topology_t *self);
 
 //  Wait until at least count pingers (local or remote) have joined the
-//  dispatcher, or timeout_ms passes.
-//  Returns the live pingers at the end, or -1 if the dispatcher did not
-//  answer.
-int topology_wait_pingers (topology_t *self, unsigned count, int timeout_ms);
+//  dispatcher, or timeout_ms passes, or *stop (when not NULL) turns true.
+//  Returns the live pingers at the end (0 when stopped), or -1 if the
+//  dispatcher did not answer.
+int topology_wait_pingers (topology_t *self, unsigned count, int timeout_ms,
+                           const volatile int *stop);
 
 //  Wait until the notifier has handled every alert published so far and
 //  finished their deliveries.  0, or -1 on timeout.

@@ -118,7 +118,8 @@ s_sweep (config_t *config, topology_args_t *args, bool json, unsigned min_pinger
         return 1;
     }
     if (min_pingers) {
-        int joined = topology_wait_pingers (topology, min_pingers, SWEEP_PINGERS_WAIT_MS);
+        int joined = topology_wait_pingers (topology, min_pingers, SWEEP_PINGERS_WAIT_MS,
+                                           &cli_stop_requested);
         if (joined < (int) min_pingers) {
             fprintf (stderr, "squirrel sweep: %d of %u pingers joined in %d s; giving up\n",
                      joined < 0 ? 0 : joined, min_pingers, SWEEP_PINGERS_WAIT_MS / 1000);

@@ -130,6 +130,7 @@ typedef struct {
     size_t slot_count;          //  entries in slots, a power of two
     const node_t *owners;       //  the owners mapping, for site checks, or NULL
     const node_t *listen;       //  the listen value, for the keys check, or NULL
+    const node_t *pingers;      //  workers.pingers, for the listen check, or NULL
 } loader_t;
 
 
@@ -715,6 +716,7 @@ s_top_value (loader_t *loader, top_key_t key, const node_t *value)
                     if (s_whole (loader, item, "pingers", 0, CONFIG_PINGERS_MAX, &pingers))
                         return -1;
                     config->pingers = (int) pingers;
+                    loader->pingers = item;
                 }
             }
             return 0;
@@ -774,6 +776,12 @@ s_document (loader_t *loader, const node_t *root)
         return config_fail (&loader->source, loader->listen->line, loader->listen->column,
                             "listen: expected a keys folder beside it (keys: ./keys), got none: "
                             "tcp links run only with CURVE");
+    //  No local pinger and nowhere for a remote one to connect: nothing
+    //  would ever be checked.
+    if (loader->pingers && loader->config->pingers == 0 && !loader->config->listen)
+        return config_fail (&loader->source, loader->pingers->line, loader->pingers->column,
+                            "pingers: 0 means remote pingers only, which needs listen: "
+                            "(tcp://HOST:PORT) for them to connect to");
     return 0;
 }
 

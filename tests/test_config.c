@@ -394,6 +394,10 @@ test_errors (void **state)
         { "workers: 2\n",
           "bad.yaml:1:10: workers: expected a mapping such as '{ mode: threads, pingers: 2 }', "
           "got '2'" },
+        { "workers:\n"
+          "  pingers: 0\n",
+          "bad.yaml:2:12: pingers: 0 means remote pingers only, which needs listen: "
+          "(tcp://HOST:PORT) for them to connect to" },
         { "heartbeat: 50ms\n",
           "bad.yaml:1:12: heartbeat: expected a duration from 100ms to 1m, got '50ms'" },
         { "owners:\n"

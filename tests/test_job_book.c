@@ -392,6 +392,19 @@ test_reload (void **state)
     job_book_destroy (&book);
 }
 
+//  Job ids start above first_job_id (a restarted hub passes a larger one).
+static void
+test_first_job_id (void **state)
+{
+    job_book_rules_t rules = { .first_job_id = 1700000000000000ULL };
+    job_book_t *book = job_book_new (&rules);
+    s_put (book, 1, INTERVAL, 0, 0);
+    job_book_pinger_message (book, "p1", true, 10, 0);
+    job_t job = s_expect_send (book, 0, 1, 1, "p1");
+    assert_int_equal (job.job_id, 1700000000000001ULL);
+    job_book_destroy (&book);
+}
+
 //  Job ids only grow, across sites and rounds; a resend keeps its id.
 static void
 test_job_ids_grow (void **state)
@@ -426,6 +439,7 @@ main (void)
         cmocka_unit_test (test_once_mode),
         cmocka_unit_test (test_reload),
         cmocka_unit_test (test_job_ids_grow),
+        cmocka_unit_test (test_first_job_id),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -168,8 +168,9 @@ s_hub_new (void **state)
     assert_non_null (hub->auth);
     hub->server = zsock_new (ZMQ_PULL);
     assert_non_null (hub->server);
-    assert_int_equal (sq_keys_curve_server (hub->server, hub->hub), 0);
-    hub->port = zsock_bind (hub->server, "tcp://127.0.0.1:*");
+    //  The way every hub socket that faces the network is bound.
+    sq_curve_t curve = { zcert_public_txt (hub->hub), zcert_secret_txt (hub->hub), NULL };
+    hub->port = sq_actor_bind_remote (hub->server, "tcp://127.0.0.1:*", &curve);
     assert_true (hub->port > 0);
     ((folder_t *) *state)->hub = hub;
     return hub;
