@@ -156,7 +156,13 @@ topology_new (const topology_args_t *args)
     topology_endpoints_t *endpoints = &self->endpoints;
     //  By default one pinger thread per core: each is one event loop.
     long cores = sysconf (_SC_NPROCESSORS_ONLN);
-    self->pinger_count = args->remote_only ? 0 : args->pingers ? args->pingers
+    //  One part of the topology, or all of it (see topology.h).
+    const char *part = args->part;
+    bool with_collector = !part || streq (part, "collector");
+    bool with_notifier = !part || streq (part, "notifier");
+    bool with_dispatcher = !part || streq (part, "dispatcher");
+    bool with_pingers = !part || streq (part, "pingers");
+    self->pinger_count = !with_pingers || args->remote_only ? 0 : args->pingers ? args->pingers
                        : (unsigned) (cores < 1 ? 1 : cores > 8 ? 8 : cores);
     self->pingers = (zactor_t **) calloc (self->pinger_count + 1, sizeof (zactor_t *));
     assert (self->pingers);
@@ -164,7 +170,7 @@ topology_new (const topology_args_t *args)
     //  The keys and the authenticator before any CURVE server binds.
     bool ok = true;
     sq_curve_t curve = { NULL, NULL, NULL };
-    if (args->listen) {
+    if (args->listen && (with_collector || with_dispatcher)) {
         self->hub = sq_keys_hub (args->keys_dir, error, sizeof (error));
         char *allowed = zsys_sprintf ("%s/%s", args->keys_dir, SQ_KEYS_ALLOWED_NAME);
         sq_auth_args_t auth = { .allowed_dir = allowed };
@@ -179,11 +185,11 @@ topology_new (const topology_args_t *args)
     }
     unsigned heartbeat_ms = args->heartbeat_ms ? args->heartbeat_ms : SQ_HEARTBEAT_MS;
     //  Consumers and binders first, so that nothing is sent to no one.
-    if (ok && args->data_dir) {
+    if (ok && with_collector && args->data_dir) {
         store_args_t store = { .data_dir = args->data_dir, .endpoint = endpoints->store };
         ok = (self->store = sq_actor_start (store_actor, &store, "store")) != NULL;
     }
-    if (ok) {
+    if (ok && with_collector) {
         collector_args_t collector = {
             .results = endpoints->results, .feed = endpoints->feed, .done = endpoints->done,
             .results_remote = args->listen ? endpoints->results_remote : NULL,
@@ -194,24 +200,24 @@ topology_new (const topology_args_t *args)
         ok = (self->collector = sq_actor_start (collector_actor, &collector, "collector")) != NULL;
     }
     //  The feed's helpers, once the feed is bound.
-    if (ok && args->data_dir) {
+    if (ok && with_collector && args->data_dir) {
         snapshot_args_t snapshot = {
             .data_dir = args->data_dir, .endpoint = endpoints->snapshot,
             .remote = args->listen ? endpoints->snapshot_remote : NULL, .curve = curve,
         };
         ok = (self->snapshot = sq_actor_start (snapshot_actor, &snapshot, "snapshot")) != NULL;
     }
-    if (ok && args->listen) {
+    if (ok && with_collector && args->listen) {
         forwarder_args_t forwarder = {
             .upstream = endpoints->feed, .endpoint = endpoints->feed_remote, .curve = curve,
         };
         ok = (self->forwarder = sq_actor_start (forwarder_actor, &forwarder, "forwarder")) != NULL;
     }
-    if (ok) {
+    if (ok && with_notifier) {
         notifier_args_t notifier = { .feed = endpoints->feed, .notify_url = args->notify_url };
         ok = (self->notifier = sq_actor_start (notifier_actor, &notifier, "notifier")) != NULL;
     }
-    if (ok) {
+    if (ok && with_dispatcher) {
         dispatcher_args_t dispatcher = {
             .jobs = endpoints->jobs, .done = endpoints->done, .once = args->once,
             .jobs_remote = args->listen ? endpoints->jobs_remote : NULL, .curve = curve,
@@ -272,9 +278,9 @@ topology_set_sites (topology_t *self, zmsg_t *batch)
 {
     //  The dispatcher last: by the time a result can come back, the
     //  collector and notifier know the site.
-    if (sq_actor_set_sites (self->collector, batch)
-    ||  sq_actor_set_sites (self->notifier, batch)
-    ||  sq_actor_set_sites (self->dispatcher, batch))
+    if ((self->collector && sq_actor_set_sites (self->collector, batch))
+    ||  (self->notifier && sq_actor_set_sites (self->notifier, batch))
+    ||  (self->dispatcher && sq_actor_set_sites (self->dispatcher, batch)))
         return -1;
     return 0;
 }

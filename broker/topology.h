@@ -47,6 +47,12 @@ typedef struct {
     const char *listen;         //  tcp://HOST:PORT for remote pingers, or NULL
     const char *keys_dir;       //  the hub's keys and allowed/, required with listen
     bool remote_only;           //  no local pinger threads (workers.pingers 0)
+    const char *part;           //  NULL: every actor, in this process; or one part
+                                //  of it, for workers.mode processes:
+                                //  "collector" (with the store, the feed's
+                                //  helpers and, with listen, the authenticator),
+                                //  "notifier", "dispatcher" (with the
+                                //  authenticator, with listen), "pingers"
     unsigned heartbeat_ms;      //  pinger heartbeat; silence for 3.5 of them = gone;
                                 //  0 = SQ_HEARTBEAT_MS
 } topology_args_t;

@@ -31,9 +31,8 @@ static const char s_usage [] =
     "  --ca-file PATH    also trust the CA certificates in PATH\n"
     "  -h, --help        this text\n";
 
-//  Give the config's sites their ids from the store.  0, or -1 (logged).
-static int
-s_assign_ids (config_t *config)
+int
+cli_assign_ids (config_t *config)
 {
     char error [512];
     store_t *store = store_open (config->data_dir, error, sizeof (error));
@@ -63,9 +62,8 @@ s_assign_ids (config_t *config)
     return rc;
 }
 
-//  The config's sites, as SITE messages, to every actor.  0, or -1.
-static int
-s_hand_sites (topology_t *topology, const config_t *config)
+int
+cli_hand_sites (topology_t *topology, const config_t *config)
 {
     char error [512];
     zmsg_t *batch = config_sites_batch (config, error, sizeof (error));
@@ -78,8 +76,25 @@ s_hand_sites (topology_t *topology, const config_t *config)
     return rc;
 }
 
-static config_t *
-s_reload (config_t *current, topology_t *topology)
+void
+cli_topology_args (topology_args_t *args, const config_t *config)
+{
+    args->data_dir = config->data_dir;
+    args->runtime_dir = config->data_dir;
+    args->feed = config->feed;
+    args->listen = config->listen;
+    args->keys_dir = config->keys;
+    args->heartbeat_ms = config->heartbeat_ms;
+    //  workers.pingers, unless --pingers said otherwise.
+    if (!args->pingers && config->pingers == 0)
+        args->remote_only = true;
+    else
+    if (!args->pingers && config->pingers > 0)
+        args->pingers = (unsigned) config->pingers;
+}
+
+config_t *
+cli_reload (config_t *current, topology_t *topology)
 {
     char error [1024];
     config_t *fresh = config_load (current->path, error, sizeof (error));
@@ -92,7 +107,7 @@ s_reload (config_t *current, topology_t *topology)
     //  The running store and feed stay where they are.
     free (fresh->data_dir);
     fresh->data_dir = strdup (current->data_dir);
-    if (s_assign_ids (fresh) || s_hand_sites (topology, fresh)) {
+    if (cli_assign_ids (fresh) || cli_hand_sites (topology, fresh)) {
         zsys_error ("squirrel run: reload failed, keeping the running config");
         config_destroy (&fresh);
         return current;
@@ -160,24 +175,19 @@ s_run (int argc, char **argv)
         return EXIT_USAGE;
     }
     cli_catch_signals (true);
-    if (s_assign_ids (config)) {
+    if (cli_assign_ids (config)) {
         config_destroy (&config);
         return 1;
     }
-    args.data_dir = config->data_dir;
-    args.runtime_dir = config->data_dir;
-    args.feed = config->feed;
-    args.listen = config->listen;
-    args.keys_dir = config->keys;
-    args.heartbeat_ms = config->heartbeat_ms;
-    //  workers.pingers, unless --pingers said otherwise.
-    if (!args.pingers && config->pingers == 0)
-        args.remote_only = true;
-    else
-    if (!args.pingers && config->pingers > 0)
-        args.pingers = (unsigned) config->pingers;
+    cli_topology_args (&args, config);
+    if (config->processes) {
+        //  Every actor a child process; this one only supervises.
+        int rc = cli_supervise (config, &args);
+        config_destroy (&config);
+        return rc;
+    }
     topology_t *topology = topology_new (&args);
-    if (!topology || s_hand_sites (topology, config)) {
+    if (!topology || cli_hand_sites (topology, config)) {
         fprintf (stderr, "squirrel run: could not start (see the log above)\n");
         topology_destroy (&topology);
         config_destroy (&config);
@@ -193,7 +203,7 @@ s_run (int argc, char **argv)
         zclock_sleep (100);
         if (cli_reload_requested) {
             cli_reload_requested = 0;
-            config = s_reload (config, topology);
+            config = cli_reload (config, topology);
         }
     }
     zsys_info ("squirrel run: stopping");

@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "config.h"
+#include "topology.h"
 
 #define EXIT_USAGE 2
 
@@ -24,6 +26,29 @@ extern const command_t command_watch;
 extern const command_t command_status;
 extern const command_t command_keygen;
 extern const command_t command_pinger;
+extern const command_t command_actor;       //  internal: one part of `run`
+
+//  Give the config's sites their ids from the store (made when missing).
+//  0, or -1 (logged).  (cmd_run.c)
+int cli_assign_ids (config_t *config);
+
+//  The config's sites, as SITE messages, to every actor of topology.  0,
+//  or -1 (logged).  (cmd_run.c)
+int cli_hand_sites (topology_t *topology, const config_t *config);
+
+//  The topology arguments a config gives (transport, folders, listen,
+//  keys, heartbeat, workers.pingers unless args->pingers is set).
+//  (cmd_run.c)
+void cli_topology_args (topology_args_t *args, const config_t *config);
+
+//  SIGHUP: reread current's file; a broken one is refused (logged) and
+//  current kept.  Returns the config now in force.  (cmd_run.c)
+config_t *cli_reload (config_t *current, topology_t *topology);
+
+//  workers.mode processes: start each actor as a child process
+//  (`squirrel actor NAME`), restart one that dies, stop them in order.
+//  The exit code.  (supervisor.c)
+int cli_supervise (config_t *config, const topology_args_t *args);
 
 //  Parse a whole number from 1 to max for option name of command; prints
 //  the error and returns -1 if it is not one.

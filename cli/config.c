@@ -17,7 +17,7 @@
                             too: results, feed, snapshot); needs keys
         keys                non-empty text, a folder: hub, hub_secret, allowed/
         heartbeat           duration, 100ms to 1m
-        workers: { mode: threads (processes is not built yet),
+        workers: { mode: threads or processes,
                    pingers: whole number, 0 (remote only) to 64 }
         defaults, a site:
           interval          duration, 10s to 24h
@@ -706,10 +706,7 @@ s_top_value (loader_t *loader, top_key_t key, const node_t *value)
                     if (item->kind != NODE_SCALAR
                     ||  (strcmp (item->value, "threads") && strcmp (item->value, "processes")))
                         return s_expected (loader, item, "mode", "threads or processes");
-                    if (strcmp (item->value, "processes") == 0)
-                        return config_fail (&loader->source, item->line, item->column,
-                                            "mode: processes is not built yet; use threads "
-                                            "(every actor a thread of `squirrel run`)");
+                    config->processes = strcmp (item->value, "processes") == 0;
                 }
                 else {
                     uint32_t pingers;

@@ -75,7 +75,8 @@ typedef struct {
     char *listen;               //  tcp://HOST:PORT for remote pingers, or NULL
     char *keys;                 //  folder of the hub's keys and allowed/, or NULL
     uint32_t heartbeat_ms;      //  pinger heartbeat interval
-    int pingers;                //  local pinger threads; -1 = one per core, 0 = none
+    int pingers;                //  local pingers; -1 = one per core, 0 = none
+    bool processes;             //  workers.mode processes: each actor a child process
     config_site_t defaults;     //  what a site gets for keys it leaves out (url NULL)
     config_owner_t *owners;     //  declared owners, in file order
     size_t owner_count;         //  entries in owners

@@ -14,7 +14,7 @@
 
 static const command_t *s_commands [] = {
     &command_run, &command_sweep, &command_watch, &command_status, &command_keygen,
-    &command_pinger,
+    &command_pinger, &command_actor,
 };
 #define COMMAND_COUNT (sizeof (s_commands) / sizeof (s_commands [0]))
 
@@ -87,7 +87,9 @@ s_print_help (FILE *stream)
              "\n"
              "commands:\n", SQ_VERSION_STRING);
     for (size_t index = 0; index < COMMAND_COUNT; index++)
-        fprintf (stream, "  %-10s %s\n", s_commands [index]->name, s_commands [index]->summary);
+        if (s_commands [index]->summary)     //  internal commands have none
+            fprintf (stream, "  %-10s %s\n", s_commands [index]->name,
+                     s_commands [index]->summary);
     fprintf (stream,
              "\n"
              "`squirrel COMMAND --help` describes a command.  `squirrel --version` prints\n"

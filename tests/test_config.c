@@ -379,10 +379,6 @@ test_errors (void **state)
           "bad.yaml:2:9: listen: expected a tcp://HOST:PORT endpoint such as tcp://0.0.0.0:7700, "
           "got 'tcp://0.0.0.0:65535'" },
         { "workers:\n"
-          "  mode: processes\n",
-          "bad.yaml:2:9: mode: processes is not built yet; use threads (every actor a thread "
-          "of `squirrel run`)" },
-        { "workers:\n"
           "  mode: fibres\n",
           "bad.yaml:2:9: mode: expected threads or processes, got 'fibres'" },
         { "workers:\n"
