@@ -28,6 +28,7 @@ typedef struct {
     bool inproc;                //  results arrive over inproc://
     zpoller_t *poller;          //  pipe, results
     zhashx_t *sites;            //  site id -> site_t *
+    zhashx_t *pinger_keys;      //  pinger id -> the key its first result came with
     uint64_t seq;               //  last feed sequence number (from the store at start)
     bool terminated;            //  $TERM received
     uint64_t counters [COLLECTOR_COUNTER_COUNT];    //  reported on STATS
@@ -213,19 +214,39 @@ s_handle_result (self_t *self, const sq_result_t *result)
 //  --------------------------------------------------------------------------
 //  Socket handlers
 
+//  A pinger name belongs to the key of its first result ("" over inproc
+//  and ipc): another allowed node cannot post results under it.  The table
+//  is bounded; past COLLECTOR_PINGERS_MAX names, new ones are refused.
+static bool
+s_pinger_key_ok (self_t *self, const char *pinger_id, const char *key)
+{
+    const char *known = (const char *) zhashx_lookup (self->pinger_keys, pinger_id);
+    if (!known && zhashx_size (self->pinger_keys) < COLLECTOR_PINGERS_MAX) {
+        zhashx_insert (self->pinger_keys, pinger_id, (void *) key);
+        return true;
+    }
+    if (known && streq (known, key))
+        return true;
+    if (self->counters [COLLECTOR_impostors]++ == 0)
+        zsys_warning ("collector: refused a result as pinger %s: %s", pinger_id,
+                      known ? "from another key than its first" : "too many pinger names");
+    return false;
+}
+
 static void
 s_handle_results (self_t *self)
 {
     //  Drain, bounded, so the pipe is never starved.
     for (int round = 0; round < 4096 && (zsock_events (self->results) & ZMQ_POLLIN); round++) {
         sq_msg_t msg;
-        int rc = sq_wire_recv_expect (self->results, NULL, NULL, &msg,
-                                      SQ_WIRE_TYPE (SQ_MSG_RESULT),
-                                      "collector: dropped a frame from a pinger",
-                                      &self->counters [COLLECTOR_malformed]);
+        char key [SQ_WIRE_PEER_MAX];
+        int rc = sq_wire_recv_from (self->results, NULL, NULL, &msg,
+                                    SQ_WIRE_TYPE (SQ_MSG_RESULT),
+                                    "collector: dropped a frame from a pinger",
+                                    &self->counters [COLLECTOR_malformed], key, sizeof (key));
         if (rc == SQ_WIRE_INTERRUPTED)
             return;
-        if (rc == SQ_PROTO_OK)
+        if (rc == SQ_PROTO_OK && s_pinger_key_ok (self, msg.result.pinger_id, key))
             s_handle_result (self, &msg.result);
     }
 }
@@ -285,6 +306,7 @@ s_self_destroy (self_t **self_p)
         return;
     zpoller_destroy (&self->poller);
     zhashx_destroy (&self->sites);
+    zhashx_destroy (&self->pinger_keys);
     zsock_destroy (&self->results);
     zsock_destroy (&self->feed);
     zsock_destroy (&self->done);
@@ -304,6 +326,10 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
     self->inproc = strncmp (args->results, "inproc://", 9) == 0 && !args->results_remote;
     self->data_dir = args->data_dir ? strdup (args->data_dir) : NULL;
     self->sites = sq_id_table_new (s_site_destroy);
+    self->pinger_keys = zhashx_new ();     //  string keys and values, copied
+    assert (self->pinger_keys);
+    zhashx_set_duplicator (self->pinger_keys, (zhashx_duplicator_fn *) strdup);
+    zhashx_set_destructor (self->pinger_keys, (zhashx_destructor_fn *) zstr_free);
     self->results = zsock_new (ZMQ_PULL);
     self->feed = zsock_new (ZMQ_PUB);
     self->done = zsock_new (ZMQ_PUSH);

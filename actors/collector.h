@@ -35,7 +35,10 @@
     C (COLLECTOR, alerts,       "ALERTs published") \
     C (COLLECTOR, suspects,     "times a site became suspect") \
     C (COLLECTOR, malformed,    "frames refused") \
+    C (COLLECTOR, impostors,    "RESULTs under a pinger name from another key") \
     C (COLLECTOR, seq,          "last feed sequence number")
+
+#define COLLECTOR_PINGERS_MAX   4096    //  pinger names whose key is remembered
 
 typedef enum { COLLECTOR_COUNTERS (SQ_COUNTER_ENUM) COLLECTOR_COUNTER_COUNT } collector_counter_t;
 

@@ -20,6 +20,7 @@ typedef struct {
     job_book_t *book;           //  the schedule, credit and jobs
     bool once;                  //  sweep: first checks all due at once
     int64_t next_liveness;      //  mono ms of the next silence check
+    int64_t next_impostor_log;  //  mono ms before which impostors are not logged again
     bool terminated;            //  $TERM received
     uint64_t counters [DISPATCHER_COUNTER_COUNT];   //  reported on STATS
 } self_t;
@@ -170,10 +171,11 @@ s_handle_jobs (self_t *self)
         char identity [SQ_NAME_MAX + 1];
         size_t identity_size = SQ_NAME_MAX;
         sq_msg_t msg;
-        int rc = sq_wire_recv_expect (self->jobs, identity, &identity_size, &msg,
-                                      SQ_WIRE_TYPE (SQ_MSG_READY) | SQ_WIRE_TYPE (SQ_MSG_HEARTBEAT),
-                                      "dispatcher: dropped a frame from a pinger",
-                                      &self->counters [DISPATCHER_malformed]);
+        char key [SQ_WIRE_PEER_MAX];
+        int rc = sq_wire_recv_from (self->jobs, identity, &identity_size, &msg,
+                                    SQ_WIRE_TYPE (SQ_MSG_READY) | SQ_WIRE_TYPE (SQ_MSG_HEARTBEAT),
+                                    "dispatcher: dropped a frame from a pinger",
+                                    &self->counters [DISPATCHER_malformed], key, sizeof (key));
         if (rc == SQ_WIRE_INTERRUPTED)
             return;
         if (rc != SQ_PROTO_OK)
@@ -189,9 +191,20 @@ s_handle_jobs (self_t *self)
             continue;
         }
         identity [identity_size] = '\0';
+        //  A name belongs to the key it first came with: another allowed
+        //  node cannot take it over (and steal its jobs).
+        if (!job_book_pinger_key_check (self->book, identity, key)) {
+            if (self->counters [DISPATCHER_impostors]++ == 0 || zclock_mono () >= self->next_impostor_log) {
+                zsys_warning ("dispatcher: refused a message as pinger %s from another key "
+                              "than the one it joined with", identity);
+                self->next_impostor_log = zclock_mono () + 60000;
+            }
+            continue;
+        }
         bool ready = msg.type == SQ_MSG_READY;
         uint32_t slots = ready ? msg.ready.free_slots : msg.heartbeat.free_slots;
-        switch (job_book_pinger_message (self->book, identity, ready, slots, zclock_mono ())) {
+        switch (job_book_pinger_message_keyed (self->book, identity, key, ready, slots,
+                                               zclock_mono ())) {
             case PINGER_JOINED:
                 zsys_info ("dispatcher: pinger %s joined", identity);
                 break;

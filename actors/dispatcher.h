@@ -26,7 +26,8 @@
     C (DISPATCHER, sites,       "sites in the schedule") \
     C (DISPATCHER, pingers,     "live pingers") \
     C (DISPATCHER, malformed,   "frames refused") \
-    C (DISPATCHER, refused,     "pingers refused: table full")
+    C (DISPATCHER, refused,     "pingers refused: table full") \
+    C (DISPATCHER, impostors,   "messages under a pinger name from another key")
 
 typedef enum { DISPATCHER_COUNTERS (SQ_COUNTER_ENUM) DISPATCHER_COUNTER_COUNT } dispatcher_counter_t;
 

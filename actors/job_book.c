@@ -231,9 +231,24 @@ job_book_pinger_find (job_book_t *self, const char *id)
     return -1;
 }
 
+bool
+job_book_pinger_key_check (job_book_t *self, const char *id, const char *key)
+{
+    int index = job_book_pinger_find (self, id);
+    return index < 0 || strncmp (self->pingers [index].key, key ? key : "",
+                                 JOB_BOOK_KEY_MAX) == 0;
+}
+
 pinger_event_t
 job_book_pinger_message (job_book_t *self, const char *id, bool ready, uint32_t slots,
                          int64_t now)
+{
+    return job_book_pinger_message_keyed (self, id, "", ready, slots, now);
+}
+
+pinger_event_t
+job_book_pinger_message_keyed (job_book_t *self, const char *id, const char *key, bool ready,
+                               uint32_t slots, int64_t now)
 {
     pinger_event_t event = PINGER_SEEN;
     int index = job_book_pinger_find (self, id);
@@ -243,6 +258,8 @@ job_book_pinger_message (job_book_t *self, const char *id, bool ready, uint32_t 
         index = self->pinger_count++;
         memset (&self->pingers [index], 0, sizeof (job_pinger_t));
         snprintf (self->pingers [index].id, sizeof (self->pingers [index].id), "%s", id);
+        snprintf (self->pingers [index].key, sizeof (self->pingers [index].key), "%s",
+                  key ? key : "");
         event = PINGER_JOINED;
     }
     job_pinger_t *pinger = &self->pingers [index];

@@ -73,8 +73,11 @@ typedef struct {
 } job_site_t;
 
 //  A pinger as the book sees it.
+#define JOB_BOOK_KEY_MAX        64      //  bytes of a peer's key, with its NUL
+
 typedef struct {
     char id [SQ_NAME_MAX + 1];  //  identity on the ROUTER
+    char key [JOB_BOOK_KEY_MAX];//  the CURVE key it first spoke with ("" local)
     int64_t credit;             //  CHECKs it can take now
     int64_t outstanding;        //  jobs sent to it still without a DONE
     int64_t last_seen;          //  mono ms of its last message
@@ -139,6 +142,17 @@ int64_t job_book_site_at (job_book_t *self, uint64_t site_id);
 //  A READY (ready true) or HEARTBEAT from pinger id with free slots.
 pinger_event_t job_book_pinger_message (job_book_t *self, const char *id, bool ready,
                                         uint32_t slots, int64_t now);
+//  The same, recording key for a pinger seen for the first time (after
+//  job_book_pinger_key_check said yes).
+pinger_event_t job_book_pinger_message_keyed (job_book_t *self, const char *id,
+                                              const char *key, bool ready, uint32_t slots,
+                                              int64_t now);
+//  Whether pinger id may speak with key (its CURVE public key, "" over
+//  inproc/ipc): the first key an id is seen with is its key for good, so
+//  one allowed node cannot take over another's name.  A new id is not
+//  recorded here (job_book_pinger_message does that).  True when allowed.
+bool job_book_pinger_key_check (job_book_t *self, const char *id, const char *key);
+
 //  Declare the pinger at index gone (silence or an unroutable send).
 void job_book_pinger_gone (job_book_t *self, int pinger, int64_t now);
 //  The next live pinger silent for longer than the rules allow, declared

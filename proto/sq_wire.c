@@ -37,9 +37,20 @@ s_drain (void *handle)
     }
 }
 
-int
-sq_wire_recv (zsock_t *sock, void *head, size_t *head_size, sq_msg_t *msg,
-              char *why, size_t why_size)
+//  The sender's ZAP User-Id (for our CURVE servers: its public key in Z85)
+//  into peer; "" when the link has none (inproc, ipc).
+static void
+s_peer (zmq_msg_t *frame, char *peer, size_t peer_size)
+{
+    if (!peer)
+        return;
+    const char *user = zmq_msg_gets (frame, "User-Id");
+    snprintf (peer, peer_size, "%s", user ? user : "");
+}
+
+static int
+s_recv (zsock_t *sock, void *head, size_t *head_size, sq_msg_t *msg,
+        char *why, size_t why_size, char *peer, size_t peer_size)
 {
     void *handle = zsock_resolve (sock);
     memset (msg, 0, sizeof (*msg));
@@ -72,6 +83,7 @@ sq_wire_recv (zsock_t *sock, void *head, size_t *head_size, sq_msg_t *msg,
         goto done;
     }
     rc = sq_msg_decode (zmq_msg_data (&frame), zmq_msg_size (&frame), msg, why, why_size);
+    s_peer (&frame, peer, peer_size);
 done:
     if (zmq_msg_more (&frame))
         s_drain (handle);
@@ -80,11 +92,28 @@ done:
 }
 
 int
+sq_wire_recv (zsock_t *sock, void *head, size_t *head_size, sq_msg_t *msg,
+              char *why, size_t why_size)
+{
+    return s_recv (sock, head, head_size, msg, why, why_size, NULL, 0);
+}
+
+int
 sq_wire_recv_expect (zsock_t *sock, void *head, size_t *head_size, sq_msg_t *msg,
                      unsigned types, const char *who, uint64_t *malformed)
 {
+    return sq_wire_recv_from (sock, head, head_size, msg, types, who, malformed, NULL, 0);
+}
+
+int
+sq_wire_recv_from (zsock_t *sock, void *head, size_t *head_size, sq_msg_t *msg,
+                   unsigned types, const char *who, uint64_t *malformed,
+                   char *peer, size_t peer_size)
+{
     char why [128] = "";
-    int rc = sq_wire_recv (sock, head, head_size, msg, why, sizeof (why));
+    if (peer && peer_size)
+        *peer = '\0';
+    int rc = s_recv (sock, head, head_size, msg, why, sizeof (why), peer, peer_size);
     if (rc == SQ_WIRE_INTERRUPTED)
         return rc;
     if (rc == SQ_PROTO_OK && (SQ_WIRE_TYPE (msg->type) & types))

@@ -35,4 +35,12 @@ int sq_wire_recv (zsock_t *sock, void *head, size_t *head_size, sq_msg_t *msg,
 int sq_wire_recv_expect (zsock_t *sock, void *head, size_t *head_size, sq_msg_t *msg,
                          unsigned types, const char *who, uint64_t *malformed);
 
+//  sq_wire_recv_expect, also telling who sent it: the ZAP User-Id of the
+//  link, which for our CURVE servers is the peer's public key (Z85, 40
+//  characters); "" over inproc and ipc.  peer holds at least 41 bytes.
+#define SQ_WIRE_PEER_MAX 64
+int sq_wire_recv_from (zsock_t *sock, void *head, size_t *head_size, sq_msg_t *msg,
+                       unsigned types, const char *who, uint64_t *malformed,
+                       char *peer, size_t peer_size);
+
 #endif

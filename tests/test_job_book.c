@@ -405,6 +405,27 @@ test_first_job_id (void **state)
     job_book_destroy (&book);
 }
 
+//  A pinger name belongs to the key it joined with.
+static void
+test_pinger_name_bound_to_key (void **state)
+{
+    job_book_t *book = s_book (false, 3);
+    assert_true (job_book_pinger_key_check (book, "p1", "KEY-ONE"));      //  unknown: yes
+    assert_int_equal (job_book_pinger_message_keyed (book, "p1", "KEY-ONE", true, 5, 0),
+                      PINGER_JOINED);
+    assert_true (job_book_pinger_key_check (book, "p1", "KEY-ONE"));
+    assert_false (job_book_pinger_key_check (book, "p1", "KEY-TWO"));
+    assert_false (job_book_pinger_key_check (book, "p1", ""));
+    //  Still bound after it is gone and back.
+    assert_int_equal (job_book_expire_silent (book, 10000), 0);
+    assert_false (job_book_pinger_key_check (book, "p1", "KEY-TWO"));
+    //  A local pinger has the empty key.
+    job_book_pinger_message (book, "local", true, 5, 0);
+    assert_true (job_book_pinger_key_check (book, "local", ""));
+    assert_false (job_book_pinger_key_check (book, "local", "KEY-ONE"));
+    job_book_destroy (&book);
+}
+
 //  Job ids only grow, across sites and rounds; a resend keeps its id.
 static void
 test_job_ids_grow (void **state)
@@ -440,6 +461,7 @@ main (void)
         cmocka_unit_test (test_reload),
         cmocka_unit_test (test_job_ids_grow),
         cmocka_unit_test (test_first_job_id),
+        cmocka_unit_test (test_pinger_name_bound_to_key),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

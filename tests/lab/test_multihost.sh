@@ -35,7 +35,7 @@ squirrel=$2
 SQ_LAB_PREFIX="sqm$$"
 # shellcheck source=tests/lab/lablib.sh
 . "$src/tests/lab/lablib.sh"
-keep_logs="hub.log hub2.log hub3.log p1.log p2.log p3.log stranger.log watch.log watch-stranger.log"
+keep_logs="hub.log hub2.log hub3.log p1.log p2.log p3.log stranger.log thief.log watch.log watch-stranger.log"
 
 sites=6                     # sites on the web host
 interval=10                 # seconds between rounds (the config's floor)
@@ -154,6 +154,7 @@ else
 fi
 kill -KILL "$stranger_pid" 2>/dev/null
 
+
 # ---------------------------------------------------------------------------
 # kill -9 of a node: gone, and every site still gets a result.
 
@@ -206,6 +207,19 @@ if s_wait_all_checked_since "$restart_us" $((interval + 15)); then
 else
     fail "after the hub's restart every site got a result ($(s_sites_checked_since "$restart_us") of $sites)"
 fi
+
+# An allowed key under another node's name: refused, the name stays p2's
+# (its results and credit are refused; ROUTER_HANDOVER still lets it take
+# the route for a moment, which is why this comes last: see the note).
+s_start p3 thief.log "$squirrel" pinger --connect "tcp://$hub:$port" --key "$tmp/p3.key" \
+    --server-key "$tmp/keys/hub" --region us --id p2
+thief_pid=$started
+if s_wait_text "$tmp/hub2.log" "refused a message as pinger p2 from another key" 1 15; then
+    ok "a node claiming p2's name with p3's key is refused"
+else
+    fail "a node claiming p2's name with p3's key is refused"
+fi
+kill -KILL "$thief_pid" 2>/dev/null
 
 # A clean stop, and no alert ever: no site was down, whatever the pingers did.
 kill -TERM "$hub_pid"
