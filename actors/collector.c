@@ -342,8 +342,8 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
     //  bound the memory a stalled remote watcher can make us hold.
     zsock_set_sndhwm (self->feed, 1000000);
     zsock_set_linger (self->done, SQ_LINGER_DONE_MS);
-    int rc = zsock_bind (self->results, "%s", args->results) < 0
-          || zsock_bind (self->feed, "%s", args->feed) < 0
+    int rc = sq_actor_bind (self->results, args->results) < 0
+          || sq_actor_bind (self->feed, args->feed) < 0
           || zsock_connect (self->done, "%s", args->done) < 0
           || (args->results_remote
               && sq_actor_bind_remote (self->results, args->results_remote, &args->curve) < 0);

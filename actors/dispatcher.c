@@ -282,8 +282,8 @@ s_self_new (zsock_t *pipe, const dispatcher_args_t *args, char *error, size_t er
     zsock_set_router_handover (self->jobs, 1);
     zsock_set_sndhwm (self->jobs, 0);
     zsock_set_rcvhwm (self->done, 0);
-    if (zsock_bind (self->jobs, "%s", args->jobs) < 0
-    ||  zsock_bind (self->done, "%s", args->done) < 0
+    if (sq_actor_bind (self->jobs, args->jobs) < 0
+    ||  sq_actor_bind (self->done, args->done) < 0
     ||  (args->jobs_remote
         && sq_actor_bind_remote (self->jobs, args->jobs_remote, &args->curve) < 0)) {
         snprintf (error, error_size, "cannot bind %s, %s or %s: %s", args->jobs, args->done,

@@ -3,6 +3,8 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <string.h>
 
@@ -159,6 +161,18 @@ sq_sites_next (zmsg_t *batch, sq_site_t *site, const char *who, uint64_t *malfor
     }
     *site = msg.site;
     return 1;
+}
+
+int
+sq_actor_bind (zsock_t *socket, const char *endpoint)
+{
+    if (zsock_bind (socket, "%s", endpoint) < 0)
+        return -1;
+    if (strncmp (endpoint, "ipc://", 6) == 0 && chmod (endpoint + 6, 0600) < 0) {
+        zsys_error ("cannot make %s private: %s", endpoint, strerror (errno));
+        return -1;
+    }
+    return 0;
 }
 
 //  ZMQ_ZAP_ENFORCE_DOMAIN is a draft option in libzmq 4.3 (value 93).

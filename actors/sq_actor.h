@@ -53,6 +53,11 @@ long long sq_stats_value (const char *stats, const char *name);
 //  follow it (caller destroys), or NULL if there are none.
 char *sq_actor_recv_command (zsock_t *pipe, zmsg_t **rest_p);
 
+//  Bind socket to a local endpoint (inproc:// or ipc://).  An ipc socket
+//  file is made mode 0600 at once: another user of this host can neither
+//  inject jobs or results nor read the feed.  0, or -1.
+int sq_actor_bind (zsock_t *socket, const char *endpoint);
+
 //  CURVE keys for a tcp:// link, as Z85 text (40 characters each).  The
 //  actors take keys as text, never files: files and the authenticator
 //  belong to broker/ (sq_keys.h).

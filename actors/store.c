@@ -110,7 +110,7 @@ s_set_error (char *error, size_t error_size, const char *format, ...)
     va_end (args);
 }
 
-//  mkdir -p, each missing folder with mode 0750.
+//  mkdir -p, each missing folder with mode 0700 (it holds the ipc sockets).
 static int
 s_make_folder (const char *path, char *error, size_t error_size)
 {
@@ -123,7 +123,7 @@ s_make_folder (const char *path, char *error, size_t error_size)
     for (char *slash = strchr (buffer + 1, '/'); ; slash = strchr (slash + 1, '/')) {
         if (slash)
             *slash = 0;
-        if (mkdir (buffer, 0750) < 0 && errno != EEXIST) {
+        if (mkdir (buffer, 0700) < 0 && errno != EEXIST) {
             s_set_error (error, error_size, "cannot create %s: %s", buffer, strerror (errno));
             return -1;
         }

@@ -120,7 +120,7 @@ s_self_new (zsock_t *pipe, const snapshot_args_t *args, char *error, size_t erro
     }
     self->router = zsock_new (ZMQ_ROUTER);
     assert (self->router);
-    if (zsock_bind (self->router, "%s", args->endpoint) < 0
+    if (sq_actor_bind (self->router, args->endpoint) < 0
     ||  (args->remote && sq_actor_bind_remote (self->router, args->remote, &args->curve) < 0)) {
         snprintf (error, error_size, "cannot bind %s%s%s: %s", args->endpoint,
                   args->remote ? " or " : "", args->remote ? args->remote : "",

@@ -260,7 +260,7 @@ test_results_make_rollups_and_uptime (void **state)
     //  The data folder was made private.
     struct stat info;
     assert_int_equal (stat (self->data_dir, &info), 0);
-    assert_int_equal (info.st_mode & 0777, 0750);
+    assert_int_equal (info.st_mode & 0777, 0700);
 
     int64_t now = sq_wallclock_us ();
     //  Site b: the newest check is sent first; it must stay the last check.

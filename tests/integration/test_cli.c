@@ -287,6 +287,12 @@ test_run_watch_status (void **state)
     pid_t run = cli_harness_spawn (harness, "run.out", "run.err", run_args);
     assert_true (run > 0);
     assert_true (cli_harness_wait_text (harness, "run.err", "monitoring 1 sites", START_MS));
+    //  The feed's socket file is the owner's only: nobody else on this
+    //  host can read the alerts (or, for the other sockets, inject jobs).
+    struct stat info;
+    assert_int_equal (stat (cli_harness_feed (harness) + strlen ("ipc://"), &info), 0);
+    assert_true (S_ISSOCK (info.st_mode));
+    assert_int_equal (info.st_mode & 0777, 0600);
 
     //  The first check is spread over the 10 s interval.
     const char *first_up [] = { "\"state\":\"up\"", "\"uptime_24h\":100.000",
