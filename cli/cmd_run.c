@@ -102,8 +102,16 @@ cli_reload (config_t *current, topology_t *topology)
         zsys_error ("squirrel run: reload refused, keeping the running config: %s", error);
         return current;
     }
-    if (strcmp (fresh->data_dir, current->data_dir) || strcmp (fresh->feed, current->feed))
-        zsys_warning ("squirrel run: data_dir and feed changes take effect at the next start");
+    //  What the running topology was built from stays as it is.
+    bool same_listen = (!fresh->listen && !current->listen)
+                    || (fresh->listen && current->listen && streq (fresh->listen, current->listen));
+    bool same_keys = (!fresh->keys && !current->keys)
+                  || (fresh->keys && current->keys && streq (fresh->keys, current->keys));
+    if (strcmp (fresh->data_dir, current->data_dir) || strcmp (fresh->feed, current->feed)
+    ||  !same_listen || !same_keys || fresh->heartbeat_ms != current->heartbeat_ms
+    ||  fresh->pingers != current->pingers || fresh->processes != current->processes)
+        zsys_warning ("squirrel run: changes to data_dir, feed, listen, keys, heartbeat and "
+                      "workers take effect at the next start; the sites are reloaded now");
     //  The running store and feed stay where they are.
     free (fresh->data_dir);
     fresh->data_dir = strdup (current->data_dir);

@@ -234,6 +234,18 @@ test_reload_reaches_the_actors (void **state)
     assert_true (testsite_wait_hits (s_site, "/count/reload-control", control_at + 2, ROUND_MS)
                  >= control_at + 2);
     assert_int_equal (testsite_hits (s_site, "/count/reload-added"), removed_at);
+    //  No reload above changed what the topology is built from: no warning.
+    const char *warning = "take effect at the next start; the sites are reloaded now";
+    assert_int_equal (cli_harness_count (harness, "run.err", warning), 0);
+    //  A new heartbeat does not apply until the next start, and it says so.
+    char *text = cli_harness_read (harness, "run.yaml");
+    char *beat = fixture_format ("heartbeat: 2s\n%s", text);
+    assert_int_equal (cli_harness_write (harness, "run.yaml", beat), 0);
+    assert_int_equal (kill (run, SIGHUP), 0);
+    s_wait_reloaded (harness, config, 3, 1);
+    assert_int_equal (cli_harness_count (harness, "run.err", warning), 1);
+    free (beat);
+    free (text);
 
     assert_int_equal (kill (run, SIGTERM), 0);
     assert_int_equal (cli_harness_reap (harness, run, STOP_MS), 0);
