@@ -23,7 +23,7 @@ typedef struct {
     zsock_t *feed;              //  PUB, the alert feed
     zsock_t *done;              //  PUSH to the dispatcher
     zsock_t *store;             //  PUSH to the store writer, or NULL
-    char *data_dir;             //  store folder for restoring states
+    store_t *reader;            //  the store, read to restore states; or NULL
     bool report;                //  report mode (sweep)
     bool inproc;                //  results arrive over inproc://
     zpoller_t *poller;          //  pipe, results
@@ -54,13 +54,7 @@ s_site_destroy (void **item)
 static void
 s_set_sites (self_t *self, zmsg_t *batch)
 {
-    store_t *store = NULL;
-    if (self->data_dir) {
-        char error [256];
-        store = store_open (self->data_dir, error, sizeof (error));
-        if (!store)
-            zsys_warning ("collector: cannot restore states: %s", error);
-    }
+    store_t *store = self->reader;
     for (site_t *site = (site_t *) zhashx_first (self->sites); site;
          site = (site_t *) zhashx_next (self->sites))
         site->active = false;
@@ -76,14 +70,14 @@ s_set_sites (self_t *self, zmsg_t *batch)
             assert (site);
             site->id = entry.site_id;
             //  A restart must not alert again about what was known.
+            //  (site_state_init keeps only UP and DOWN.)
             sq_state_t state = SQ_STATE_UNKNOWN;
             int64_t since = 0;
-            if (store && store_site_state (store, entry.site_id, &state, &since) == 0
-            &&  (state == SQ_STATE_UP || state == SQ_STATE_DOWN))
-                site->since_us = since;
-            else
+            if (store && store_site_state (store, entry.site_id, &state, &since) != 0)
                 state = SQ_STATE_UNKNOWN;
             site_state_init (&site->judged, state);
+            if (site->judged.state != SQ_STATE_UNKNOWN)
+                site->since_us = since;
             zhashx_insert (self->sites, (void *) (uintptr_t) entry.site_id, site);
         }
         free (site->url);
@@ -103,7 +97,6 @@ s_set_sites (self_t *self, zmsg_t *batch)
     for (void *id = zlistx_first (gone); id; id = zlistx_next (gone))
         zhashx_delete (self->sites, id);
     zlistx_destroy (&gone);
-    store_close (&store);
 }
 
 
@@ -311,7 +304,7 @@ s_self_destroy (self_t **self_p)
     zsock_destroy (&self->feed);
     zsock_destroy (&self->done);
     zsock_destroy (&self->store);
-    free (self->data_dir);
+    store_close (&self->reader);
     free (self);
     *self_p = NULL;
 }
@@ -324,7 +317,6 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
     self->pipe = pipe;
     self->report = args->report;
     self->inproc = strncmp (args->results, "inproc://", 9) == 0 && !args->results_remote;
-    self->data_dir = args->data_dir ? strdup (args->data_dir) : NULL;
     self->sites = sq_id_table_new (s_site_destroy);
     self->pinger_keys = zhashx_new ();     //  string keys and values, copied
     assert (self->pinger_keys);
@@ -351,13 +343,13 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
         //  Sequence numbers go on across restarts: a seq names one alert
         //  for good.  The store writer, started before us, has committed
         //  every alert of the last run by now.
-        store_t *store = store_open (args->data_dir, error, error_size);
-        rc = !store;
-        if (store && store_last_seq (store, &self->seq)) {
+        //  The same connection restores each site's state (s_set_sites).
+        self->reader = store_open (args->data_dir, error, error_size);
+        rc = !self->reader;
+        if (self->reader && store_last_seq (self->reader, &self->seq)) {
             snprintf (error, error_size, "cannot read the last alert's seq from the store");
             rc = 1;
         }
-        store_close (&store);
         if (rc) {
             s_self_destroy (&self);
             return NULL;

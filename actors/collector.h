@@ -26,7 +26,7 @@
 #include <czmq.h>
 #include "sq_actor.h"
 
-//  Counters on the STATS line (see sq_actor.h).
+//  Counters on the STATS line (see sq_counters.h).
 #define COLLECTOR_COUNTERS(C) \
     C (COLLECTOR, sites,        "sites known") \
     C (COLLECTOR, results,      "RESULTs accounted for") \

@@ -18,7 +18,6 @@ typedef struct {
     zsock_t *done;              //  PULL from the collector
     zpoller_t *poller;          //  pipe, jobs, done
     job_book_t *book;           //  the schedule, credit and jobs
-    bool once;                  //  sweep: first checks all due at once
     int64_t next_liveness;      //  mono ms of the next silence check
     int64_t next_impostor_log;  //  mono ms before which impostors are not logged again
     bool terminated;            //  $TERM received
@@ -50,8 +49,9 @@ s_set_sites (self_t *self, zmsg_t *batch)
             .interval_ms = entry.interval_ms,
         };
         //  First checks are spread over the interval, so that a big list
-        //  does not fire at once; a sweep wants them all now.
-        uint32_t offset = self->once ? 0 : (uint32_t) randof (entry.interval_ms);
+        //  does not fire at once (in once mode the book ignores it: a sweep
+        //  wants them all now).
+        uint32_t offset = (uint32_t) randof (entry.interval_ms);
         job_book_site_put (self->book, &site, now, offset);
     }
     job_book_sites_end (self->book);
@@ -194,10 +194,12 @@ s_handle_jobs (self_t *self)
         //  A name belongs to the key it first came with: another allowed
         //  node cannot take it over (and steal its jobs).
         if (!job_book_pinger_key_check (self->book, identity, key)) {
-            if (self->counters [DISPATCHER_impostors]++ == 0 || zclock_mono () >= self->next_impostor_log) {
+            self->counters [DISPATCHER_impostors]++;
+            int64_t now = zclock_mono ();
+            if (now >= self->next_impostor_log) {
                 zsys_warning ("dispatcher: refused a message as pinger %s from another key "
                               "than the one it joined with", identity);
-                self->next_impostor_log = zclock_mono () + 60000;
+                self->next_impostor_log = now + SQ_IMPOSTOR_LOG_MS;
             }
             continue;
         }
@@ -262,7 +264,6 @@ s_self_new (zsock_t *pipe, const dispatcher_args_t *args, char *error, size_t er
     self_t *self = (self_t *) calloc (1, sizeof (self_t));
     assert (self);
     self->pipe = pipe;
-    self->once = args->once;
     job_book_rules_t rules = {
         .once = args->once, .deadline_margin_ms = args->deadline_margin_ms,
         .max_attempts = args->max_attempts, .pinger_silence_ms = args->pinger_silence_ms,

@@ -20,8 +20,8 @@
 #include <czmq.h>
 #include "sq_actor.h"
 
-//  Counters of the actor itself; the job book's (jobs, resends, abandoned,
-//  done, stale, unroutable, gone, finished) follow them on the STATS line.
+//  Counters of the actor itself; the job book's (JOB_BOOK_COUNTERS in
+//  job_book.h) follow them on the STATS line.
 #define DISPATCHER_COUNTERS(C) \
     C (DISPATCHER, sites,       "sites in the schedule") \
     C (DISPATCHER, pingers,     "live pingers") \

@@ -34,7 +34,7 @@
 
 #define JOB_BOOK_PINGERS_MAX    256     //  pingers one book tracks
 
-//  Counters of the book's decisions (see sq_actor.h for the convention).
+//  Counters of the book's decisions (see sq_counters.h for the convention).
 #define JOB_BOOK_COUNTERS(C) \
     C (JOB_BOOK, jobs,          "CHECKs sent, resends included") \
     C (JOB_BOOK, resends,       "of which resends") \
@@ -124,7 +124,8 @@ void job_book_destroy (job_book_t **self_p);
 void job_book_sites_begin (job_book_t *self);
 //  Add or update a site (strings copied).  A known site keeps its schedule
 //  (a new interval applies from the current round); a new one is first due
-//  at now + first_offset_ms (the caller spreads them over the interval).
+//  at now + first_offset_ms (the caller spreads them over the interval;
+//  in once mode every new site is due at once and the offset is ignored).
 void job_book_site_put (job_book_t *self, const job_site_t *site, int64_t now,
                         uint32_t first_offset_ms);
 //  Forget every site not put since begin (a late DONE for one is stale).

@@ -183,7 +183,6 @@ s_body_callback (char *data, size_t size, size_t count, void *user)
 
 
 //  --------------------------------------------------------------------------
-//  --------------------------------------------------------------------------
 //  Starting a check
 
 static void
@@ -339,13 +338,8 @@ s_check_finish (self_t *self, check_t *check, CURLcode code)
 {
     CURL *easy = check->easy;
     long status = 0;
-    curl_off_t lookup = 0, connect = 0, appconnect = 0, pretransfer = 0, first_byte = 0, total = 0;
+    curl_off_t total = 0;
     curl_easy_getinfo (easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo (easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
-    curl_easy_getinfo (easy, CURLINFO_CONNECT_TIME_T, &connect);
-    curl_easy_getinfo (easy, CURLINFO_APPCONNECT_TIME_T, &appconnect);
-    curl_easy_getinfo (easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
-    curl_easy_getinfo (easy, CURLINFO_STARTTRANSFER_TIME_T, &first_byte);
     curl_easy_getinfo (easy, CURLINFO_TOTAL_TIME_T, &total);
     int64_t now_us = zclock_usecs ();
 
@@ -378,6 +372,14 @@ s_check_finish (self_t *self, check_t *check, CURLcode code)
         return;
     }
     assert (verdict.action == VERDICT_JUDGED);
+
+    //  The phases only for a verdict (not for a HEAD about to become GET).
+    curl_off_t lookup = 0, connect = 0, appconnect = 0, pretransfer = 0, first_byte = 0;
+    curl_easy_getinfo (easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
+    curl_easy_getinfo (easy, CURLINFO_CONNECT_TIME_T, &connect);
+    curl_easy_getinfo (easy, CURLINFO_APPCONNECT_TIME_T, &appconnect);
+    curl_easy_getinfo (easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+    curl_easy_getinfo (easy, CURLINFO_STARTTRANSFER_TIME_T, &first_byte);
 
     sq_msg_t msg;
     memset (&msg, 0, sizeof (msg));

@@ -18,7 +18,7 @@
 #include <czmq.h>
 #include "sq_actor.h"
 
-//  Counters on the STATS line (see sq_actor.h).  live and waiting are the
+//  Counters on the STATS line (see sq_counters.h).  live and waiting are the
 //  values at the moment of asking.  Other code reads these names (the log
 //  line at stop, "pinger ID: stopped: checks=...", is parsed by test_cli).
 #define PINGER_COUNTERS(C) \

@@ -24,8 +24,10 @@ site_state_accept_job (site_state_t *self, uint64_t job_id)
     return true;
 }
 
-int64_t
-site_state_recheck_delay (uint32_t failures, uint32_t interval_ms)
+//  The wait before recheck number `failures` (2 or more) of a suspect:
+//  1 s doubled per failure after the first, capped.
+static int64_t
+s_recheck_delay (uint32_t failures, uint32_t interval_ms)
 {
     uint32_t shift = failures < 2 ? 0 : failures - 1 < 6 ? failures - 1 : 6;
     int64_t delay = 1000LL << shift;
@@ -117,7 +119,7 @@ s_on_failure (site_state_t *self, uint32_t failure_threshold, uint32_t interval_
     if (self->state != SQ_STATE_SUSPECT)
         return s_to_suspect (self);
     //  Still suspect: recheck again, a little later each time.
-    return s_stay (self, site_state_recheck_delay (self->failures, interval_ms));
+    return s_stay (self, s_recheck_delay (self->failures, interval_ms));
 }
 
 site_step_t

@@ -68,8 +68,5 @@ bool site_state_accept_job (site_state_t *self, uint64_t job_id);
 //  Feed one verdict; returns what changed and what to do.
 site_step_t site_state_step (site_state_t *self, const site_rules_t *rules, bool up);
 
-//  The wait before recheck number `failures` (2 or more) of a suspect:
-//  1 s doubled per failure after the first, capped.
-int64_t site_state_recheck_delay (uint32_t failures, uint32_t interval_ms);
 
 #endif

@@ -207,8 +207,7 @@ sq_actor_bind_remote (zsock_t *socket, const char *endpoint, const sq_curve_t *c
     zsock_set_curve_server (socket, 1);
     zsock_set_curve_publickey (socket, curve->public_key);
     zsock_set_curve_secretkey (socket, curve->secret_key);
-    int port = zsock_bind (socket, "%s", endpoint);
-    return port < 0 ? -1 : port;
+    return zsock_bind (socket, "%s", endpoint);
 }
 
 int

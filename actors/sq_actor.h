@@ -1,4 +1,4 @@
-/*  sq_actor.h: the one start-up and pipe convention all four actors share.
+/*  sq_actor.h: the one start-up and pipe convention every actor shares.
 
     Every actor is a CZMQ zactor: `void x_actor (zsock_t *pipe, void *args)`.
     It builds its private self (sockets from endpoint strings only), then

@@ -13,8 +13,11 @@
 #define SQ_DEADLINE_MARGIN_MS       5000    //  added to a check's timeout for its job deadline
 #define SQ_MAX_ATTEMPTS             3       //  sends of one job before it is abandoned
 #define SQ_HEARTBEAT_MS             1000    //  pinger -> dispatcher heartbeat interval
+#define SQ_HEARTBEAT_MIN_MS         100     //  ... settable from (`heartbeat:`, --heartbeat)
+#define SQ_HEARTBEAT_MAX_MS         60000   //  ... to
 #define SQ_PINGER_SILENCE_MS        3500    //  no message for this long: the pinger is gone
 #define SQ_LIVENESS_CHECK_MS        500     //  how often the dispatcher looks for silence
+#define SQ_IMPOSTOR_LOG_MS          60000   //  a pinger name used by another key: logged this often
 
 //  Remote links (tcp://, always CURVE)
 #define SQ_ZAP_DOMAIN               "squirrel"  //  the authenticator answers for it

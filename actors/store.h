@@ -39,8 +39,7 @@
 //  Batches: one transaction per flush, flushed when 500 ms have passed since the
 //  first unflushed write or 2,000 writes are pending, and on $TERM (nothing
 //  received is lost at a clean stop).  Pipe commands: "$TERM"; "STATS" ->
-//  "results=N alerts=N changes=N flushes=N malformed=N failed_writes=N pending=N
-//  dropped=N";
+//  the STORE_COUNTERS below as one line;
 //  "FLUSH" -> takes what is already queued on the socket, flushes now and
 //  replies "OK", or "ERROR why" when the flush failed (the writes stay pending
 //  and are retried); "PRUNE" -> deletes raw results older than the retention,

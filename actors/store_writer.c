@@ -105,7 +105,7 @@ s_self_new (zsock_t *pipe, const store_args_t *args, char *error, size_t error_s
     //  No high-water mark: the collector must never block or drop because
     //  the disk is slow.  The backlog is bounded here, by STORE_PENDING_MAX.
     zsock_set_rcvhwm (self->writes, 0);
-    if (zsock_bind (self->writes, "%s", args->endpoint) < 0) {
+    if (sq_actor_bind (self->writes, args->endpoint) < 0) {
         snprintf (error, error_size, "cannot bind %s: %s", args->endpoint,
                   zmq_strerror (zmq_errno ()));
         s_self_destroy (&self);

@@ -57,7 +57,7 @@ topology_endpoints (topology_endpoints_t *endpoints, const topology_args_t *args
     }
     else {
         snprintf (error, error_size, "transport '%s' is not supported here: use inproc or ipc "
-                  "(tcp needs CURVE and arrives with multi-host pingers)", transport);
+                  "(tcp links are made with listen:, always with CURVE)", transport);
         return -1;
     }
     //  The store writer always lives beside the collector, in this process:
@@ -142,6 +142,14 @@ topology_snapshot_endpoint (const char *feed, char *snapshot, char *error, size_
     return 0;
 }
 
+unsigned
+topology_pinger_count (const topology_args_t *args)
+{
+    long cores = sysconf (_SC_NPROCESSORS_ONLN);
+    return args->remote_only ? 0 : args->pingers ? args->pingers
+         : (unsigned) (cores < 1 ? 1 : cores > 8 ? 8 : cores);
+}
+
 topology_t *
 topology_new (const topology_args_t *args)
 {
@@ -154,16 +162,13 @@ topology_new (const topology_args_t *args)
         return NULL;
     }
     topology_endpoints_t *endpoints = &self->endpoints;
-    //  By default one pinger thread per core: each is one event loop.
-    long cores = sysconf (_SC_NPROCESSORS_ONLN);
     //  One part of the topology, or all of it (see topology.h).
     const char *part = args->part;
     bool with_collector = !part || streq (part, "collector");
     bool with_notifier = !part || streq (part, "notifier");
     bool with_dispatcher = !part || streq (part, "dispatcher");
     bool with_pingers = !part || streq (part, "pingers");
-    self->pinger_count = !with_pingers || args->remote_only ? 0 : args->pingers ? args->pingers
-                       : (unsigned) (cores < 1 ? 1 : cores > 8 ? 8 : cores);
+    self->pinger_count = with_pingers ? topology_pinger_count (args) : 0;
     self->pingers = (zactor_t **) calloc (self->pinger_count + 1, sizeof (zactor_t *));
     assert (self->pingers);
 

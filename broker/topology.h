@@ -80,6 +80,10 @@ typedef struct _topology_t topology_t;
 int topology_endpoints (topology_endpoints_t *endpoints, const topology_args_t *args,
                         char *error, size_t error_size);
 
+//  The local pingers args asks for: none when remote_only, else pingers,
+//  else one per core (at most 8): each is one event loop.
+unsigned topology_pinger_count (const topology_args_t *args);
+
 //  Start every actor.  With listen, also the hub's keys (created on the
 //  first start, see sq_keys.h) and the authenticator that lets in only
 //  the pingers and watchers whose public key is in keys_dir/allowed, and

@@ -71,7 +71,6 @@ s_actor (int argc, char **argv)
     }
     cli_catch_signals (true);
     cli_topology_args (&args, config);
-    args.transport = "ipc";
     args.part = pinger ? "pingers" : part;
     args.pingers = 1;
     args.remote_only = false;

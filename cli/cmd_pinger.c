@@ -104,7 +104,7 @@ s_pinger (int argc, char **argv)
             case 'b':
                 if ((heartbeat_ms = cli_parse_duration ("pinger", "heartbeat", optarg)) < 0)
                     return EXIT_USAGE;
-                if (heartbeat_ms < 100 || heartbeat_ms > 60000) {
+                if (heartbeat_ms < SQ_HEARTBEAT_MIN_MS || heartbeat_ms > SQ_HEARTBEAT_MAX_MS) {
                     fprintf (stderr, "squirrel pinger: --heartbeat takes a duration from 100ms "
                              "to 1m, not '%s'\n", optarg);
                     return EXIT_USAGE;

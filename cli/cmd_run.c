@@ -66,13 +66,9 @@ int
 cli_hand_sites (topology_t *topology, const config_t *config)
 {
     char error [512];
-    zmsg_t *batch = config_sites_batch (config, error, sizeof (error));
-    if (!batch) {
+    int rc = config_hand_sites (config, topology, error, sizeof (error));
+    if (rc)
         zsys_error ("squirrel run: %s", error);
-        return -1;
-    }
-    int rc = topology_set_sites (topology, batch);
-    zmsg_destroy (&batch);
     return rc;
 }
 
@@ -82,6 +78,12 @@ cli_topology_args (topology_args_t *args, const config_t *config)
     args->data_dir = config->data_dir;
     args->runtime_dir = config->data_dir;
     args->feed = config->feed;
+    cli_topology_workers (args, config);
+}
+
+void
+cli_topology_workers (topology_args_t *args, const config_t *config)
+{
     args->listen = config->listen;
     args->keys_dir = config->keys;
     args->heartbeat_ms = config->heartbeat_ms;
@@ -91,6 +93,13 @@ cli_topology_args (topology_args_t *args, const config_t *config)
     else
     if (!args->pingers && config->pingers > 0)
         args->pingers = (unsigned) config->pingers;
+}
+
+//  Two texts that may be NULL are the same.
+static bool
+s_same_text (const char *one, const char *two)
+{
+    return one == two || (one && two && streq (one, two));
 }
 
 config_t *
@@ -103,12 +112,10 @@ cli_reload (config_t *current, topology_t *topology)
         return current;
     }
     //  What the running topology was built from stays as it is.
-    bool same_listen = (!fresh->listen && !current->listen)
-                    || (fresh->listen && current->listen && streq (fresh->listen, current->listen));
-    bool same_keys = (!fresh->keys && !current->keys)
-                  || (fresh->keys && current->keys && streq (fresh->keys, current->keys));
-    if (strcmp (fresh->data_dir, current->data_dir) || strcmp (fresh->feed, current->feed)
-    ||  !same_listen || !same_keys || fresh->heartbeat_ms != current->heartbeat_ms
+    if (!s_same_text (fresh->data_dir, current->data_dir)
+    ||  !s_same_text (fresh->feed, current->feed)
+    ||  !s_same_text (fresh->listen, current->listen)
+    ||  !s_same_text (fresh->keys, current->keys) || fresh->heartbeat_ms != current->heartbeat_ms
     ||  fresh->pingers != current->pingers || fresh->processes != current->processes)
         zsys_warning ("squirrel run: changes to data_dir, feed, listen, keys, heartbeat and "
                       "workers take effect at the next start; the sites are reloaded now");

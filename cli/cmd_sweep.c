@@ -140,15 +140,12 @@ s_sweep (config_t *config, topology_args_t *args, bool json, unsigned min_pinger
             most_failures = config->sites [index].failure_threshold;
     }
     char error [512];
-    zmsg_t *batch = config_sites_batch (config, error, sizeof (error));
-    if (!batch || topology_set_sites (topology, batch)) {
-        fprintf (stderr, "squirrel sweep: %s\n", batch ? "could not hand the sites over" : error);
-        zmsg_destroy (&batch);
+    if (config_hand_sites (config, topology, error, sizeof (error))) {
+        fprintf (stderr, "squirrel sweep: %s\n", error);
         topology_destroy (&topology);
         free (outcomes);
         return 1;
     }
-    zmsg_destroy (&batch);
 
     //  A site whose jobs are lost SQ_MAX_ATTEMPTS times has no verdict: the
     //  deadline covers every attempt of every check a verdict may need, and
@@ -304,14 +301,7 @@ s_run (int argc, char **argv)
     if (!verbose)
         zsys_set_logstream (NULL);
     //  The topology keys of a YAML file: where pingers come from.
-    args.listen = config->listen;
-    args.keys_dir = config->keys;
-    args.heartbeat_ms = config->heartbeat_ms;
-    if (!args.pingers && config->pingers == 0)
-        args.remote_only = true;
-    else
-    if (!args.pingers && config->pingers > 0)
-        args.pingers = (unsigned) config->pingers;
+    cli_topology_workers (&args, config);
     if (args.remote_only && !min_pingers)
         min_pingers = 1;            //  no check can run before a node joins
     cli_catch_signals (false);

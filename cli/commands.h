@@ -41,6 +41,10 @@ int cli_hand_sites (topology_t *topology, const config_t *config);
 //  (cmd_run.c)
 void cli_topology_args (topology_args_t *args, const config_t *config);
 
+//  Only the keys that say where pingers come from: listen, keys, heartbeat,
+//  workers.pingers (unless args->pingers is set).  (cmd_run.c)
+void cli_topology_workers (topology_args_t *args, const config_t *config);
+
 //  SIGHUP: reread current's file; a broken one is refused (logged) and
 //  current kept.  Returns the config now in force.  (cmd_run.c)
 config_t *cli_reload (config_t *current, topology_t *topology);

@@ -112,7 +112,8 @@ typedef struct {
 
 static const duration_rule_t s_interval_rule = {
     CONFIG_INTERVAL_MIN_MS, CONFIG_INTERVAL_MAX_MS, "from 10s to 24h" };
-static const duration_rule_t s_heartbeat_rule = { 100, 60000, "from 100ms to 1m" };
+static const duration_rule_t s_heartbeat_rule = {
+    SQ_HEARTBEAT_MIN_MS, SQ_HEARTBEAT_MAX_MS, "from 100ms to 1m" };
 static const duration_rule_t s_timeout_rule = {
     1, SQ_TIMEOUT_MAX_MS, "above 0 and at most 10m" };
 static const duration_rule_t s_latency_rule = {

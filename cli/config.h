@@ -114,6 +114,12 @@ int config_site_message (const config_t *self, const config_site_t *entry, sq_si
 //  if a site breaks the wire contract's limits.
 zmsg_t *config_sites_batch (const config_t *self, char *error, size_t error_size);
 
+//  The sites as that batch, handed to every actor of topology (a
+//  topology_t *, see broker/topology.h).  0, or -1 with the reason in error.
+typedef struct _topology_t topology_t;
+int config_hand_sites (const config_t *self, topology_t *topology, char *error,
+                       size_t error_size);
+
 //  Parse a duration: "500ms", "30s", "5m", "1h", combinations in that
 //  order such as "1h30m" or "1m30s", or "0".  0 with *ms set, or -1.
 int config_duration_parse (const char *text, uint64_t *ms);

@@ -5,6 +5,7 @@
     upstream; it is reported, not hidden.
 */
 #include "config.h"
+#include "topology.h"
 
 #include <string.h>
 
@@ -55,4 +56,17 @@ config_sites_batch (const config_t *self, char *error, size_t error_size)
         zmsg_addmem (batch, frame, (size_t) size);
     }
     return batch;
+}
+
+int
+config_hand_sites (const config_t *self, topology_t *topology, char *error, size_t error_size)
+{
+    zmsg_t *batch = config_sites_batch (self, error, error_size);
+    if (!batch)
+        return -1;
+    int rc = topology_set_sites (topology, batch);
+    zmsg_destroy (&batch);
+    if (rc)
+        snprintf (error, error_size, "the actors did not take the site list");
+    return rc;
 }

@@ -167,9 +167,7 @@ s_stop_part (supervisor_t *self, const char *part)
 int
 cli_supervise (config_t *config, const topology_args_t *args)
 {
-    long cores = sysconf (_SC_NPROCESSORS_ONLN);
-    unsigned pingers = args->remote_only ? 0 : args->pingers ? args->pingers
-                     : (unsigned) (cores < 1 ? 1 : cores > 8 ? 8 : cores);
+    unsigned pingers = topology_pinger_count (args);
     supervisor_t self = { .config_path = config->path, .args = args };
     self.count = 3 + pingers;
     self.children = (child_t *) calloc (self.count, sizeof (child_t));
@@ -181,11 +179,7 @@ cli_supervise (config_t *config, const topology_args_t *args)
         child->index = index < 3 ? 0 : (unsigned) (index - 2);
         child->backoff_ms = SUPERVISOR_BACKOFF_MS;
     }
-    //  The store's site ids first, so that every child finds them.
-    if (cli_assign_ids (config)) {
-        free (self.children);
-        return 1;
-    }
+    //  `run` gave the sites their store ids already: every child finds them.
     for (size_t index = 0; index < self.count; index++)
         s_start (&self, &self.children [index]);
     zsys_info ("squirrel run: monitoring %zu sites from %s with %zu processes; alerts on %s; "
@@ -210,11 +204,13 @@ cli_supervise (config_t *config, const topology_args_t *args)
                 zsys_error ("squirrel run: reload refused, keeping the running config: %s", error);
             else {
                 //  Ids first, then each part rereads the file itself.
-                if (cli_assign_ids (fresh) == 0)
+                if (cli_assign_ids (fresh) == 0) {
                     for (size_t index = 0; index < 3; index++)
                         if (self.children [index].pid)
                             kill (self.children [index].pid, SIGHUP);
-                zsys_info ("squirrel run: reloaded %s: %zu sites", fresh->path, fresh->site_count);
+                    zsys_info ("squirrel run: reloaded %s: %zu sites", fresh->path,
+                               fresh->site_count);
+                }
                 config_destroy (&fresh);
             }
         }

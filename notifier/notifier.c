@@ -379,10 +379,6 @@ s_self_new (zsock_t *pipe, const notifier_args_t *args, char *error, size_t erro
         .attempts = args->attempts, .backoff_ms = args->backoff_ms, .parallel = args->parallel
     };
     self->book = delivery_book_new (&policy);
-    policy = delivery_book_policy (self->book);
-    self->args.attempts = policy.attempts;
-    self->args.backoff_ms = policy.backoff_ms;
-    self->args.parallel = policy.parallel;
     self->notify_url = args->notify_url ? strdup (args->notify_url) : NULL;
     self->webhooks = sq_id_table_new (s_string_destroy);
     self->owners = sq_id_table_new (s_string_destroy);

@@ -2,8 +2,8 @@
 
     Connects a SUB to the collector's PUB.  For every ALERT: a log line,
     and a JSON POST to the site owner's webhook and to the global webhook
-    (sweep's --notify), if any.  Deliveries run concurrently (64 at most,
-    the rest wait their turn) on libcurl's multi interface in the
+    (sweep's --notify), if any.  Deliveries run concurrently (`parallel` at
+    most, default SQ_NOTIFY_PARALLEL; the rest wait their turn) on libcurl's multi interface in the
     notifier's own thread, so one slow receiver delays nobody else; a
     failed delivery is retried with backoff.  What to start, retry and give
     up is decided by the delivery book (delivery.h); this actor runs the
@@ -21,7 +21,7 @@
 #include <czmq.h>
 #include "sq_actor.h"
 
-//  The STATS line, in this order (see SQ_COUNTER_ENUM in sq_actor.h).
+//  The STATS line, in this order (see sq_counters.h).
 #define NOTIFIER_COUNTERS(C) \
     C (NOTIFIER, alerts,    "ALERTs received") \
     C (NOTIFIER, delivered, "deliveries answered 2xx") \

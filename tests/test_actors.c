@@ -30,18 +30,6 @@ s_set_sites (zactor_t *actor, const config_t *config)
     return rc;
 }
 
-//  The same, to every actor of a topology.
-static int
-s_topology_sites (topology_t *topology, const config_t *config)
-{
-    char error [256];
-    zmsg_t *batch = config_sites_batch (config, error, sizeof (error));
-    assert_non_null (batch);
-    int rc = topology_set_sites (topology, batch);
-    zmsg_destroy (&batch);
-    return rc;
-}
-
 //  Poll an actor's counter until it reaches want, with a deadline.
 static long long
 s_wait_counter (topology_t *topology, const char *actor, const char *name, long long want)
@@ -267,7 +255,7 @@ test_collector_drops_duplicates_and_stale_results (void **state)
     config->sites [0].id = 1;
     //  A day between checks: no real result of the site may interfere.
     config->sites [0].interval_ms = 86400000;
-    assert_int_equal (s_topology_sites (topology, config), 0);
+    assert_int_equal (config_hand_sites (config, topology, error, sizeof (error)), 0);
 
     zsock_t *push = zsock_new (ZMQ_PUSH);
     assert_int_equal (zsock_connect (push, "%s", topology_endpoints_of (topology)->results), 0);

@@ -275,18 +275,28 @@ test_unroutable_pinger_is_gone (void **state)
     job_book_destroy (&book);
 }
 
+//  Site 1's job went to p1 at 0, site 2 is due at 3999, and p1 was
+//  declared gone at 4000 with site 1's job (old) still out.
+static job_book_t *
+s_book_with_p1_gone (job_t *old)
+{
+    job_book_t *book = s_book (false, 3);
+    s_put (book, 1, INTERVAL, 0, 0);
+    s_put (book, 2, INTERVAL, 0, 3999);
+    job_book_pinger_message (book, "p1", true, 1, 0);
+    *old = s_expect_send (book, 0, 1, 1, "p1");
+    assert_int_equal (job_book_expire_silent (book, 4000), 0);
+    return book;
+}
+
 //  A pinger declared gone and back before its jobs were resent: they go to
 //  another pinger that has credit, and its own count of jobs out stays
 //  right (a later DONE of a job it no longer holds must not lower it).
 static void
 test_gone_pinger_back_before_resend (void **state)
 {
-    job_book_t *book = s_book (false, 3);
-    s_put (book, 1, INTERVAL, 0, 0);
-    s_put (book, 2, INTERVAL, 0, 3999);
-    job_book_pinger_message (book, "p1", true, 1, 0);
-    job_t old = s_expect_send (book, 0, 1, 1, "p1");
-    assert_int_equal (job_book_expire_silent (book, 4000), 0);
+    job_t old;
+    job_book_t *book = s_book_with_p1_gone (&old);
     //  Nobody has credit now; then p1 is back, and p2 joins.
     s_expect_none (book, 4000);
     assert_int_equal (job_book_pinger_message (book, "p1", true, 2, 4001), PINGER_BACK);
@@ -312,12 +322,8 @@ test_gone_pinger_back_before_resend (void **state)
 static void
 test_resend_avoids_the_gone_pinger (void **state)
 {
-    job_book_t *book = s_book (false, 3);
-    s_put (book, 1, INTERVAL, 0, 0);
-    s_put (book, 2, INTERVAL, 0, 3999);
-    job_book_pinger_message (book, "p1", true, 1, 0);
-    job_t old = s_expect_send (book, 0, 1, 1, "p1");
-    assert_int_equal (job_book_expire_silent (book, 4000), 0);
+    job_t old;
+    job_book_t *book = s_book_with_p1_gone (&old);
     //  p1 back with no free slot; p2 joins and takes site 2, so p1 is next.
     assert_int_equal (job_book_pinger_message (book, "p1", false, 0, 4001), PINGER_BACK);
     job_book_pinger_message (book, "p2", true, 2, 4001);

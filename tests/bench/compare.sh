@@ -6,8 +6,8 @@
 #   4 threads       --pingers 4, EACH checks at once in each (default 1)
 #   4 processes     4 `squirrel pinger` processes on this host, over loopback
 #                   tcp with CURVE, to a sweep that runs no pinger itself
-#                   (`workers: mode: processes` is not built: this row is
-#                   what a node costs, on the same machine)
+#                   (this row is what a node costs, on the same machine;
+#                   `workers: mode: processes` is the hub's own parts)
 #   4 nodes (lab)   the same 4 processes in the lab of network namespaces
 #                   (deploy/lab/netns.sh): the sweep in `hub`, nodes in p1,
 #                   p2, p3 and a second in p1, the test site in `web`

@@ -25,8 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,8 +37,6 @@
 #define STOP_MS     30000       //  a clean stop
 #define ROUND_MS    25000       //  a check spread over the 10 s interval, and a recheck
 
-static testsite_t *s_site;
-static webhook_t *s_webhook;
 
 //  Run `squirrel status --json CONFIG` until its output holds every needle
 //  (the store commits in batches, so a change shows up a moment later).
@@ -67,28 +63,12 @@ s_wait_status (cli_harness_t *harness, const char *config, const char *const *ne
     }
 }
 
-static int
-s_group_setup (void **state)
-{
-    s_site = testsite_start ();
-    s_webhook = webhook_start (0, 200);
-    return s_site && s_webhook ? 0 : -1;
-}
-
-static int
-s_group_teardown (void **state)
-{
-    testsite_stop (&s_site);
-    webhook_stop (&s_webhook);
-    return 0;
-}
-
 static void
 test_sweep_all_up_exits_zero (void **state)
 {
     cli_harness_t *harness = (cli_harness_t *) *state;
-    char *ok = testsite_url (s_site, "http", "/ok");
-    char *head405 = testsite_url (s_site, "http", "/head405");
+    char *ok = testsite_url (cli_harness_site, "http", "/ok");
+    char *head405 = testsite_url (cli_harness_site, "http", "/head405");
     char *list = fixture_format ("# sites\n%s\n\n%s   # refuses HEAD, up by GET\n", ok, head405);
     assert_int_equal (cli_harness_write (harness, "up.txt", list), 0);
     char *path = cli_harness_path (harness, "up.txt");
@@ -118,13 +98,13 @@ static void
 test_sweep_json_and_down_exits_one (void **state)
 {
     cli_harness_t *harness = (cli_harness_t *) *state;
-    char *ok = testsite_url (s_site, "http", "/ok");
-    char *bad = testsite_url (s_site, "http", "/status/503");
+    char *ok = testsite_url (cli_harness_site, "http", "/ok");
+    char *bad = testsite_url (cli_harness_site, "http", "/status/503");
     char *list = fixture_format ("%s\n%s\nhttp://nowhere.invalid/\n", ok, bad);
     assert_int_equal (cli_harness_write (harness, "mixed.txt", list), 0);
     char *path = cli_harness_path (harness, "mixed.txt");
-    char *notify = webhook_url (s_webhook, "/all");
-    size_t posts = webhook_count (s_webhook);
+    char *notify = webhook_url (cli_harness_webhook, "/all");
+    size_t posts = webhook_count (cli_harness_webhook);
     const char *args [] = { "sweep", "--json", "--failure-threshold", "1", "--notify", notify,
                             path, NULL };
     assert_int_equal (cli_harness_run (harness, args, RUN_MS), 1);
@@ -143,7 +123,7 @@ test_sweep_json_and_down_exits_one (void **state)
     assert_non_null (strstr (out, "\"ttfb_us\":"));
     assert_int_equal (cli_harness_count (harness, "out.txt", "\n"), 3);
     //  The two down sites were notified before sweep exited.
-    assert_int_equal (webhook_count (s_webhook), posts + 2);
+    assert_int_equal (webhook_count (cli_harness_webhook), posts + 2);
     free (out);
     free (notify);
     free (path);
@@ -152,40 +132,13 @@ test_sweep_json_and_down_exits_one (void **state)
     free (bad);
 }
 
-//  Config errors name FILE:LINE:COLUMN.  (Option errors: test_cli_usage.c.)
-//  A loopback port P with P + 1 free too, chosen at run time (the kernel
-//  picks P).  0 if none was found.
-static int
-s_free_port_pair (void)
-{
-    for (int attempt = 0; attempt < 20; attempt++) {
-        int first = socket (AF_INET, SOCK_STREAM, 0), second = socket (AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in address = { .sin_family = AF_INET,
-                                       .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-        socklen_t size = sizeof (address);
-        int port = 0;
-        if (bind (first, (struct sockaddr *) &address, sizeof (address)) == 0
-        &&  getsockname (first, (struct sockaddr *) &address, &size) == 0) {
-            port = ntohs (address.sin_port);
-            address.sin_port = htons ((uint16_t) (port + 1));
-            if (port >= 65534 || bind (second, (struct sockaddr *) &address, sizeof (address)))
-                port = 0;
-        }
-        close (first);
-        close (second);
-        if (port)
-            return port;
-    }
-    return 0;
-}
-
 //  A sweep whose checks all run on a pinger node: the YAML's listen, keys
 //  and workers (no local pinger), --min-pingers, CURVE keys from keygen.
 static void
 test_sweep_through_a_remote_node (void **state)
 {
     cli_harness_t *harness = (cli_harness_t *) *state;
-    int port = s_free_port_pair ();
+    int port = cli_harness_free_ports (4);   //  listen uses PORT .. PORT + 3
     assert_true (port > 0);
     //  The hub's pair and the node's, both from keygen; the node's public
     //  key in allowed/.
@@ -202,8 +155,8 @@ test_sweep_through_a_remote_node (void **state)
     char *public = cli_harness_read (harness, "node.key");
     assert_int_equal (cli_harness_write (harness, "keys/allowed/node", public), 0);
 
-    char *ok = testsite_url (s_site, "http", "/ok");
-    char *bad = testsite_url (s_site, "http", "/status/503");
+    char *ok = testsite_url (cli_harness_site, "http", "/ok");
+    char *bad = testsite_url (cli_harness_site, "http", "/status/503");
     char *yaml = fixture_format ("listen: tcp://127.0.0.1:%d\nkeys: %s\nworkers:\n  pingers: 0\n"
                                  "sites:\n  - url: %s\n  - url: %s\n", port, keys, ok, bad);
     assert_int_equal (cli_harness_write (harness, "remote.yaml", yaml), 0);
@@ -268,9 +221,9 @@ static void
 test_run_watch_status (void **state)
 {
     cli_harness_t *harness = (cli_harness_t *) *state;
-    char *watched = testsite_url (s_site, "http", "/switch/run");
+    char *watched = testsite_url (cli_harness_site, "http", "/switch/run");
     char *sites = fixture_format ("  - url: %s\n    owner: alice\n", watched);
-    char *alice = webhook_url (s_webhook, "/alice");
+    char *alice = webhook_url (cli_harness_webhook, "/alice");
     char *path = cli_harness_config (harness, "run.yaml", alice, sites);
     assert_non_null (path);
 
@@ -301,25 +254,25 @@ test_run_watch_status (void **state)
 
     //  Down: the watcher and the owner's webhook hear of it (and only once,
     //  checked at the end, after more checks of the down site).
-    size_t posts = webhook_count (s_webhook);
-    assert_int_equal (testsite_request (s_site, "/set/run/500"), 200);
+    size_t posts = webhook_count (cli_harness_webhook);
+    assert_int_equal (testsite_request (cli_harness_site, "/set/run/500"), 200);
     assert_true (cli_harness_wait_text (harness, "watch.out", "\"state\":\"down\"", ROUND_MS));
     char *watched_json = fixture_format ("\"url\":\"%s\"", watched);
     assert_int_equal (cli_harness_count (harness, "watch.out", watched_json), 1);
     assert_int_equal (cli_harness_count (harness, "watch.out",
                                          "\"previous\":\"up\",\"reason\":\"http_status\""), 1);
-    assert_true (webhook_wait (s_webhook, posts + 1, 10000));
+    assert_true (webhook_wait (cli_harness_webhook, posts + 1, 10000));
     const char *down [] = { watched, "\"state\":\"down\"", NULL };
     assert_true (s_wait_status (harness, path, down, 5000));
 
     //  A broken config on SIGHUP is refused, and checks go on: the site is
     //  hit again after the refusal.
-    long hits = testsite_hits (s_site, "/switch/run");
+    long hits = testsite_hits (cli_harness_site, "/switch/run");
     assert_true (hits >= 1);
     assert_int_equal (cli_harness_write (harness, "run.yaml", "sites:\n  - url: gopher://x/\n"), 0);
     assert_int_equal (kill (run, SIGHUP), 0);
     assert_true (cli_harness_wait_text (harness, "run.err", "reload refused", 10000));
-    assert_true (testsite_wait_hits (s_site, "/switch/run", hits + 1, ROUND_MS) >= hits + 1);
+    assert_true (testsite_wait_hits (cli_harness_site, "/switch/run", hits + 1, ROUND_MS) >= hits + 1);
 
     assert_int_equal (kill (run, SIGTERM), 0);
     assert_int_equal (cli_harness_reap (harness, run, STOP_MS), 0);
@@ -327,8 +280,8 @@ test_run_watch_status (void **state)
     assert_int_equal (cli_harness_reap (harness, watch, 5000), 0);
     //  Once: one alert line in all, one post.
     assert_int_equal (cli_harness_count (harness, "watch.out", "\n"), 1);
-    assert_int_equal (webhook_count (s_webhook), posts + 1);
-    assert_int_equal (testsite_request (s_site, "/set/run/200"), 200);
+    assert_int_equal (webhook_count (cli_harness_webhook), posts + 1);
+    assert_int_equal (testsite_request (cli_harness_site, "/set/run/200"), 200);
     free (watched_json);
     free (path);
     free (alice);
@@ -346,13 +299,13 @@ test_clean_stop_loses_no_result (void **state)
     for (int index = 0; index < 20; index++) {
         char path [64];
         snprintf (path, sizeof (path), "/slow/300?site=%d", index);
-        char *url = testsite_url (s_site, "http", path);
+        char *url = testsite_url (cli_harness_site, "http", path);
         char *more = fixture_format ("%s  - url: %s\n", sites, url);
         free (sites);
         free (url);
         sites = more;
     }
-    char *alice = webhook_url (s_webhook, "/alice");
+    char *alice = webhook_url (cli_harness_webhook, "/alice");
     char *path = cli_harness_config (harness, "stop.yaml", alice, sites);
     assert_non_null (path);
     const char *args [] = { "run", path, NULL };
@@ -405,7 +358,7 @@ main (void)
         CLI_HARNESS_TEST (test_run_watch_status),
         CLI_HARNESS_TEST (test_clean_stop_loses_no_result),
     };
-    int rc = cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
+    int rc = cmocka_run_group_tests (tests, cli_harness_group_setup, cli_harness_group_teardown);
     curl_global_cleanup ();
     return rc;
 }

@@ -111,10 +111,7 @@ s_start (const char *name)
     assert_non_null (self->topology);
     self->feed = zsock_new_sub (topology_endpoints_of (self->topology)->feed, "");
     assert_non_null (self->feed);
-    zmsg_t *batch = config_sites_batch (self->config, error, sizeof (error));
-    assert_non_null (batch);
-    assert_int_equal (topology_set_sites (self->topology, batch), 0);
-    zmsg_destroy (&batch);
+    assert_int_equal (config_hand_sites (self->config, self->topology, error, sizeof (error)), 0);
 }
 
 //  The next ALERT on the feed within timeout_ms, or false.

@@ -29,24 +29,6 @@
 #define ROUND_MS        35000   //  two checks: a spread first one, then one interval
 #define STOP_MS         60000   //  a clean stop of every child
 
-static testsite_t *s_site;
-static webhook_t *s_webhook;
-
-static int
-s_group_setup (void **state)
-{
-    s_site = testsite_start ();
-    s_webhook = webhook_start (0, 200);
-    return s_site && s_webhook ? 0 : -1;
-}
-
-static int
-s_group_teardown (void **state)
-{
-    testsite_stop (&s_site);
-    webhook_stop (&s_webhook);
-    return 0;
-}
 
 //  The pid in the last "started PART (pid N)" line of the run's log; 0.
 static pid_t
@@ -66,19 +48,19 @@ static void
 test_parts_restart_and_nothing_is_said_twice (void **state)
 {
     cli_harness_t *harness = (cli_harness_t *) *state;
-    assert_int_equal (testsite_request (s_site, "/set/procs/500"), 200);
-    char *up = testsite_url (s_site, "http", "/count/procs-up");
-    char *down = testsite_url (s_site, "http", "/switch/procs");
+    assert_int_equal (testsite_request (cli_harness_site, "/set/procs/500"), 200);
+    char *up = testsite_url (cli_harness_site, "http", "/count/procs-up");
+    char *down = testsite_url (cli_harness_site, "http", "/switch/procs");
     char *sites = fixture_format ("  - url: %s\n    owner: alice\n  - url: %s\n    owner: alice\n",
                                   up, down);
-    char *alice = webhook_url (s_webhook, "/alice");
+    char *alice = webhook_url (cli_harness_webhook, "/alice");
     char *config = cli_harness_config (harness, "procs.yaml", alice, sites);
     assert_non_null (config);
     //  The harness's config, in processes mode with two pingers.
     char *text = cli_harness_read (harness, "procs.yaml");
     char *more = fixture_format ("workers:\n  mode: processes\n  pingers: 2\n%s", text);
     assert_int_equal (cli_harness_write (harness, "procs.yaml", more), 0);
-    size_t posts = webhook_count (s_webhook);
+    size_t posts = webhook_count (cli_harness_webhook);
 
     const char *args [] = { "run", config, NULL };
     pid_t run = cli_harness_spawn (harness, "run.out", "run.err", args);
@@ -86,14 +68,14 @@ test_parts_restart_and_nothing_is_said_twice (void **state)
     assert_true (cli_harness_wait_text (harness, "run.err", "monitoring 2 sites from", START_MS));
     assert_true (cli_harness_wait_text (harness, "run.err", "with 5 processes", 1000));
     //  The down site is announced once.
-    assert_true (webhook_wait (s_webhook, posts + 1, ROUND_MS));
+    assert_true (webhook_wait (cli_harness_webhook, posts + 1, ROUND_MS));
     assert_true (cli_harness_wait_text (harness, "run.err", "ALERT #1 ", 5000));
 
     const char *parts [] = { "collector", "dispatcher", "notifier" };
     for (size_t index = 0; index < 3; index++) {
         pid_t pid = s_last_pid (harness, parts [index]);
         assert_true (pid > 0);
-        long hits = testsite_hits (s_site, "/count/procs-up");
+        long hits = testsite_hits (cli_harness_site, "/count/procs-up");
         assert_int_equal (kill (pid, SIGKILL), 0);
         char *died = fixture_format ("%s (pid %d) was killed by signal 9; restarting it in",
                                      parts [index], (int) pid);
@@ -105,13 +87,13 @@ test_parts_restart_and_nothing_is_said_twice (void **state)
             fixture_sleep_ms (50);
         assert_true (s_last_pid (harness, parts [index]) != pid);
         //  Checks go on: the up site is visited again.
-        assert_true (testsite_wait_hits (s_site, "/count/procs-up", hits + 1, ROUND_MS) > hits);
+        assert_true (testsite_wait_hits (cli_harness_site, "/count/procs-up", hits + 1, ROUND_MS) > hits);
     }
-    //  Past a full round after the last restart, the down site was checked
-    //  again by every new part, and still nobody was told twice.
-    long hits = testsite_hits (s_site, "/count/procs-up");
-    assert_true (testsite_wait_hits (s_site, "/count/procs-up", hits + 1, ROUND_MS) > hits);
-    assert_int_equal (webhook_count (s_webhook), posts + 1);
+    //  A round after the last restart (the up site visited again), nobody
+    //  was told twice.
+    long hits = testsite_hits (cli_harness_site, "/count/procs-up");
+    assert_true (testsite_wait_hits (cli_harness_site, "/count/procs-up", hits + 1, ROUND_MS) > hits);
+    assert_int_equal (webhook_count (cli_harness_webhook), posts + 1);
     assert_int_equal (cli_harness_count (harness, "run.err", "collector: ALERT #"), 1);
 
     assert_int_equal (kill (run, SIGTERM), 0);
@@ -133,7 +115,7 @@ main (int argc, char **argv)
     const struct CMUnitTest tests [] = {
         CLI_HARNESS_TEST (test_parts_restart_and_nothing_is_said_twice),
     };
-    int rc = cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
+    int rc = cmocka_run_group_tests (tests, cli_harness_group_setup, cli_harness_group_teardown);
     curl_global_cleanup ();
     return rc;
 }

@@ -34,30 +34,12 @@
 #define STOP_MS         30000   //  a clean stop
 #define ROUND_MS        35000   //  two checks: a spread first one, then one interval
 
-static testsite_t *s_site;
-static webhook_t *s_webhook;
-
-static int
-s_group_setup (void **state)
-{
-    s_site = testsite_start ();
-    s_webhook = webhook_start (0, 200);
-    return s_site && s_webhook ? 0 : -1;
-}
-
-static int
-s_group_teardown (void **state)
-{
-    testsite_stop (&s_site);
-    webhook_stop (&s_webhook);
-    return 0;
-}
 
 //  A config of the given sites (YAML list items), owner alice.  Caller frees.
 static char *
 s_config (cli_harness_t *harness, const char *sites)
 {
-    char *alice = webhook_url (s_webhook, "/alice");
+    char *alice = webhook_url (cli_harness_webhook, "/alice");
     char *path = cli_harness_config (harness, "run.yaml", alice, sites);
     free (alice);
     assert_non_null (path);
@@ -140,10 +122,10 @@ static void
 test_restart_does_not_alert_again (void **state)
 {
     cli_harness_t *harness = (cli_harness_t *) *state;
-    char *url = testsite_url (s_site, "http", "/switch/restart");
+    char *url = testsite_url (cli_harness_site, "http", "/switch/restart");
     char *sites = fixture_format ("  - url: %s\n    owner: alice\n    failure_threshold: 2\n", url);
     char *config = s_config (harness, sites);
-    size_t posts = webhook_count (s_webhook);
+    size_t posts = webhook_count (cli_harness_webhook);
 
     //  The watcher first: it reconnects by itself to each run's feed.
     const char *watch_args [] = { "watch", "--json", cli_harness_feed (harness), NULL };
@@ -156,14 +138,14 @@ test_restart_does_not_alert_again (void **state)
 
     //  Up first (no alert for that), then down: one DOWN, seen by both.
     assert_true (s_wait_stored_results (harness, 1, ROUND_MS) >= 1);
-    assert_int_equal (testsite_request (s_site, "/set/restart/500"), 200);
+    assert_int_equal (testsite_request (cli_harness_site, "/set/restart/500"), 200);
     assert_true (cli_harness_wait_text (harness, "watch.out", "\"state\":\"down\"", ROUND_MS));
-    assert_true (webhook_wait (s_webhook, posts + 1, 10000));
+    assert_true (webhook_wait (cli_harness_webhook, posts + 1, 10000));
     assert_int_equal (kill (run, SIGTERM), 0);
     assert_int_equal (cli_harness_reap (harness, run, STOP_MS), 0);
     assert_int_equal (cli_harness_count (harness, "run1.err", "collector: ALERT #"), 1);
     long long stored = s_stored_results (harness);
-    long hits = testsite_hits (s_site, "/switch/restart");
+    long hits = testsite_hits (cli_harness_site, "/switch/restart");
     assert_true (hits >= 3);            //  up once, down twice, maybe more
 
     //  Again, the site still down.  Wait until this run has checked it
@@ -173,7 +155,7 @@ test_restart_does_not_alert_again (void **state)
     assert_true (run > 0);
     assert_true (cli_harness_wait_text (harness, "run2.err", "monitoring 1 sites", START_MS));
     assert_true (s_wait_stored_results (harness, stored + 2, ROUND_MS) >= stored + 2);
-    assert_true (testsite_hits (s_site, "/switch/restart") >= hits + 2);
+    assert_true (testsite_hits (cli_harness_site, "/switch/restart") >= hits + 2);
     assert_int_equal (kill (run, SIGTERM), 0);
     assert_int_equal (cli_harness_reap (harness, run, STOP_MS), 0);
     assert_int_equal (kill (watch, SIGINT), 0);
@@ -185,14 +167,14 @@ test_restart_does_not_alert_again (void **state)
     assert_int_equal (cli_harness_count (harness, "run2.err", "collector: ALERT #"), 0);
     assert_int_equal (cli_harness_count (harness, "watch.out", "\"state\":\"down\""), 1);
     assert_int_equal (cli_harness_count (harness, "watch.out", "\n"), 1);
-    assert_int_equal (webhook_count (s_webhook), posts + 1);
-    char *body = webhook_body (s_webhook, posts);
+    assert_int_equal (webhook_count (cli_harness_webhook), posts + 1);
+    char *body = webhook_body (cli_harness_webhook, posts);
     assert_non_null (body);
     assert_non_null (strstr (body, "\"state\":\"down\""));
     assert_non_null (strstr (body, "/switch/restart"));
     free (body);
 
-    assert_int_equal (testsite_request (s_site, "/set/restart/200"), 200);
+    assert_int_equal (testsite_request (cli_harness_site, "/set/restart/200"), 200);
     free (config);
     free (sites);
     free (url);
@@ -203,8 +185,8 @@ static void
 test_reload_reaches_the_actors (void **state)
 {
     cli_harness_t *harness = (cli_harness_t *) *state;
-    char *control = testsite_url (s_site, "http", "/count/reload-control");
-    char *added = testsite_url (s_site, "http", "/count/reload-added");
+    char *control = testsite_url (cli_harness_site, "http", "/count/reload-control");
+    char *added = testsite_url (cli_harness_site, "http", "/count/reload-added");
     char *one = fixture_format ("  - url: %s\n", control);
     char *two = fixture_format ("  - url: %s\n  - url: %s\n", control, added);
     char *config = s_config (harness, one);
@@ -212,14 +194,14 @@ test_reload_reaches_the_actors (void **state)
     pid_t run = cli_harness_spawn (harness, "run.out", "run.err", run_args);
     assert_true (run > 0);
     assert_true (cli_harness_wait_text (harness, "run.err", "monitoring 1 sites", START_MS));
-    long before = testsite_hits (s_site, "/count/reload-added");
+    long before = testsite_hits (cli_harness_site, "/count/reload-added");
     assert_true (before >= 0);
 
     //  Added: its first check comes within one interval.
     free (s_config (harness, two));
     assert_int_equal (kill (run, SIGHUP), 0);
     s_wait_reloaded (harness, config, 1, 2);
-    assert_true (testsite_wait_hits (s_site, "/count/reload-added", before + 1, ROUND_MS)
+    assert_true (testsite_wait_hits (cli_harness_site, "/count/reload-added", before + 1, ROUND_MS)
                  >= before + 1);
 
     //  Removed: the site that stays is checked twice more, so more than an
@@ -227,13 +209,13 @@ test_reload_reaches_the_actors (void **state)
     free (s_config (harness, one));
     assert_int_equal (kill (run, SIGHUP), 0);
     s_wait_reloaded (harness, config, 2, 1);
-    long removed_at = testsite_hits (s_site, "/count/reload-added");
-    long control_at = testsite_hits (s_site, "/count/reload-control");
+    long removed_at = testsite_hits (cli_harness_site, "/count/reload-added");
+    long control_at = testsite_hits (cli_harness_site, "/count/reload-control");
     assert_true (removed_at >= before + 1);
     assert_true (control_at >= 0);
-    assert_true (testsite_wait_hits (s_site, "/count/reload-control", control_at + 2, ROUND_MS)
+    assert_true (testsite_wait_hits (cli_harness_site, "/count/reload-control", control_at + 2, ROUND_MS)
                  >= control_at + 2);
-    assert_int_equal (testsite_hits (s_site, "/count/reload-added"), removed_at);
+    assert_int_equal (testsite_hits (cli_harness_site, "/count/reload-added"), removed_at);
     //  No reload above changed what the topology is built from: no warning.
     const char *warning = "take effect at the next start; the sites are reloaded now";
     assert_int_equal (cli_harness_count (harness, "run.err", warning), 0);
@@ -268,7 +250,7 @@ main (int argc, char **argv)
         CLI_HARNESS_TEST (test_restart_does_not_alert_again),
         CLI_HARNESS_TEST (test_reload_reaches_the_actors),
     };
-    int rc = cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
+    int rc = cmocka_run_group_tests (tests, cli_harness_group_setup, cli_harness_group_teardown);
     curl_global_cleanup ();
     return rc;
 }

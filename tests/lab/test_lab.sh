@@ -13,7 +13,7 @@
 # lab, is removed on any exit; a lab left by a killed run (its PID gone) is
 # removed at the start of the next.
 #
-# SQUIRREL (the binary) is not used yet: pingers in the lab come next.
+# SQUIRREL (the binary) is not used here: test_multihost.sh runs it in the lab.
 set -u
 
 me="test_lab"

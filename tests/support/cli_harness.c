@@ -13,9 +13,13 @@
 #endif
 
 #include "cli_harness.h"
+#include "testsite.h"
+#include "webhook.h"
 #include "fixture_process.h"
 
 #include <assert.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -344,4 +348,58 @@ cli_harness_config (cli_harness_t *self, const char *name, const char *alice_web
     int rc = cli_harness_write (self, name, text);
     free (text);
     return rc ? NULL : cli_harness_path (self, name);
+}
+
+testsite_t *cli_harness_site = NULL;
+webhook_t *cli_harness_webhook = NULL;
+
+int
+cli_harness_group_setup (void **state)
+{
+    cli_harness_site = testsite_start ();
+    cli_harness_webhook = webhook_start (0, 200);
+    return cli_harness_site && cli_harness_webhook ? 0 : -1;
+}
+
+int
+cli_harness_group_teardown (void **state)
+{
+    testsite_stop (&cli_harness_site);
+    webhook_stop (&cli_harness_webhook);
+    return 0;
+}
+
+//  Can a TCP socket bind port on 127.0.0.1?  Its port into *port_p when 0.
+static bool
+s_bindable (int *port_p)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) *port_p),
+                                   .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    socklen_t size = sizeof (address);
+    bool bound = fd >= 0 && bind (fd, (struct sockaddr *) &address, sizeof (address)) == 0
+              && getsockname (fd, (struct sockaddr *) &address, &size) == 0;
+    if (bound)
+        *port_p = ntohs (address.sin_port);
+    if (fd >= 0)
+        close (fd);
+    return bound;
+}
+
+int
+cli_harness_free_ports (int count)
+{
+    for (int attempt = 0; attempt < 50; attempt++) {
+        int first = 0;
+        if (!s_bindable (&first) || first > 65535 - count)
+            continue;
+        bool all = true;
+        for (int offset = 1; offset < count && all; offset++) {
+            int port = first + offset;
+            all = s_bindable (&port);
+        }
+        if (all)
+            return first;
+    }
+    return 0;
 }

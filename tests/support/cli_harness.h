@@ -43,6 +43,23 @@ int
 int
     cli_harness_teardown (void **state);
 
+//  The servers the `squirrel` tests share, started once per group: the
+//  test site and a webhook receiver that answers 200 at once.  Use as the
+//  group set-up and tear-down of cmocka_run_group_tests.
+typedef struct _testsite_t testsite_t;
+typedef struct _webhook_t webhook_t;
+extern testsite_t *cli_harness_site;
+extern webhook_t *cli_harness_webhook;
+int
+    cli_harness_group_setup (void **state);
+int
+    cli_harness_group_teardown (void **state);
+
+//  A loopback port P with P .. P + count - 1 all free, chosen at run time
+//  (the kernel picks P, the others are tried).  0 if none was found.
+int
+    cli_harness_free_ports (int count);
+
 //  A cmocka test with a harness of its own (include cmocka.h first).
 #define CLI_HARNESS_TEST(test) \
     cmocka_unit_test_setup_teardown (test, cli_harness_setup, cli_harness_teardown)
