@@ -111,6 +111,7 @@ s_record_change (self_t *self, site_t *site, const site_step_t *step, const sq_r
 {
     zsys_debug ("collector: %s: %s -> %s (%s)", site->url, sq_state_name (step->from),
                 sq_state_name (step->to), sq_reason_name ((sq_reason_t) result->reason));
+    int64_t previous_since = site->since_us;
     site->since_us = result->at;
     if (step->to == SQ_STATE_SUSPECT)
         self->counters [COLLECTOR_suspects]++;
@@ -125,6 +126,13 @@ s_record_change (self_t *self, site_t *site, const site_step_t *step, const sq_r
     alert->state = (uint8_t) step->to;
     alert->since = result->at;
     alert->reason = result->reason;
+    alert->previous_since = previous_since;
+    alert->http_status = result->http_status;
+    alert->dns_us = result->dns_us;
+    alert->connect_us = result->connect_us;
+    alert->tls_us = result->tls_us;
+    alert->ttfb_us = result->ttfb_us;
+    alert->total_us = result->total_us;
     if (result->up)
         snprintf (alert->detail, sizeof (alert->detail), "HTTP %u by %s", result->http_status,
                   sq_method_name ((sq_method_t) result->method));
@@ -145,12 +153,7 @@ s_record_change (self_t *self, site_t *site, const site_step_t *step, const sq_r
         //  Not published: no seq.  CHANGE has ALERT's fields but seq.
         sq_alert_t change = msg.alert;
         msg.type = SQ_MSG_CHANGE;
-        msg.change = (sq_change_t) {
-            .site_id = change.site_id, .previous = change.previous, .state = change.state,
-            .since = change.since, .reason = change.reason,
-        };
-        memcpy (msg.change.url, change.url, sizeof (msg.change.url));
-        memcpy (msg.change.detail, change.detail, sizeof (msg.change.detail));
+        sq_change_from_alert (&msg.change, &change);
     }
     if (self->store && sq_wire_send (self->store, NULL, 0, &msg))
         zsys_error ("collector: %s: state change not sent to the store", site->url);

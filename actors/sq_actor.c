@@ -133,9 +133,15 @@ sq_actor_recv_command (zsock_t *pipe, zmsg_t **rest_p)
 int
 sq_actor_set_sites (zactor_t *actor, zmsg_t *batch)
 {
+    return sq_actor_set_batch (actor, SQ_CMD_SITES, batch);
+}
+
+int
+sq_actor_set_batch (zactor_t *actor, const char *command, zmsg_t *batch)
+{
     zmsg_t *message = batch ? zmsg_dup (batch) : zmsg_new ();
     assert (message);
-    if (zmsg_pushstr (message, SQ_CMD_SITES) || zmsg_send (&message, actor)) {
+    if (zmsg_pushstr (message, command) || zmsg_send (&message, actor)) {
         zmsg_destroy (&message);
         return -1;
     }
@@ -143,24 +149,33 @@ sq_actor_set_sites (zactor_t *actor, zmsg_t *batch)
 }
 
 int
-sq_sites_next (zmsg_t *batch, sq_site_t *site, const char *who, uint64_t *malformed)
+sq_batch_next (zmsg_t *batch, sq_msg_type_t type, sq_msg_t *msg, const char *who,
+               uint64_t *malformed)
 {
     zframe_t *frame = batch ? zmsg_pop (batch) : NULL;
     if (!frame)
         return 0;
-    sq_msg_t msg;
     char why [128] = "";
-    int rc = sq_msg_decode (zframe_data (frame), zframe_size (frame), &msg, why, sizeof (why));
+    int rc = sq_msg_decode (zframe_data (frame), zframe_size (frame), msg, why, sizeof (why));
     zframe_destroy (&frame);
-    if (rc != SQ_PROTO_OK || msg.type != SQ_MSG_SITE) {
+    if (rc != SQ_PROTO_OK || msg->type != type) {
         if (malformed)
             (*malformed)++;
-        zsys_warning ("%s: dropped a site from its list: %s", who,
-                      rc != SQ_PROTO_OK ? why : "not a SITE");
+        zsys_warning ("%s: dropped an entry from its %s list: %s", who, sq_msg_type_name (type),
+                      rc != SQ_PROTO_OK ? why : "of another type");
         return -1;
     }
-    *site = msg.site;
     return 1;
+}
+
+int
+sq_sites_next (zmsg_t *batch, sq_site_t *site, const char *who, uint64_t *malformed)
+{
+    sq_msg_t msg;
+    int rc = sq_batch_next (batch, SQ_MSG_SITE, &msg, who, malformed);
+    if (rc == 1)
+        *site = msg.site;
+    return rc;
 }
 
 int

@@ -18,6 +18,7 @@
 #define SQ_CMD_TERM     "$TERM"     //  stop (zactor_destroy sends it)
 #define SQ_CMD_STATS    "STATS"     //  -> one counters line
 #define SQ_CMD_SITES    "SITES"     //  + a site list; signal when taken
+#define SQ_CMD_OWNERS   "OWNERS"    //  notifier: + an owner list (OWNER frames); signal
 #define SQ_CMD_DRAIN    "DRAIN"     //  collector: take every queued result, then signal
 #define SQ_CMD_SYNC     "SYNC"      //  notifier: "SYNC <seq>" -> "OK <seq>"
 #define SQ_CMD_FLUSH    "FLUSH"     //  store writer: commit now -> "OK" or "ERROR why"
@@ -87,6 +88,15 @@ int sq_actor_connect (zsock_t *socket, const char *endpoint, const sq_curve_t *c
 //  the caller's (the actor gets a copy).  Waits until the actor has taken
 //  it.  0, or -1.
 int sq_actor_set_sites (zactor_t *actor, zmsg_t *batch);
+
+//  The same for any list: command + a batch of frames, wait for the signal.
+int sq_actor_set_batch (zactor_t *actor, const char *command, zmsg_t *batch);
+
+//  Take the next message of type out of a batch (frames are destroyed as
+//  they are read).  1 with msg filled, 0 at the end, -1 for a frame that
+//  is not a valid message of that type (logged with who, counted).
+int sq_batch_next (zmsg_t *batch, sq_msg_type_t type, sq_msg_t *msg, const char *who,
+                   uint64_t *malformed);
 
 //  Take the next SITE out of a batch (frames are destroyed as they are
 //  read).  1 with site filled, 0 at the end of the batch, -1 for a frame

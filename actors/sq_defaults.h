@@ -41,10 +41,18 @@
 #define SQ_STATS_TIMEOUT_MS         5000    //  an actor's answer to STATS
 
 //  Notifications
-#define SQ_NOTIFY_TIMEOUT_MS        10000   //  one delivery attempt
-#define SQ_NOTIFY_ATTEMPTS          4       //  attempts per delivery before giving up
-#define SQ_NOTIFY_BACKOFF_MS        1000    //  first retry delay, doubled each time
-#define SQ_NOTIFY_PARALLEL          64      //  deliveries in progress at once
+#define SQ_NOTIFY_TIMEOUT_MS        10000   //  one delivery attempt (HTTP, SMTP, command)
+#define SQ_NOTIFY_BACKOFF_MS        1000    //  first retry delay, doubled each time ...
+#define SQ_NOTIFY_RETRY_MAX_MS      300000  //  ... up to this: 5 minutes
+#define SQ_NOTIFY_GIVE_UP_MS        (24ULL * 3600 * 1000)   //  keep trying an alert this long
+#define SQ_NOTIFY_PARALLEL          64      //  receivers with an attempt in flight at once
+#define SQ_NOTIFY_DIGEST_AFTER      5       //  alerts per owner and channel sent one by one ...
+#define SQ_NOTIFY_DIGEST_WINDOW_MS  60000   //  ... within this window; the rest as one digest
+#define SQ_NOTIFY_BATCH_MAX         5000    //  notices in one message at most
+#define SQ_NOTIFY_REMIND_MS         3600000 //  remind_every: reminders while a site stays down
+#define SQ_NOTIFY_FLAP_CHANGES      5       //  flap_changes: more changes than this ...
+#define SQ_NOTIFY_FLAP_WINDOW_MS    1800000 //  ... within flap_window (30 min) is flapping
+#define SQ_NOTIFY_TICK_MS           1000    //  reminders, flapping and maintenance checked this often
 
 //  Site states
 #define SQ_RECHECK_CAP_MS           60000   //  longest wait between rechecks of a suspect

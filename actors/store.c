@@ -88,6 +88,19 @@ static const char *s_schema_v2_sql =
     ") STRICT;"
     "PRAGMA user_version = 2;";
 
+//  Version 3 keeps, with each alert, what the notifier tells an owner
+//  besides the state: how long the previous state lasted, the deciding
+//  check's status and phases.  Older rows read them as 0 (unknown).
+static const char *s_schema_v3_sql =
+    "ALTER TABLE alert ADD COLUMN previous_since_us INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE alert ADD COLUMN http_status INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE alert ADD COLUMN dns_us INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE alert ADD COLUMN connect_us INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE alert ADD COLUMN tls_us INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE alert ADD COLUMN ttfb_us INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE alert ADD COLUMN total_us INTEGER NOT NULL DEFAULT 0;"
+    "PRAGMA user_version = 3;";
+
 #define S_STATEMENT_SQL(NAME, sql) sql,
 static const char *s_statement_sql [STMT_COUNT] = { STORE_STATEMENTS (S_STATEMENT_SQL) };
 
@@ -202,6 +215,11 @@ s_schema (store_t *self, const char *path, char *error, size_t error_size)
         rc = sqlite3_exec (self->db, s_schema_v2_sql, NULL, NULL, NULL);
         if (rc == SQLITE_OK && version == 1)
             zsys_info ("store: %s upgraded from schema version 1 to 2 (table alert added)", path);
+    }
+    if (rc == SQLITE_OK && version < 3) {
+        rc = sqlite3_exec (self->db, s_schema_v3_sql, NULL, NULL, NULL);
+        if (rc == SQLITE_OK && version >= 1)
+            zsys_info ("store: %s upgraded to schema version 3 (alert facts added)", path);
     }
     if (rc == SQLITE_OK)
         rc = sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL);
@@ -425,6 +443,28 @@ store_status (store_t *self, int64_t now_us,
 }
 
 int
+store_cert_expiries (store_t *self, void (*callback) (uint64_t site_id, int64_t expiry, void *arg),
+                     void *arg)
+{
+    assert (self && callback);
+    sqlite3_stmt *statement = self->statement [STMT_CERTS];
+    int rows = 0;
+    int rc;
+    while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
+        int64_t site_id = sqlite3_column_int64 (statement, 0);
+        int64_t expiry = sqlite3_column_int64 (statement, 1);      //  NULL reads as 0
+        if (site_id > 0 && expiry > 0) {
+            callback ((uint64_t) site_id, expiry, arg);
+            rows++;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        zsys_error ("store: cannot read certificate expiries: %s", sqlite3_errmsg (self->db));
+    sqlite3_reset (statement);
+    return rc == SQLITE_DONE ? rows : -1;
+}
+
+int
 store_incidents (store_t *self, uint64_t site_id, size_t limit,
                  void (*callback) (const store_incident_t *row, void *arg), void *arg)
 {
@@ -521,6 +561,16 @@ store_alerts (store_t *self, uint64_t since, uint64_t until, size_t limit,
         alert.previous = (uint8_t) previous;
         alert.state = (uint8_t) state;
         alert.reason = (uint8_t) reason;
+        int64_t previous_since = sqlite3_column_int64 (statement, 8);
+        int status = sqlite3_column_int (statement, 9);
+        alert.previous_since = previous_since > 0 ? previous_since : 0;
+        alert.http_status = (uint16_t) (status > 0 && status <= 999 ? status : 0);
+        uint64_t *phases [] = { &alert.dns_us, &alert.connect_us, &alert.tls_us,
+                                &alert.ttfb_us, &alert.total_us };
+        for (int phase = 0; phase < 5; phase++) {
+            int64_t value = sqlite3_column_int64 (statement, 10 + phase);
+            *phases [phase] = value > 0 ? (uint64_t) value : 0;
+        }
         callback (&alert, arg);
         rows++;
     }

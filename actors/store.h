@@ -17,8 +17,8 @@
 #include "sq_counters.h"
 
 #define STORE_FILE_NAME             "squirrel.db"   //  inside data_dir
-#define STORE_SCHEMA_VERSION        2       //  PRAGMA user_version this build writes;
-                                            //  a version 1 file is upgraded in place
+#define STORE_SCHEMA_VERSION        3       //  PRAGMA user_version this build writes;
+                                            //  a version 1 or 2 file is upgraded in place
 #define STORE_DEFAULT_RETENTION     7       //  days of raw results kept by default
 #define STORE_FLUSH_MS              500     //  flush this long after the first unflushed write
 #define STORE_FLUSH_WRITES          2000    //  ... or as soon as this many are pending
@@ -137,6 +137,12 @@ int store_incidents (store_t *self, uint64_t site_id, size_t limit,
 //  The highest seq of the alerts kept, 0 when none: the collector goes on
 //  from there after a restart.  0, or -1 (logged).
 int store_last_seq (store_t *self, uint64_t *seq);
+
+//  For each active site whose latest kept result saw a certificate: the
+//  site id and the certificate's end (unix seconds).  Returns the number of
+//  sites reported, or -1.
+int store_cert_expiries (store_t *self, void (*callback) (uint64_t site_id, int64_t expiry,
+                                                          void *arg), void *arg);
 
 //  The alerts kept with since < seq (and seq <= until, unless until is 0),
 //  in order of seq, at most limit, each handed to callback (the alert is

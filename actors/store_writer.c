@@ -38,6 +38,9 @@ typedef struct {
     int64_t since;              //  unix µs the new state began
     sq_reason_t reason;         //  reason of the deciding check
     char detail [SQ_TEXT_MAX + 1];  //  short human text
+    int64_t previous_since;     //  unix µs the previous state began (ALERT only)
+    uint16_t http_status;       //  the deciding check's status (ALERT only)
+    uint64_t phase_us [5];      //  its dns, connect, tls, ttfb, total (ALERT only)
 } pending_alert_t;
 
 //  One write waiting for the next flush.
@@ -202,6 +205,10 @@ s_apply_alert (store_t *store, const pending_alert_t *alert, bool *known)
         sqlite3_bind_int64 (statement, 5, alert->since);
         sqlite3_bind_int (statement, 6, alert->reason);
         sqlite3_bind_text (statement, 7, alert->detail, -1, SQLITE_STATIC);
+        sqlite3_bind_int64 (statement, 8, alert->previous_since);
+        sqlite3_bind_int (statement, 9, alert->http_status);
+        for (int phase = 0; phase < 5; phase++)
+            sqlite3_bind_int64 (statement, 10 + phase, s_clamp (alert->phase_us [phase], INT64_MAX));
         rc = store_step (store, STMT_ALERT_INSERT);
         if (rc != SQLITE_OK)
             return rc;
@@ -352,13 +359,7 @@ s_take_one (self_t *self)
     //  CHANGE is ALERT without its seq: one form from here on.
     if (msg.type == SQ_MSG_CHANGE) {
         sq_change_t change = msg.change;
-        memset (&msg.alert, 0, sizeof (msg.alert));
-        msg.alert.site_id = change.site_id;
-        msg.alert.previous = change.previous;
-        msg.alert.state = change.state;
-        msg.alert.since = change.since;
-        msg.alert.reason = change.reason;
-        memcpy (msg.alert.detail, change.detail, sizeof (msg.alert.detail));
+        sq_alert_from_change (&msg.alert, 0, &change);
     }
     uint64_t site_id = msg.type == SQ_MSG_RESULT ? msg.result.site_id : msg.alert.site_id;
     if (site_id > INT64_MAX || (msg.type == SQ_MSG_ALERT && msg.alert.seq > INT64_MAX)) {
@@ -405,6 +406,13 @@ s_take_one (self_t *self)
         write->alert.since = msg.alert.since;
         write->alert.reason = (sq_reason_t) msg.alert.reason;
         memcpy (write->alert.detail, msg.alert.detail, sizeof (write->alert.detail));
+        write->alert.previous_since = msg.alert.previous_since;
+        write->alert.http_status = msg.alert.http_status;
+        write->alert.phase_us [0] = msg.alert.dns_us;
+        write->alert.phase_us [1] = msg.alert.connect_us;
+        write->alert.phase_us [2] = msg.alert.tls_us;
+        write->alert.phase_us [3] = msg.alert.ttfb_us;
+        write->alert.phase_us [4] = msg.alert.total_us;
         if (msg.type == SQ_MSG_ALERT)
             self->alert_pending = true;
     }

@@ -219,7 +219,11 @@ topology_new (const topology_args_t *args)
         ok = (self->forwarder = sq_actor_start (forwarder_actor, &forwarder, "forwarder")) != NULL;
     }
     if (ok && with_notifier) {
-        notifier_args_t notifier = { .feed = endpoints->feed, .notify_url = args->notify_url };
+        notifier_args_t notifier = {
+            .feed = endpoints->feed, .data_dir = args->data_dir, .notify_url = args->notify_url,
+        };
+        if (args->notify)
+            notifier.settings = *args->notify;
         ok = (self->notifier = sq_actor_start (notifier_actor, &notifier, "notifier")) != NULL;
     }
     if (ok && with_dispatcher) {
@@ -288,6 +292,12 @@ topology_set_sites (topology_t *self, zmsg_t *batch)
     ||  (self->dispatcher && sq_actor_set_sites (self->dispatcher, batch)))
         return -1;
     return 0;
+}
+
+int
+topology_set_owners (topology_t *self, zmsg_t *batch)
+{
+    return self->notifier ? sq_actor_set_batch (self->notifier, SQ_CMD_OWNERS, batch) : 0;
 }
 
 const topology_endpoints_t *

@@ -16,6 +16,7 @@
 
 #include <czmq.h>
 #include "sq_actor.h"
+#include "notifier.h"
 
 #define TOPOLOGY_ENDPOINT_MAX 256
 
@@ -55,6 +56,7 @@ typedef struct {
                                 //  authenticator, with listen), "pingers"
     unsigned heartbeat_ms;      //  pinger heartbeat; silence for 3.5 of them = gone;
                                 //  0 = SQ_HEARTBEAT_MS
+    const notifier_settings_t *notify;  //  smtp and delivery settings, or NULL: defaults
 } topology_args_t;
 
 //  The endpoints a hub listening on tcp://HOST:PORT uses, and a pinger
@@ -99,6 +101,10 @@ void topology_destroy (topology_t **self_p);
 //  actor that needs it.  batch stays the caller's: each actor takes a copy
 //  before this returns.  The same path serves the first load and a reload.
 int topology_set_sites (topology_t *self, zmsg_t *batch);
+
+//  Hand the owners, a batch of OWNER frames, to the notifier (if this
+//  topology has one).  Before the sites: a site names its owner.  0, or -1.
+int topology_set_owners (topology_t *self, zmsg_t *batch);
 
 //  The endpoints in use (borrowed).
 const topology_endpoints_t *topology_endpoints_of (topology_t *self);

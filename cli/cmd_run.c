@@ -87,6 +87,7 @@ cli_topology_workers (topology_args_t *args, const config_t *config)
     args->listen = config->listen;
     args->keys_dir = config->keys;
     args->heartbeat_ms = config->heartbeat_ms;
+    args->notify = &config->notify;
     //  workers.pingers, unless --pingers said otherwise.
     if (!args->pingers && config->pingers == 0)
         args->remote_only = true;
@@ -119,6 +120,16 @@ cli_reload (config_t *current, topology_t *topology)
     ||  fresh->pingers != current->pingers || fresh->processes != current->processes)
         zsys_warning ("squirrel run: changes to data_dir, feed, listen, keys, heartbeat and "
                       "workers take effect at the next start; the sites are reloaded now");
+    //  The notifier read its settings at start; owners and sites reload.
+    const notifier_settings_t *was = &current->notify, *now = &fresh->notify;
+    if (!s_same_text (was->smtp_url, now->smtp_url) || !s_same_text (was->smtp_from, now->smtp_from)
+    ||  !s_same_text (was->smtp_user, now->smtp_user)
+    ||  !s_same_text (was->smtp_password_file, now->smtp_password_file)
+    ||  !s_same_text (was->smtp_ca_file, now->smtp_ca_file)
+    ||  was->digest_after != now->digest_after || was->digest_window_ms != now->digest_window_ms
+    ||  was->give_up_ms != now->give_up_ms || was->retry_max_ms != now->retry_max_ms)
+        zsys_warning ("squirrel run: changes to smtp, digest_after, digest_window, give_up_after "
+                      "and retry_max take effect at the next start; owners are reloaded now");
     //  The running store and feed stay where they are.
     free (fresh->data_dir);
     fresh->data_dir = strdup (current->data_dir);

@@ -4,7 +4,9 @@
 */
 #include "commands.h"
 #include "config.h"
+#include "outbox.h"
 #include "sq_json.h"
+#include "sq_url.h"
 #include "store.h"
 
 #include <getopt.h>
@@ -15,7 +17,9 @@ static const char s_usage [] =
     "usage: squirrel status [OPTIONS] CONFIG\n"
     "\n"
     "Print every site of CONFIG's store: state, uptime % over 24 h, 7 d and\n"
-    "30 d, the last check and its reason.\n"
+    "30 d, the last check and its reason; then the notifications delivered,\n"
+    "failed and pending per channel (with --json, a last object\n"
+    "{\"notifications\": {CHANNEL: {\"delivered\": N, \"failed\": N, \"pending\": N}}}).\n"
     "\n"
     "options:\n"
     "  --json       one JSON object per site\n"
@@ -34,6 +38,8 @@ static void
 s_print_row (const store_status_t *row, void *arg)
 {
     bool json = *(bool *) arg;
+    char url [SQ_URL_MAX + 1];
+    sq_url_shown (row->url, url, sizeof (url));
     char last [40] = "never";
     if (row->last_check_us)
         sq_time_iso (row->last_check_us, last, sizeof (last));
@@ -41,7 +47,7 @@ s_print_row (const store_status_t *row, void *arg)
         char *line = NULL;
         size_t length = 0;
         sq_json_appendf (&line, &length, "{\"url\":");
-        sq_json_append_string (&line, &length, row->url);
+        sq_json_append_string (&line, &length, url);
         sq_json_appendf (&line, &length, ",\"owner\":");
         sq_json_append_string (&line, &length, row->owner);
         sq_json_appendf (&line, &length, ",\"state\":\"%s\"", sq_state_name (row->state));
@@ -73,7 +79,54 @@ s_print_row (const store_status_t *row, void *arg)
     s_uptime (row->uptime_30d, month, sizeof (month));
     printf ("%-8s %8s %8s %8s  %-24s  %-11s  %-16s  %s\n", sq_state_name (row->state), day, week,
             month, last, row->last_check_us ? sq_reason_name (row->last_reason) : "-",
-            *row->last_region ? row->last_region : "-", row->url);
+            *row->last_region ? row->last_region : "-", url);
+}
+
+//  The outbox's counts per channel, when there is an outbox.  0, or -1.
+static int
+s_print_notifications (const char *data_dir, bool json)
+{
+    char *path = zsys_sprintf ("%s/%s", data_dir, OUTBOX_FILE_NAME);
+    bool exists = access (path, R_OK) == 0;
+    zstr_free (&path);
+    uint64_t counts [CHANNEL_COUNT][3];
+    memset (counts, 0, sizeof (counts));
+    if (exists) {
+        char error [512];
+        outbox_t *outbox = outbox_open (data_dir, error, sizeof (error));
+        int rc = outbox ? outbox_counts (outbox, counts) : -1;
+        outbox_close (&outbox);
+        if (rc) {
+            fprintf (stderr, "squirrel status: cannot read the outbox: %s\n",
+                     outbox ? "query failed" : error);
+            return -1;
+        }
+    }
+    char *line = NULL;
+    size_t length = 0;
+    sq_json_appendf (&line, &length, json ? "{\"notifications\":{" : "notifications:");
+    bool any = false;
+    for (int kind = 0; kind < CHANNEL_COUNT; kind++) {
+        const uint64_t *count = counts [kind];
+        if (!json && !count [OUTBOX_PENDING] && !count [OUTBOX_DELIVERED] && !count [OUTBOX_FAILED])
+            continue;
+        sq_json_appendf (&line, &length,
+                         json ? "%s\"%s\":{\"delivered\":%llu,\"failed\":%llu,\"pending\":%llu}"
+                              : "%s %s %llu delivered, %llu failed, %llu pending",
+                         any ? (json ? "," : ";") : "", channel_kind_name ((channel_kind_t) kind),
+                         (unsigned long long) count [OUTBOX_DELIVERED],
+                         (unsigned long long) count [OUTBOX_FAILED],
+                         (unsigned long long) count [OUTBOX_PENDING]);
+        any = true;
+    }
+    if (json)
+        sq_json_appendf (&line, &length, "}}");
+    else
+    if (!any)
+        sq_json_appendf (&line, &length, " none sent yet");
+    puts (line);
+    free (line);
+    return 0;
 }
 
 static int
@@ -126,12 +179,14 @@ s_run (int argc, char **argv)
                 "LAST CHECK", "REASON", "REGION", "URL");
     int rows = store_status (store, sq_wallclock_us (), s_print_row, &json);
     store_close (&store);
-    config_destroy (&config);
     if (rows < 0) {
         fprintf (stderr, "squirrel status: cannot read the store\n");
+        config_destroy (&config);
         return 1;
     }
-    return 0;
+    int rc = s_print_notifications (config->data_dir, json);
+    config_destroy (&config);
+    return rc ? 1 : 0;
 }
 
 const command_t command_status = {

@@ -19,6 +19,16 @@
         heartbeat           duration, 100ms to 1m
         workers: { mode: threads or processes,
                    pingers: whole number, 0 (remote only) to 64 }
+        smtp: { url         smtp:// (STARTTLS) or smtps://, required
+                from        an address local@domain, required
+                user        text without control characters, optional
+                password_file  a readable file no one but its owner may
+                            read or write (mode 600), optional
+                ca_file     a readable file, optional }
+        digest_after        whole number, 1 to 100000
+        digest_window       duration, 1s to 1h
+        give_up_after       duration, 1s to 7d
+        retry_max           duration, 1s to 1h
         defaults, a site:
           interval          duration, 10s to 24h
           timeout           duration, above 0, at most 10m (SQ_TIMEOUT_MAX_MS)
@@ -30,13 +40,35 @@
           max_latency       duration, 0 (none) to 10m
           max_redirects     whole number, 0 to 50
           tls_verify        true or false (also yes/no, on/off)
+          remind_every      duration, 0 (never) to 7d
+          flap_changes      whole number, 0 (off) to 100
+          flap_window       duration, 0 (off) to 1d
+          cert_warn_days    list of 1 to 4 whole numbers, 1 to 3650; kept
+                            sorted, largest first, each once
+          maintenance       list of at most 4 windows, each { start: time,
+                            end: time after start, or duration: 1s to 31d
+                            (exactly one of the two), every: duration from
+                            the length to 366d, optional }; times ISO 8601,
+                            "2026-12-01T02:00Z" or "...T02:00:00+01:00".
+                            A site's list replaces the defaults' whole
         a site only:
           url               required; sq_url_check decides; unique
           owner             a name declared under owners
-        owners: NAME -> { webhook: http(s) URL, required }
+        owners: NAME (at most 64 bytes) -> every key optional, no channel
+                            at all is fine (notifications only logged): {
+          email             an address local@domain; needs smtp
+          webhook           http(s) URL
+          webhook_template  at most 1024 bytes, template_check decides;
+                            needs webhook
+          slack, discord    http(s) URL, at most 1024 bytes
+          command           absolute path of an executable file, at most
+                            512 bytes
+          quiet             true or false
+          maintenance       as for a site }
+    The notification keys' rules are in config_notify.c.
 */
-#include "config.h"
 #include "config_private.h"
+#include "config.h"
 #include "sq_url.h"
 #include "sq_defaults.h"
 #include "topology.h"
@@ -72,10 +104,16 @@ typedef enum {
     KEY_MAX_LATENCY,
     KEY_MAX_REDIRECTS,
     KEY_TLS_VERIFY,
+    KEY_REMIND_EVERY,
+    KEY_FLAP_CHANGES,
+    KEY_FLAP_WINDOW,
+    KEY_CERT_WARN_DAYS,
+    KEY_MAINTENANCE,
     KEY_COUNT
 } check_key_t;
 
-//  The top-level keys.  defaults, owners and sites are sections.
+//  The top-level keys.  defaults, owners and sites are sections, and come
+//  last.
 typedef enum {
     TOP_DATA_DIR,
     TOP_FEED,
@@ -83,6 +121,11 @@ typedef enum {
     TOP_KEYS,
     TOP_HEARTBEAT,
     TOP_WORKERS,
+    TOP_SMTP,
+    TOP_DIGEST_AFTER,
+    TOP_DIGEST_WINDOW,
+    TOP_GIVE_UP_AFTER,
+    TOP_RETRY_MAX,
     TOP_DEFAULTS,
     TOP_OWNERS,
     TOP_SITES
@@ -92,24 +135,20 @@ typedef enum {
 //  A site's list is url and owner followed by the check keys, so check key
 //  k is site key k + 2.
 static const char *s_top_keys [] = {
-    "data_dir", "feed", "listen", "keys", "heartbeat", "workers", "defaults", "owners", "sites"
+    "data_dir", "feed", "listen", "keys", "heartbeat", "workers", "smtp", "digest_after",
+    "digest_window", "give_up_after", "retry_max", "defaults", "owners", "sites"
 };
 static const char *s_worker_keys [] = { "mode", "pingers" };
 static const char *s_site_keys [] = {
     "url", "owner", "interval", "timeout", "method", "failure_threshold",
-    "success_threshold", "accept", "keyword", "max_latency", "max_redirects", "tls_verify"
+    "success_threshold", "accept", "keyword", "max_latency", "max_redirects", "tls_verify",
+    "remind_every", "flap_changes", "flap_window", "cert_warn_days", "maintenance"
 };
 static const char **s_check_keys = s_site_keys + 2;
-static const char *s_owner_keys [] = { "webhook" };
 #define KEYS_COUNT(keys) (sizeof (keys) / sizeof (keys [0]))
 
-//  Durations: the range each duration key accepts, and how messages say it.
-typedef struct {
-    uint64_t min_ms;            //  smallest accepted
-    uint64_t max_ms;            //  largest accepted
-    const char *range;          //  the range in words
-} duration_rule_t;
-
+//  Durations: the range each duration key accepts (duration_rule_t, in
+//  config.h), and how messages say it.
 static const duration_rule_t s_interval_rule = {
     CONFIG_INTERVAL_MIN_MS, CONFIG_INTERVAL_MAX_MS, "from 10s to 24h" };
 static const duration_rule_t s_heartbeat_rule = {
@@ -118,21 +157,14 @@ static const duration_rule_t s_timeout_rule = {
     1, SQ_TIMEOUT_MAX_MS, "above 0 and at most 10m" };
 static const duration_rule_t s_latency_rule = {
     0, SQ_TIMEOUT_MAX_MS, "from 0 (no limit) to 10m" };
+static const duration_rule_t s_remind_rule = {
+    0, SQ_REMIND_MAX_MS, "from 0 (never) to 7d" };
+static const duration_rule_t s_flap_window_rule = {
+    0, SQ_INTERVAL_MAX_MS, "from 0 (off) to 1d" };
 
 #define DURATION_EXPECTED "a duration such as 500ms, 30s, 5m or 1h"
 
-//  State of one load.
-typedef struct {
-    config_source_t source;     //  the file, and where its first mistake goes
-    config_t *config;           //  what we fill
-    size_t site_cap;            //  allocated entries of config->sites and given
-    uint32_t *given;            //  per site, bit k set when it set check key k
-    size_t *slots;              //  URL hash index: site index + 1, 0 = free
-    size_t slot_count;          //  entries in slots, a power of two
-    const node_t *owners;       //  the owners mapping, for site checks, or NULL
-    const node_t *listen;       //  the listen value, for the keys check, or NULL
-    const node_t *pingers;      //  workers.pingers, for the listen check, or NULL
-} loader_t;
+//  State of one load: loader_t, in config.h.
 
 
 //  --------------------------------------------------------------------------
@@ -146,8 +178,8 @@ s_strdup (const char *text)
     return copy;
 }
 
-static void
-s_replace (char **field, const char *text)
+void
+config_replace (char **field, const char *text)
 {
     free (*field);
     *field = s_strdup (text);
@@ -210,8 +242,8 @@ s_found (const node_t *node, char *buffer, size_t buffer_size)
 }
 
 //  "KEY: expected WHAT, got FOUND" at the node.  key may be NULL.
-static int
-s_expected (loader_t *loader, const node_t *node, const char *key, const char *what)
+int
+config_expected (loader_t *loader, const node_t *node, const char *key, const char *what)
 {
     char buffer [QUOTE_MAX + 8];
     return config_fail (&loader->source, node->line, node->column, "%s%sexpected %s, got %s",
@@ -238,13 +270,13 @@ s_join (char *buffer, size_t buffer_size, const char **names, size_t count)
 //  before in the same mapping and, when keys is not NULL, one of them.
 //  Returns its index in keys (0 when keys is NULL), or -1 on error.
 //  where says which mapping, for messages: "in site", "at top level".
-static int
-s_key_check (loader_t *loader, const node_t *mapping, size_t pair, const char *where,
-             const char **keys, size_t key_count)
+int
+config_key_check (loader_t *loader, const node_t *mapping, size_t pair, const char *where,
+                  const char **keys, size_t key_count)
 {
     const node_t *key = mapping->children [pair * 2];
     if (key->kind != NODE_SCALAR || config_node_is_null (key))
-        return s_expected (loader, key, NULL, "a key name");
+        return config_expected (loader, key, NULL, "a key name");
     for (size_t before = 0; before < pair; before++) {
         const node_t *earlier = mapping->children [before * 2];
         if (earlier->kind == NODE_SCALAR && strcmp (earlier->value, key->value) == 0)
@@ -270,35 +302,48 @@ s_key_check (loader_t *loader, const node_t *mapping, size_t pair, const char *w
 //  Values
 
 //  Text: a scalar that is not null.  Returns the borrowed text, or NULL.
-static const char *
-s_text (loader_t *loader, const node_t *node, const char *key, const char *what)
+const char *
+config_text (loader_t *loader, const node_t *node, const char *key, const char *what)
 {
     if (node->kind != NODE_SCALAR || config_node_is_null (node) || !*node->value) {
-        s_expected (loader, node, key, what);
+        config_expected (loader, node, key, what);
         return NULL;
     }
     return node->value;
 }
 
+int
+config_duration (loader_t *loader, const node_t *node, const char *key,
+                 const duration_rule_t *rule, uint64_t *value)
+{
+    uint64_t ms;
+    if (node->kind != NODE_SCALAR || config_duration_parse (node->value, &ms))
+        return config_expected (loader, node, key, DURATION_EXPECTED);
+    if (ms < rule->min_ms || ms > rule->max_ms) {
+        char expected [96];
+        snprintf (expected, sizeof (expected), "a duration %s", rule->range);
+        return config_expected (loader, node, key, expected);
+    }
+    *value = ms;
+    return 0;
+}
+
+//  A duration into a 32-bit field: rule->max_ms must fit.
 static int
 s_duration (loader_t *loader, const node_t *node, const char *key,
             const duration_rule_t *rule, uint32_t *value)
 {
+    assert (rule->max_ms <= UINT32_MAX);
     uint64_t ms;
-    if (node->kind != NODE_SCALAR || config_duration_parse (node->value, &ms))
-        return s_expected (loader, node, key, DURATION_EXPECTED);
-    if (ms < rule->min_ms || ms > rule->max_ms) {
-        char expected [64];
-        snprintf (expected, sizeof (expected), "a duration %s", rule->range);
-        return s_expected (loader, node, key, expected);
-    }
+    if (config_duration (loader, node, key, rule, &ms))
+        return -1;
     *value = (uint32_t) ms;
     return 0;
 }
 
-static int
-s_whole (loader_t *loader, const node_t *node, const char *key,
-         uint32_t min, uint32_t max, uint32_t *value)
+int
+config_whole (loader_t *loader, const node_t *node, const char *key,
+              uint32_t min, uint32_t max, uint32_t *value)
 {
     uint64_t number = 0;
     bool valid = node->kind == NODE_SCALAR && *node->value;
@@ -310,14 +355,14 @@ s_whole (loader_t *loader, const node_t *node, const char *key,
     if (!valid || number < min) {
         char expected [64];
         snprintf (expected, sizeof (expected), "a whole number from %u to %u", min, max);
-        return s_expected (loader, node, key, expected);
+        return config_expected (loader, node, key, expected);
     }
     *value = (uint32_t) number;
     return 0;
 }
 
-static int
-s_bool (loader_t *loader, const node_t *node, const char *key, bool *value)
+int
+config_bool (loader_t *loader, const node_t *node, const char *key, bool *value)
 {
     static const char *yes [] = { "true", "yes", "on" };
     static const char *no [] = { "false", "no", "off" };
@@ -331,15 +376,15 @@ s_bool (loader_t *loader, const node_t *node, const char *key, bool *value)
             return 0;
         }
     }
-    return s_expected (loader, node, key, "true or false");
+    return config_expected (loader, node, key, "true or false");
 }
 
 //  A URL we may check or post to: the reason comes from sq_url_check.
-static const char *
-s_url (loader_t *loader, const node_t *node, const char *key)
+const char *
+config_url (loader_t *loader, const node_t *node, const char *key)
 {
     if (node->kind != NODE_SCALAR || config_node_is_null (node)) {
-        s_expected (loader, node, key, "an http or https URL");
+        config_expected (loader, node, key, "an http or https URL");
         return NULL;
     }
     char why [SQ_TEXT_MAX];
@@ -363,19 +408,20 @@ s_check_value (loader_t *loader, const node_t *node, check_key_t key, config_sit
         case KEY_MAX_LATENCY:
             return s_duration (loader, node, name, &s_latency_rule, &site->max_latency_ms);
         case KEY_FAILURE_THRESHOLD:
-            return s_whole (loader, node, name, 1, CONFIG_THRESHOLD_MAX,
-                            &site->failure_threshold);
+            return config_whole (loader, node, name, 1, CONFIG_THRESHOLD_MAX,
+                                 &site->failure_threshold);
         case KEY_SUCCESS_THRESHOLD:
-            return s_whole (loader, node, name, 1, CONFIG_THRESHOLD_MAX,
-                            &site->success_threshold);
+            return config_whole (loader, node, name, 1, CONFIG_THRESHOLD_MAX,
+                                 &site->success_threshold);
         case KEY_MAX_REDIRECTS:
-            return s_whole (loader, node, name, 0, CONFIG_REDIRECTS_MAX, &site->max_redirects);
+            return config_whole (loader, node, name, 0, CONFIG_REDIRECTS_MAX,
+                                 &site->max_redirects);
         case KEY_TLS_VERIFY:
-            return s_bool (loader, node, name, &site->tls_verify);
+            return config_bool (loader, node, name, &site->tls_verify);
         case KEY_METHOD: {
             int method = node->kind == NODE_SCALAR ? sq_method_from_name (node->value) : -1;
             if (method < 0)
-                return s_expected (loader, node, name, "HEAD or GET");
+                return config_expected (loader, node, name, "HEAD or GET");
             site->method = (sq_method_t) method;
             return 0;
         }
@@ -383,13 +429,13 @@ s_check_value (loader_t *loader, const node_t *node, check_key_t key, config_sit
             size_t error_at;
             if (node->kind != NODE_SCALAR
             ||  sq_ranges_parse (node->value, &site->accept, &error_at))
-                return s_expected (loader, node, name,
-                                   "status ranges such as 200-399 or 200,301-302");
+                return config_expected (loader, node, name,
+                                        "status ranges such as 200-399 or 200,301-302");
             return 0;
         }
         case KEY_KEYWORD: {
             if (node->kind != NODE_SCALAR)
-                return s_expected (loader, node, name, "text");
+                return config_expected (loader, node, name, "text");
             const char *keyword = config_node_is_null (node) ? "" : node->value;
             size_t length = strlen (keyword);
             if (length > SQ_KEYWORD_MAX) {
@@ -398,9 +444,19 @@ s_check_value (loader_t *loader, const node_t *node, check_key_t key, config_sit
                 return config_fail (&loader->source, node->line, node->column,
                                     "%s: expected %s, got %zu", name, expected, length);
             }
-            s_replace (&site->keyword, keyword);
+            config_replace (&site->keyword, keyword);
             return 0;
         }
+        case KEY_REMIND_EVERY:
+            return s_duration (loader, node, name, &s_remind_rule, &site->remind_every_ms);
+        case KEY_FLAP_CHANGES:
+            return config_whole (loader, node, name, 0, SQ_FLAP_CHANGES_MAX, &site->flap_changes);
+        case KEY_FLAP_WINDOW:
+            return s_duration (loader, node, name, &s_flap_window_rule, &site->flap_window_ms);
+        case KEY_CERT_WARN_DAYS:
+            return config_days_parse (loader, node, name, &site->cert_warn_days);
+        case KEY_MAINTENANCE:
+            return config_windows_parse (loader, node, name, &site->maintenance);
         case KEY_COUNT:
             break;
     }
@@ -424,6 +480,10 @@ s_site_defaults (config_site_t *site)
     site->keyword = s_strdup ("");
     site->max_redirects = DEFAULT_MAX_REDIRECTS;
     site->tls_verify = true;
+    site->remind_every_ms = SQ_NOTIFY_REMIND_MS;
+    site->flap_changes = SQ_NOTIFY_FLAP_CHANGES;
+    site->flap_window_ms = SQ_NOTIFY_FLAP_WINDOW_MS;
+    site->cert_warn_days = (sq_days_t) { .count = 2, .day = { 14, 3 } };
 }
 
 static void
@@ -450,9 +510,14 @@ s_site_complete (config_site_t *site, const config_site_t *defaults, uint32_t gi
     S_TAKE (KEY_MAX_LATENCY, max_latency_ms)
     S_TAKE (KEY_MAX_REDIRECTS, max_redirects)
     S_TAKE (KEY_TLS_VERIFY, tls_verify)
+    S_TAKE (KEY_REMIND_EVERY, remind_every_ms)
+    S_TAKE (KEY_FLAP_CHANGES, flap_changes)
+    S_TAKE (KEY_FLAP_WINDOW, flap_window_ms)
+    S_TAKE (KEY_CERT_WARN_DAYS, cert_warn_days)
+    S_TAKE (KEY_MAINTENANCE, maintenance)       //  the whole list: a site's replaces
     #undef S_TAKE
     if (!(given & (1u << KEY_KEYWORD)))
-        s_replace (&site->keyword, defaults->keyword);
+        config_replace (&site->keyword, defaults->keyword);
 }
 
 //  FNV-1a: the URL index only needs a spread, not strength.
@@ -554,29 +619,31 @@ static int
 s_site_parse (loader_t *loader, const node_t *node)
 {
     if (node->kind != NODE_MAPPING)
-        return s_expected (loader, node, "site", "a mapping such as 'url: https://example.com/'");
+        return config_expected (loader, node, "site",
+                                "a mapping such as 'url: https://example.com/'");
     config_site_t *site = s_site_append (loader);
     uint32_t *given = &loader->given [loader->config->site_count - 1];
     site->line = node->line;
     for (size_t pair = 0; pair < node->count / 2; pair++) {
-        int key = s_key_check (loader, node, pair, "in site", s_site_keys,
-                               KEYS_COUNT (s_site_keys));
+        int key = config_key_check (loader, node, pair, "in site", s_site_keys,
+                                    KEYS_COUNT (s_site_keys));
         if (key < 0)
             return -1;
         const node_t *value = node->children [pair * 2 + 1];
         if (key == 0) {
-            const char *url = s_url (loader, value, "url");
+            const char *url = config_url (loader, value, "url");
             if (!url || s_site_set_url (loader, site, url, value->line, value->column, "url: "))
                 return -1;
         }
         else
         if (key == 1) {
-            const char *owner = s_text (loader, value, "owner", "an owner name");
+            const char *owner = config_text (loader, value, "owner", "an owner name");
             if (!owner)
                 return -1;
             if (!s_owner_declared (loader->owners, owner))
-                return s_expected (loader, value, "owner", "an owner declared under owners");
-            s_replace (&site->owner, owner);
+                return config_expected (loader, value, "owner",
+                                        "an owner declared under owners");
+            config_replace (&site->owner, owner);
         }
         else {
             if (s_check_value (loader, value, (check_key_t) (key - 2), site))
@@ -587,36 +654,6 @@ s_site_parse (loader_t *loader, const node_t *node)
     if (!site->url)
         return config_fail (&loader->source, node->line, node->column,
                             "site: expected a url key (url: https://...), got none");
-    return 0;
-}
-
-static int
-s_owner_parse (loader_t *loader, const node_t *name, const node_t *node)
-{
-    config_t *config = loader->config;
-    config_owner_t *owner = &config->owners [config->owner_count++];
-    owner->name = s_strdup (name->value);
-    char label [QUOTE_MAX + 16];
-    snprintf (label, sizeof (label), "owner '%.*s'", QUOTE_MAX, name->value);
-    if (strlen (name->value) > SQ_NAME_MAX)
-        return config_fail (&loader->source, name->line, name->column,
-                            "%s: expected a name of at most %d bytes, got %zu", label,
-                            SQ_NAME_MAX, strlen (name->value));
-    if (node->kind != NODE_MAPPING)
-        return s_expected (loader, node, label, "a mapping such as 'webhook: https://...'");
-    char where [QUOTE_MAX + 32];
-    snprintf (where, sizeof (where), "in %s", label);
-    for (size_t pair = 0; pair < node->count / 2; pair++) {
-        if (s_key_check (loader, node, pair, where, s_owner_keys, KEYS_COUNT (s_owner_keys)))
-            return -1;
-        const char *webhook = s_url (loader, node->children [pair * 2 + 1], "webhook");
-        if (!webhook)
-            return -1;
-        s_replace (&owner->webhook, webhook);
-    }
-    if (!owner->webhook)
-        return config_fail (&loader->source, node->line, node->column,
-                            "%s: expected a webhook key (webhook: https://...), got none", label);
     return 0;
 }
 
@@ -650,44 +687,44 @@ s_top_value (loader_t *loader, top_key_t key, const node_t *value)
         if (config_node_is_null (value))
             return 0;
         if (value->kind != s_section_rules [key].kind)
-            return s_expected (loader, value, s_top_keys [key], s_section_rules [key].what);
+            return config_expected (loader, value, s_top_keys [key], s_section_rules [key].what);
     }
     switch (key) {
         case TOP_DATA_DIR: {
-            const char *data_dir = s_text (loader, value, "data_dir", "a folder name");
+            const char *data_dir = config_text (loader, value, "data_dir", "a folder name");
             if (!data_dir)
                 return -1;
-            s_replace (&config->data_dir, data_dir);
+            config_replace (&config->data_dir, data_dir);
             return 0;
         }
         case TOP_FEED: {
             const char *what = "a ZeroMQ endpoint such as ipc:///tmp/squirrel.feed";
-            const char *feed = s_text (loader, value, "feed", what);
+            const char *feed = config_text (loader, value, "feed", what);
             if (!feed)
                 return -1;
             if (!s_endpoint_valid (feed))
-                return s_expected (loader, value, "feed", what);
-            s_replace (&config->feed, feed);
+                return config_expected (loader, value, "feed", what);
+            config_replace (&config->feed, feed);
             return 0;
         }
         case TOP_LISTEN: {
             const char *what = "a tcp://HOST:PORT endpoint such as tcp://0.0.0.0:7700";
-            const char *listen = s_text (loader, value, "listen", what);
+            const char *listen = config_text (loader, value, "listen", what);
             char jobs [256], results [256], why [256];
             if (!listen)
                 return -1;
             if (strlen (listen) > 200
             ||  topology_remote_endpoints (listen, jobs, results, why, sizeof (why)))
-                return s_expected (loader, value, "listen", what);
-            s_replace (&config->listen, listen);
+                return config_expected (loader, value, "listen", what);
+            config_replace (&config->listen, listen);
             loader->listen = value;
             return 0;
         }
         case TOP_KEYS: {
-            const char *keys = s_text (loader, value, "keys", "a folder name such as ./keys");
+            const char *keys = config_text (loader, value, "keys", "a folder name such as ./keys");
             if (!keys)
                 return -1;
-            s_replace (&config->keys, keys);
+            config_replace (&config->keys, keys);
             return 0;
         }
         case TOP_HEARTBEAT:
@@ -695,33 +732,40 @@ s_top_value (loader_t *loader, top_key_t key, const node_t *value)
                                &config->heartbeat_ms);
         case TOP_WORKERS:
             if (value->kind != NODE_MAPPING)
-                return s_expected (loader, value, "workers",
-                                   "a mapping such as '{ mode: threads, pingers: 2 }'");
+                return config_expected (loader, value, "workers",
+                                        "a mapping such as '{ mode: threads, pingers: 2 }'");
             for (size_t pair = 0; pair < value->count / 2; pair++) {
-                int worker_key = s_key_check (loader, value, pair, "in workers", s_worker_keys,
-                                              KEYS_COUNT (s_worker_keys));
+                int worker_key = config_key_check (loader, value, pair, "in workers",
+                                                   s_worker_keys, KEYS_COUNT (s_worker_keys));
                 const node_t *item = value->children [pair * 2 + 1];
                 if (worker_key < 0)
                     return -1;
                 if (worker_key == 0) {
                     if (item->kind != NODE_SCALAR
                     ||  (strcmp (item->value, "threads") && strcmp (item->value, "processes")))
-                        return s_expected (loader, item, "mode", "threads or processes");
+                        return config_expected (loader, item, "mode", "threads or processes");
                     config->processes = strcmp (item->value, "processes") == 0;
                 }
                 else {
                     uint32_t pingers;
-                    if (s_whole (loader, item, "pingers", 0, CONFIG_PINGERS_MAX, &pingers))
+                    if (config_whole (loader, item, "pingers", 0, CONFIG_PINGERS_MAX, &pingers))
                         return -1;
                     config->pingers = (int) pingers;
                     loader->pingers = item;
                 }
             }
             return 0;
+        case TOP_SMTP:
+            return config_smtp_parse (loader, value);
+        case TOP_DIGEST_AFTER:
+        case TOP_DIGEST_WINDOW:
+        case TOP_GIVE_UP_AFTER:
+        case TOP_RETRY_MAX:
+            return config_notify_setting (loader, s_top_keys [key], value);
         case TOP_DEFAULTS:
             for (size_t pair = 0; pair < value->count / 2; pair++) {
-                int check = s_key_check (loader, value, pair, "in defaults", s_check_keys,
-                                         KEY_COUNT);
+                int check = config_key_check (loader, value, pair, "in defaults", s_check_keys,
+                                              KEY_COUNT);
                 if (check < 0 || s_check_value (loader, value->children [pair * 2 + 1],
                                                 (check_key_t) check, &config->defaults))
                     return -1;
@@ -732,9 +776,9 @@ s_top_value (loader_t *loader, top_key_t key, const node_t *value)
                                                         sizeof (config_owner_t));
             assert (config->owners);
             for (size_t pair = 0; pair < value->count / 2; pair++)
-                if (s_key_check (loader, value, pair, "in owners", NULL, 0)
-                ||  s_owner_parse (loader, value->children [pair * 2],
-                                   value->children [pair * 2 + 1]))
+                if (config_key_check (loader, value, pair, "in owners", NULL, 0)
+                ||  config_owner_parse (loader, value->children [pair * 2],
+                                        value->children [pair * 2 + 1]))
                     return -1;
             return 0;
         case TOP_SITES:
@@ -747,25 +791,33 @@ s_top_value (loader_t *loader, top_key_t key, const node_t *value)
     return -1;
 }
 
+//  The first top-level mapping called name, or NULL.  A second one is a
+//  duplicate key error anyway.
+static const node_t *
+s_section_find (const node_t *root, const char *name)
+{
+    for (size_t pair = 0; pair < root->count / 2; pair++) {
+        const node_t *key = root->children [pair * 2];
+        const node_t *value = root->children [pair * 2 + 1];
+        if (key->kind == NODE_SCALAR && strcmp (key->value, name) == 0)
+            return value->kind == NODE_MAPPING ? value : NULL;
+    }
+    return NULL;
+}
+
 static int
 s_document (loader_t *loader, const node_t *root)
 {
     if (root->kind != NODE_MAPPING)
-        return s_expected (loader, root, NULL,
-                           "a mapping with keys such as data_dir, defaults, owners and sites");
-    //  Site owners are checked against the names under owners, wherever
-    //  owners is in the file; its first occurrence counts (a second one is
-    //  a duplicate key error anyway).
-    for (size_t pair = 0; pair < root->count / 2 && !loader->owners; pair++) {
-        const node_t *key = root->children [pair * 2];
-        const node_t *value = root->children [pair * 2 + 1];
-        if (key->kind == NODE_SCALAR && strcmp (key->value, "owners") == 0
-        &&  value->kind == NODE_MAPPING)
-            loader->owners = value;
-    }
+        return config_expected (loader, root, NULL,
+                                "a mapping with keys such as data_dir, defaults, owners and sites");
+    //  Site owners are checked against the names under owners, and owners'
+    //  email against smtp, wherever those are in the file.
+    loader->owners = s_section_find (root, "owners");
+    loader->smtp = s_section_find (root, "smtp");
     for (size_t pair = 0; pair < root->count / 2; pair++) {
-        int key = s_key_check (loader, root, pair, "at top level", s_top_keys,
-                               KEYS_COUNT (s_top_keys));
+        int key = config_key_check (loader, root, pair, "at top level", s_top_keys,
+                                    KEYS_COUNT (s_top_keys));
         if (key < 0 || s_top_value (loader, (top_key_t) key, root->children [pair * 2 + 1]))
             return -1;
     }
@@ -904,6 +956,7 @@ config_new_empty (void)
     self->feed = s_strdup (DEFAULT_FEED);
     self->pingers = -1;
     self->heartbeat_ms = SQ_HEARTBEAT_MS;
+    config_notify_defaults (self);
     s_site_defaults (&self->defaults);
     return self;
 }
@@ -998,13 +1051,7 @@ config_destroy (config_t **self_p)
     for (size_t index = 0; index < self->site_count; index++)
         s_site_free (&self->sites [index]);
     free (self->sites);
-    //  Owners are allocated for the whole mapping; count says how many
-    //  were filled, the rest are zeroed.
-    for (size_t index = 0; index < self->owner_count; index++) {
-        free (self->owners [index].name);
-        free (self->owners [index].webhook);
-    }
-    free (self->owners);
+    config_notify_free (self);
     s_site_free (&self->defaults);
     free (self->feed);
     free (self->listen);
@@ -1040,7 +1087,8 @@ config_duration_parse (const char *text, uint64_t *ms)
 {
     //  Units from the largest down; each may appear once, in this order.
     static const struct { const char *name; uint64_t ms; } units [] = {
-        { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { "ms", 1 }
+        { "w", 604800000 }, { "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
+        { "s", 1000 }, { "ms", 1 }
     };
     if (!text || !*text)
         return -1;

@@ -8,9 +8,10 @@
 
         data_dir: ./squirrel-data
         feed: ipc:///tmp/squirrel.feed
+        smtp: { url: smtps://mail.example.com:465, from: squirrel@example.com }
         defaults: { interval: 5m, timeout: 20s, method: HEAD, ... }
         owners:
-          alice: { webhook: https://hooks.example.com/alice }
+          alice: { email: alice@example.com, webhook: https://hooks.example.com/alice }
         sites:
           - url: https://example.com/
             owner: alice
@@ -28,6 +29,7 @@
 #include <stdint.h>
 
 #include "sq_proto.h"
+#include "notifier.h"
 #include <czmq.h>
 
 #ifdef __cplusplus
@@ -57,15 +59,39 @@ typedef struct {
     uint32_t max_latency_ms;    //  0 = none
     uint32_t max_redirects;     //  redirects followed
     bool tls_verify;            //  false: site opted out of certificate checks
+    uint32_t remind_every_ms;   //  reminders while down; 0 = never
+    uint32_t flap_changes;      //  more changes than this in flap_window is flapping; 0 = off
+    uint32_t flap_window_ms;    //  0 = off
+    sq_days_t cert_warn_days;   //  days before expiry to warn, descending, unique
+    sq_windows_t maintenance;   //  no notification inside these; a site's list
+                                //  replaces the defaults' whole
     int line;                   //  line of the site in the file, for messages
                                 //  (0 for sites added from the command line)
 } config_site_t;
 
-//  Someone to tell when a site changes state.
+//  Someone to tell when a site changes state.  Every channel is optional:
+//  an owner with none has notifications logged only.
 typedef struct {
     char *name;                 //  key under owners, what sites name
-    char *webhook;              //  http(s) URL the notifier posts to
+    char *email;                //  address, sent through smtp, or NULL
+    char *webhook;              //  http(s) URL the notifier posts to, or NULL
+    char *webhook_template;     //  body template for webhook, or NULL: our JSON
+    char *slack;                //  Slack incoming webhook URL, or NULL
+    char *discord;              //  Discord webhook URL, or NULL
+    char *command;              //  absolute path of a program to run, or NULL
+    bool quiet;                 //  no reminders
+    sq_windows_t maintenance;   //  no notification inside these
 } config_owner_t;
+
+//  The smtp section: where email goes out.  Strings NULL when absent (url
+//  and from are both set or both NULL).
+typedef struct {
+    char *url;                  //  smtp:// (STARTTLS required) or smtps://
+    char *from;                 //  sender address
+    char *user;                 //  AUTH user, or NULL
+    char *password_file;        //  file holding the password (mode 600), or NULL
+    char *ca_file;              //  extra CA for the mail server, or NULL
+} config_smtp_t;
 
 //  A whole config.  Everything in it belongs to it; config_destroy frees it.
 typedef struct {
@@ -77,6 +103,9 @@ typedef struct {
     uint32_t heartbeat_ms;      //  pinger heartbeat interval
     int pingers;                //  local pingers; -1 = one per core, 0 = none
     bool processes;             //  workers.mode processes: each actor a child process
+    config_smtp_t smtp;         //  the smtp section; owns the strings notify points to
+    notifier_settings_t notify; //  smtp and delivery settings, defaults applied; its
+                                //  strings are smtp's (borrowed, valid while self lives)
     config_site_t defaults;     //  what a site gets for keys it leaves out (url NULL)
     config_owner_t *owners;     //  declared owners, in file order
     size_t owner_count;         //  entries in owners
@@ -105,24 +134,42 @@ const config_owner_t *config_owner (const config_t *self, const char *name);
 //  The site with exactly this URL (borrowed), or NULL.
 const config_site_t *config_site_by_url (const config_t *self, const char *url);
 
-//  One site as the SITE message every actor takes (owner's webhook
-//  included).  0.
+//  One site as the SITE message every actor takes.  0, or -1 if a value does
+//  not fit the message (the loader's limits prevent it).
 int config_site_message (const config_t *self, const config_site_t *entry, sq_site_t *site);
+
+//  One owner as the OWNER message the notifier takes; "" for a channel the
+//  owner does not use.  0, or -1 if a value does not fit the message.
+int config_owner_message (const config_t *self, const config_owner_t *owner,
+                          sq_owner_t *message);
+
+//  Every owner, as a batch of encoded OWNER frames for topology_set_owners.
+//  Caller destroys.  NULL, with the reason in error, if an owner breaks
+//  the wire contract's limits.
+zmsg_t *config_owners_batch (const config_t *self, char *error, size_t error_size);
 
 //  Every site that has an id, as a batch of encoded SITE frames for
 //  topology_set_sites.  Caller destroys.  NULL, with the reason in error,
 //  if a site breaks the wire contract's limits.
 zmsg_t *config_sites_batch (const config_t *self, char *error, size_t error_size);
 
-//  The sites as that batch, handed to every actor of topology (a
-//  topology_t *, see broker/topology.h).  0, or -1 with the reason in error.
+//  The owners batch, then the sites as that batch (a site names its
+//  owner), handed to every actor of topology (a topology_t *, see
+//  broker/topology.h).  0, or -1 with the reason in error.
 typedef struct _topology_t topology_t;
 int config_hand_sites (const config_t *self, topology_t *topology, char *error,
                        size_t error_size);
 
-//  Parse a duration: "500ms", "30s", "5m", "1h", combinations in that
-//  order such as "1h30m" or "1m30s", or "0".  0 with *ms set, or -1.
+//  Parse a duration: "500ms", "30s", "5m", "1h", "2d", "1w", combinations
+//  in that order such as "2d12h", "1h30m" or "1m30s", or "0".  0 with *ms
+//  set, or -1.
 int config_duration_parse (const char *text, uint64_t *ms);
+
+//  Parse a time in ISO 8601, "YYYY-MM-DDTHH:MM[:SS]" then "Z" (UTC) or an
+//  offset "+HH:MM" / "-HH:MM", into unix seconds (at least 0).  0 with
+//  *unix_s set, or -1.  (config_notify.c)
+int config_time_parse (const char *text, int64_t *unix_s);
+
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@
 #define CONFIG_PRIVATE_H_INCLUDED
 
 #include <stdbool.h>
+#include "config.h"
 #include <stddef.h>
 
 //  The text being loaded, and the caller's buffer for its first mistake.
@@ -60,5 +61,56 @@ void config_node_destroy (node_t **self_p);
 //  Is node a YAML null: a plain scalar that is empty, "~" or "null"?
 //  (config_yaml.c)
 bool config_node_is_null (const node_t *node);
+
+//  --------------------------------------------------------------------------
+//  Loader internals, shared by config.c (the rules) and config_notify.c
+//  (the notification keys' rules).
+
+
+//  State of one load.
+typedef struct {
+    config_source_t source;     //  the file, and where its first mistake goes
+    config_t *config;           //  what we fill
+    size_t site_cap;            //  allocated entries of config->sites and given
+    uint32_t *given;            //  per site, bit k set when it set check key k
+    size_t *slots;              //  URL hash index: site index + 1, 0 = free
+    size_t slot_count;          //  entries in slots, a power of two
+    const node_t *owners;       //  the owners mapping, for site checks, or NULL
+    const node_t *smtp;         //  the smtp mapping, for owners' email, or NULL
+    const node_t *listen;       //  the listen value, for the keys check, or NULL
+    const node_t *pingers;      //  workers.pingers, for the listen check, or NULL
+} loader_t;
+
+//  The range a duration key accepts, and how messages say it.
+typedef struct {
+    uint64_t min_ms;            //  smallest accepted
+    uint64_t max_ms;            //  largest accepted
+    const char *range;          //  the range in words
+} duration_rule_t;
+
+//  Value readers (config.c).  Each reports its mistake as "KEY: expected
+//  WHAT, got FOUND" at the node and returns -1 (or NULL); key may be NULL.
+int config_expected (loader_t *loader, const node_t *node, const char *key, const char *what);
+int config_key_check (loader_t *loader, const node_t *mapping, size_t pair, const char *where,
+                      const char **keys, size_t key_count);
+const char *config_text (loader_t *loader, const node_t *node, const char *key,
+                         const char *what);
+int config_duration (loader_t *loader, const node_t *node, const char *key,
+                     const duration_rule_t *rule, uint64_t *value);
+int config_whole (loader_t *loader, const node_t *node, const char *key,
+                  uint32_t min, uint32_t max, uint32_t *value);
+int config_bool (loader_t *loader, const node_t *node, const char *key, bool *value);
+const char *config_url (loader_t *loader, const node_t *node, const char *key);
+void config_replace (char **field, const char *text);
+
+//  The notification keys (config_notify.c).
+void config_notify_defaults (config_t *config);     //  settings at their defaults
+void config_notify_free (config_t *config);         //  owners and smtp strings
+int config_smtp_parse (loader_t *loader, const node_t *value);
+int config_notify_setting (loader_t *loader, const char *key, const node_t *value);
+int config_owner_parse (loader_t *loader, const node_t *name, const node_t *node);
+int config_days_parse (loader_t *loader, const node_t *node, const char *key, sq_days_t *days);
+int config_windows_parse (loader_t *loader, const node_t *node, const char *key,
+                          sq_windows_t *windows);
 
 #endif

@@ -8,11 +8,13 @@ set -eu
 # on Debian 12 libclang-rt-dev depends on libclang-rt-14-dev, the package
 # that holds libFuzzer (libclang_rt.fuzzer-x86_64.a) and clang's ASan and
 # UBSan runtimes.  Without them the fuzz_decode_smoke test fails and says so.
+# python3-aiosmtpd is the SMTP server of tests/fixtures/smtp_server.py, and
+# openssl makes its throwaway test CA (tests/support/smtp.c).
 packages="build-essential cmake pkg-config
 libzmq3-dev libczmq-dev libcurl4-openssl-dev libmsgpack-dev libcmocka-dev
 libsqlite3-dev libyaml-dev
 clang libclang-rt-dev
-python3 openssl nginx wrk time iproute2 ca-certificates"
+python3 python3-aiosmtpd openssl nginx wrk time iproute2 ca-certificates"
 
 missing=""
 for p in $packages; do

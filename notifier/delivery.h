@@ -1,34 +1,47 @@
 /*  delivery.h: the notifier's delivery policy, as pure code.
 
-    A delivery book holds the webhook deliveries of the notifier: one per
-    alert and receiver.  It decides, and only decides: which deliveries to
-    start now (due retries first, then new ones, while fewer than the
-    parallel cap are in flight), whether an attempt worked (libcurl OK and
-    HTTP 2xx), when a failed one is tried again (backoff_ms after the first
-    failure, doubled after each further one) and when it is given up (after
-    attempts attempts), when the caller should wake up next, what is still
-    pending, and whether every delivery up to an alert sequence has ended.
+    The book holds what is still to be delivered: items, one per notice
+    and receiver (a receiver is one channel of one owner, named by a
+    string key such as "email:alice").  It decides, and only decides:
 
-    It makes no libcurl calls, touches no socket and reads no clock: time is
-    always an argument (monotonic milliseconds), so every decision can be
-    tested on its own, with exact numbers.  The caller (notifier.c) runs the
-    HTTP POSTs and tells the book how each attempt ended.
+    - order: each receiver's items go in the order they were added, and a
+      receiver has at most one attempt in flight.  A later item is never
+      delivered before an earlier one: a failed attempt's items are retried
+      first, and new items join that retry (so a DOWN still undelivered and
+      the UP after it reach the owner in one message).
+    - batching: one attempt carries every item of the receiver that is due
+      (at most batch_max); the caller renders one message for them.
+    - digests: per receiver, a window opens at the first item added while
+      none is open and lasts digest_window_ms.  The first digest_after
+      items added in a window are due at once; any more are held to the
+      window's end and go as one attempt.  A window that held items is
+      followed at once by another that holds every item to its end; a
+      holding window that ends with nothing held, or a window that never
+      exceeded digest_after, returns the receiver to normal.  So an outage
+      of N sites whose alerts arrive over T ms reaches a receiver as at
+      most digest_after + ceil(T / digest_window_ms) + 1 messages (plus one
+      per failed attempt).
+    - parallelism: at most `parallel` receivers have an attempt in flight.
+    - retries: a failed attempt is retried after retry_first_ms, doubled
+      after each further failure, capped at retry_max_ms.  An item is given
+      up once a failed attempt ends give_up_ms or more after the item
+      was added; the others of that attempt wait for the retry.
 
-    Life of a delivery, one function per transition, one way into each state:
+    It makes no libcurl call, touches no socket or file and reads no clock:
+    time is always an argument, milliseconds on one clock chosen by the
+    caller (the notifier passes wall-clock ms, because an item's age must
+    survive a restart).  The notifier (notifier.c) runs the attempts and
+    tells the book how each ended.
 
-        add ----> QUEUED --next--> ACTIVE --finished, 2xx----------> DELIVERED
-                              ^       |----finished, failed, more--> WAITING
-                              |       '----finished, failed, last--> GIVEN_UP
-               WAITING --next (once due)
+    Life of an item, one way into each state:
 
-    Ended deliveries (DELIVERED, GIVEN_UP) stay readable until the caller
-    forgets them, so it can log what happened.
+        add --> HELD (digest window) --window end--> DUE
+        add --> DUE --next--> ACTIVE --finished, ok----------------> DELIVERED (forgotten)
+                 ^               |-----finished, failed, young-----> WAITING
+                 |               '-----finished, failed, too old---> GIVEN_UP (forgotten)
+                 '--due time-- WAITING
 
-    Not done yet (the notifications issue): nothing survives a restart (the
-    book lives in memory; a durable outbox in SQLite comes later), no
-    ordering per site and channel (two alerts for one site may reach a
-    receiver out of order when the first is retried), no digests (every
-    alert is one POST), no backoff cap or jitter beyond the attempt limit.
+    Ended items are reported through the callback and forgotten.
 */
 #ifndef DELIVERY_H_INCLUDED
 #define DELIVERY_H_INCLUDED
@@ -37,103 +50,99 @@
 #include <stddef.h>
 #include <stdint.h>
 
-//  Where a delivery is.  Values index arrays: keep DELIVERY_STATE_COUNT last.
+//  Where an item is.
 typedef enum {
-    DELIVERY_QUEUED,            //  new, waiting for a free slot (never tried)
-    DELIVERY_ACTIVE,            //  an attempt is in flight
-    DELIVERY_WAITING,           //  an attempt failed; waiting for its retry time
-    DELIVERY_DELIVERED,         //  ended: an attempt was answered 2xx
-    DELIVERY_GIVEN_UP,          //  ended: every attempt failed
+    DELIVERY_HELD,              //  in a digest window, due when it ends
+    DELIVERY_DUE,               //  ready to go with the receiver's next attempt
+    DELIVERY_ACTIVE,            //  part of the attempt in flight
+    DELIVERY_WAITING,           //  its attempt failed; retried at the receiver's due time
+    DELIVERY_DELIVERED,         //  ended: an attempt carrying it worked
+    DELIVERY_GIVEN_UP,          //  ended: failed for longer than give_up_ms
     DELIVERY_STATE_COUNT
 } delivery_state_t;
 
 //  The policy.  A zero field takes its default from sq_defaults.h.
 typedef struct {
-    unsigned attempts;          //  attempts per delivery; 0 = SQ_NOTIFY_ATTEMPTS
-    unsigned backoff_ms;        //  first retry delay, doubled each time; 0 = SQ_NOTIFY_BACKOFF_MS
-    unsigned parallel;          //  ACTIVE deliveries at most; 0 = SQ_NOTIFY_PARALLEL
+    unsigned parallel;          //  receivers with an attempt in flight; 0 = SQ_NOTIFY_PARALLEL
+    uint32_t retry_first_ms;    //  first retry delay; 0 = SQ_NOTIFY_BACKOFF_MS
+    uint32_t retry_max_ms;      //  longest retry delay; 0 = SQ_NOTIFY_RETRY_MAX_MS
+    uint64_t give_up_ms;        //  give an item up this long after it was added; 0 = SQ_NOTIFY_GIVE_UP_MS
+    unsigned digest_after;      //  items per window sent at once; 0 = SQ_NOTIFY_DIGEST_AFTER
+    uint32_t digest_window_ms;  //  0 = SQ_NOTIFY_DIGEST_WINDOW_MS
+    unsigned batch_max;         //  items in one attempt at most; 0 = SQ_NOTIFY_BATCH_MAX
 } delivery_policy_t;
 
-//  One delivery.  Owned by the book; read-only to callers.
+//  One attempt, as delivery_book_next hands it out.  Borrowed from the
+//  book: valid until delivery_book_finished for its receiver.
 typedef struct {
-    uint64_t id;                //  unique in its book, from 1
-    uint64_t seq;               //  the ALERT it is for
-    char *site_url;             //  the site the alert is about (for log lines)
-    char *url;                  //  the receiver to POST to
-    char *body;                 //  the document to POST
-    delivery_state_t state;     //  where it is
-    unsigned attempt;           //  attempts started so far
-    int64_t due;                //  WAITING: monotonic ms of the next attempt
-    int curl_code;              //  last attempt's CURLcode (0 = CURLE_OK)
-    long http_status;           //  last attempt's HTTP status, 0 if none
-    void *handle;               //  the book's own: its item in the list of its state
-} delivery_t;
+    const char *receiver;       //  the receiver's key
+    const uint64_t *notices;    //  notice ids, in the order added
+    size_t count;               //  1..batch_max
+    unsigned attempt;           //  1 for a first try, +1 per failed attempt before
+                                //  (the receiver's run of failures)
+} delivery_attempt_t;
 
 typedef struct _delivery_book_t delivery_book_t;
 
-//  Called for each pending delivery by delivery_book_each_pending.
-typedef void (delivery_fn) (const delivery_t *delivery, void *arg);
+//  Told of every item that ends: state is DELIVERED or GIVEN_UP.
+typedef void (delivery_ended_fn) (const char *receiver, uint64_t notice, delivery_state_t state,
+                                  void *arg);
 
-//  A new, empty book with policy (NULL: every default).
-delivery_book_t *delivery_book_new (const delivery_policy_t *policy);
+//  A new, empty book with policy (NULL: every default).  ended is called
+//  for every item that ends (may be NULL).
+delivery_book_t *delivery_book_new (const delivery_policy_t *policy, delivery_ended_fn *ended,
+                                    void *arg);
 
-//  Destroy the book and every delivery in it; safe twice, nulls *self_p.
+//  Destroy the book and every item in it; safe twice, nulls *self_p.
 void delivery_book_destroy (delivery_book_t **self_p);
 
 //  The policy in force, defaults applied.
 delivery_policy_t delivery_book_policy (delivery_book_t *self);
 
-//  Add a QUEUED delivery of body to url for alert seq about site_url (all
-//  copied).  Returns its id.
-uint64_t delivery_book_add (delivery_book_t *self, uint64_t seq, const char *site_url,
-                            const char *url, const char *body);
+//  Add an item: notice for receiver (copied), added at `added` (a
+//  restart passes the notice's original time, so give_up_ms counts from
+//  then; else now).  DUE or HELD by the digest rule, applied at now.
+//  Returns its state.  A notice already in the receiver's queue is not
+//  added twice (returns its current state).
+delivery_state_t delivery_book_add (delivery_book_t *self, const char *receiver, uint64_t notice,
+                                    int64_t added, int64_t now);
 
-//  The delivery to start at now, made ACTIVE (attempt + 1): the WAITING one
-//  due earliest (if due by now), else the oldest QUEUED one; none while
-//  parallel deliveries are ACTIVE.  Returns its id, or 0 for none.  Call it
-//  until it returns 0.
-uint64_t delivery_book_next (delivery_book_t *self, int64_t now);
+//  The next attempt to start at now, its items made ACTIVE: a receiver
+//  with no attempt in flight, whose items are due (DUE, or WAITING with
+//  its due time passed, or HELD whose window ended), while fewer than
+//  parallel attempts are in flight; receivers whose turn came longest ago
+//  first.  true with *attempt filled, or false for none.  Call until false.
+bool delivery_book_next (delivery_book_t *self, int64_t now, delivery_attempt_t *attempt);
 
-//  An ACTIVE delivery's attempt ended with libcurl result curl_code (a
-//  CURLcode) and HTTP status http_status (0 if none) at now.  Returns the
-//  new state: DELIVERED, WAITING (due = now + the backoff for this attempt),
-//  or GIVEN_UP after the last attempt.
-delivery_state_t delivery_book_finished (delivery_book_t *self, uint64_t id, int curl_code,
-                                         long http_status, int64_t now);
+//  The attempt in flight for receiver ended at now: ok or not.  Every item
+//  of it ends DELIVERED (ok), or GIVEN_UP (too old), or waits (WAITING,
+//  with the items added since, until now + the retry delay); ended ones
+//  are reported and forgotten.  Returns the number of items still pending
+//  for the receiver.
+size_t delivery_book_finished (delivery_book_t *self, const char *receiver, bool ok, int64_t now);
 
-//  Remove an ended (DELIVERED or GIVEN_UP) delivery.
-void delivery_book_forget (delivery_book_t *self, uint64_t id);
-
-//  The delivery with this id, or NULL.  Borrowed: valid until it is
-//  forgotten or the book destroyed.
-const delivery_t *delivery_book_lookup (delivery_book_t *self, uint64_t id);
-
-//  Monotonic ms at which delivery_book_next will have a retry to start
-//  without anything else happening, or -1 when only an event (an add, a
-//  finished attempt) can give it work.  May be in the past.
+//  The ms time at which delivery_book_next will have something to start
+//  without anything else happening (a retry or a digest window due), or
+//  -1 when only an event can give it work.  May be in the past.
 int64_t delivery_book_wakeup (delivery_book_t *self);
 
-//  Deliveries in state.
+//  Items in state (HELD, DUE, ACTIVE, WAITING), over every receiver.
 size_t delivery_book_count (delivery_book_t *self, delivery_state_t state);
 
-//  Deliveries not ended yet: QUEUED + ACTIVE + WAITING.
+//  Items not ended, over every receiver.
 size_t delivery_book_pending (delivery_book_t *self);
 
-//  True when no delivery for an alert up to seq is pending.
-bool delivery_book_settled (delivery_book_t *self, uint64_t seq);
+//  Items not ended for one receiver.
+size_t delivery_book_pending_for (delivery_book_t *self, const char *receiver);
 
-//  Call fn for each pending delivery: QUEUED, then ACTIVE, then WAITING.
-//  fn must not change the book.
-void delivery_book_each_pending (delivery_book_t *self, delivery_fn *fn, void *arg);
+//  True when no item with a notice id <= notice is pending.
+bool delivery_book_settled (delivery_book_t *self, uint64_t notice);
 
-//  Whether one attempt worked: libcurl said CURLE_OK and the status is 2xx.
-bool delivery_succeeded (int curl_code, long http_status);
+//  Delay before retry number failures (1 = after the first failed
+//  attempt): retry_first_ms << (failures - 1), at most retry_max_ms.
+int64_t delivery_retry_delay (const delivery_policy_t *policy, unsigned failures);
 
-//  Delay before the attempt after attempt number attempt (1 = after the
-//  first failure) under policy: backoff_ms << (attempt - 1).
-int64_t delivery_retry_delay (const delivery_policy_t *policy, unsigned attempt);
-
-//  The state's name, for log lines ("queued", "active", ...).
+//  The state's name, for log lines ("held", "due", ...).
 const char *delivery_state_name (delivery_state_t state);
 
 #endif

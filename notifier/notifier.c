@@ -1,263 +1,800 @@
 /*  notifier.c: see notifier.h and docs/ARCHITECTURE.md, "Notifier".
 
-    What to deliver, retry or give up is the delivery book's to decide
-    (delivery.h); this file runs the POSTs it asks for and tells it how
-    each ended.  One loop: drain the pipe and the feed, let libcurl move the
-    attempts on, start what the book says to start, then sleep (until the
-    book's next wake-up, a second at most) in curl_multi_poll with the
-    ZeroMQ sockets' file descriptors as extra fds.  Those descriptors only
-    signal that the socket's state changed (edge-triggered), so the loop
-    always drains both sockets completely before it sleeps again.
+    The decisions are elsewhere: the policy (policy.h) says whether an
+    alert is told and what else is due, the delivery book (delivery.h)
+    what to send now and what to retry, render.h the words, channel.h the
+    transports, outbox.h the record.  This file wires them:
+
+        ALERT (feed, or the store's table on catch-up)
+          -> taken once (by seq) -> policy -> notice -> outbox (with one
+             delivery per receiver) -> book
+        book_next -> render -> transfer (libcurl easy in our multi, or a
+             command) -> ended -> book_finished -> outbox marks
+
+    One loop: drain the pipe and the feed, move the transfers on, poll the
+    commands, start what the book says, then sleep (until the book's next
+    wake-up, a second at most, 50 ms while a command runs) in
+    curl_multi_poll with the ZeroMQ sockets' file descriptors as extra
+    fds.  Those only signal that the socket's state changed (edge
+    triggered), so both sockets are drained completely before each sleep.
 */
 #include "notifier.h"
+#include "channel.h"
 #include "delivery.h"
+#include "notice.h"
+#include "outbox.h"
+#include "policy.h"
+#include "render.h"
 #include "sq_actor.h"
-#include "sq_json.h"
+#include "sq_url.h"
 #include "sq_wire.h"
+#include "store.h"
+#include "template.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
-//  One attempt in flight: the libcurl handle of an ACTIVE delivery.
+#define S_CATCH_UP_MS       2000    //  read the store's alerts this often
+#define S_CATCH_UP_BATCH    100     //  alerts per read
+#define S_HOLE_SKIP_MS      30000   //  a seq missing from feed and store this long is skipped
+#define S_COMMAND_POLL_MS   50      //  how often a running command is looked at
+#define S_PASSWORD_MAX      1024    //  bytes in the SMTP password file
+#define S_CERT_FIRST_MS     10000   //  certificates first looked at this long after start ...
+#define S_CERT_EVERY_MS     3600000 //  ... then every hour
+
+//  One attempt in flight: the transfer (or command) of a receiver's batch.
 typedef struct {
-    CURL *easy;                 //  the handle, inside self->multi
-    uint64_t id;                //  the delivery in the book
-    void *handle;               //  its item in self->transfers
+    char receiver [SQ_NAME_MAX + 16];   //  the book's key
+    channel_kind_t kind;        //  which channel
+    size_t count;               //  notices carried
+    uint64_t first;             //  first notice id, for log lines
+    CURL *easy;                 //  HTTP or SMTP transfer, inside self->multi, or NULL
+    char *body;                 //  what is sent (kept until the transfer ends)
+    struct curl_slist *list;    //  headers or recipients
+    channel_upload_t upload;    //  SMTP: the message being read
+    pid_t pid;                  //  command: its pid, or 0
+    int64_t deadline;           //  command: monotonic ms to kill it at
     char error [CURL_ERROR_SIZE];   //  libcurl's error text
-} transfer_t;
+    void *handle;               //  its item in self->attempts
+} attempt_t;
+
+//  A site as the notifier needs it.
+typedef struct {
+    char owner [SQ_NAME_MAX + 1];   //  "" = none
+    char url [SQ_URL_MAX + 1];      //  for certificate notices
+    sq_days_t cert_warn_days;       //  certificate warning thresholds
+    uint32_t flap_changes;          //  for FLAPPING notices: more changes than this ...
+    uint32_t flap_window_ms;        //  ... within this
+} site_t;
+
+//  A notice with deliveries pending, shared by its items.
+typedef struct {
+    notice_t notice;            //  as recorded
+    size_t pending;             //  items not ended; freed at 0
+} held_notice_t;
 
 typedef struct {
     zsock_t *pipe;              //  actor pipe
     zsock_t *feed;              //  SUB to the alert feed
-    CURLM *multi;               //  attempts in flight
-    struct curl_slist *headers; //  Content-Type: application/json
-    notifier_args_t args;       //  settings, defaults applied
+    CURLM *multi;               //  transfers in flight
+    notifier_args_t args;       //  settings, defaults applied (strings below)
     char *notify_url;           //  global webhook, or NULL
-    zhashx_t *webhooks;         //  site id -> owner's webhook URL (char *)
-    zhashx_t *owners;           //  site id -> owner name (char *)
-    delivery_book_t *book;      //  the deliveries, and what to do next with them
-    zlistx_t *transfers;        //  transfer_t *, one per ACTIVE delivery
-    uint64_t seen_seq;          //  highest ALERT sequence received
-    zlistx_t *syncs;            //  SYNC requests not yet answered (seq + 1)
+    char *data_dir;             //  or NULL: no store, outbox in memory
+    char *smtp_url;             //  or NULL: no email
+    char *smtp_from;
+    char *smtp_user;
+    char *smtp_ca_file;
+    char *smtp_password;        //  read from the file at start, never logged
+    outbox_t *outbox;           //  the durable record
+    store_t *store;             //  reader of the store's alerts (catch-up), or NULL
+    policy_t *policy;           //  who is told when
+    delivery_book_t *book;      //  what to send when
+    zhashx_t *owners;           //  owner name -> sq_owner_t *
+    zhashx_t *sites;            //  site id -> site_t *
+    zhashx_t *notices;          //  notice id -> held_notice_t *
+    zlistx_t *attempts;         //  attempt_t *
+    uint64_t received;          //  every ALERT up to this seq was taken
+    zhashx_t *taken;            //  seqs above received already taken (id table)
+    uint64_t seen_seq;          //  highest ALERT seq taken
+    uint64_t last_notice;       //  highest notice id made
+    int64_t hole_since;         //  monotonic ms since received + 1 is missing, or 0
+    uint64_t catch_up_last;     //  seq of the last alert a catch-up read
+    int64_t next_catch_up;      //  monotonic ms of the next read of the store
+    int64_t next_tick;          //  monotonic ms of the next policy tick
+    int64_t next_cert_check;    //  monotonic ms of the next look at certificates
+    zlistx_t *syncs;            //  sync_t *, SYNC requests not yet answered
+    const char *ending_why;     //  set while ending items that were not sent
+    zlistx_t *ended_ok;         //  notice ids delivered in this book_finished call
+    zlistx_t *ended_failed;     //  notice ids given up in it
     bool terminated;            //  $TERM received
     uint64_t counters [NOTIFIER_COUNTER_COUNT]; //  reported on STATS
 } self_t;
 
+typedef struct {
+    uint64_t seq;               //  the ALERT seq asked for
+    uint64_t notice;            //  notices up to this must be settled; 0 until seq is seen
+    bool seen;                  //  seq was taken
+} sync_t;
+
 static const char *const s_counter_names [] = { NOTIFIER_COUNTERS (SQ_COUNTER_STRING) };
 
+//  The per-channel counters, by channel: delivered, failed, pending.
+static const notifier_counter_t s_channel_counters [CHANNEL_COUNT][3] = {
+    [CHANNEL_WEBHOOK] = { NOTIFIER_webhook_delivered, NOTIFIER_webhook_failed, NOTIFIER_webhook_pending },
+    [CHANNEL_SLACK]   = { NOTIFIER_slack_delivered, NOTIFIER_slack_failed, NOTIFIER_slack_pending },
+    [CHANNEL_DISCORD] = { NOTIFIER_discord_delivered, NOTIFIER_discord_failed, NOTIFIER_discord_pending },
+    [CHANNEL_EMAIL]   = { NOTIFIER_email_delivered, NOTIFIER_email_failed, NOTIFIER_email_pending },
+    [CHANNEL_COMMAND] = { NOTIFIER_command_delivered, NOTIFIER_command_failed, NOTIFIER_command_pending },
+};
+
 static void
-s_string_destroy (void **item)
+s_free_item (void **item)
 {
     free (*item);
     *item = NULL;
 }
 
+static int64_t
+s_wall_ms (void)
+{
+    return zclock_time ();
+}
+
 
 //  --------------------------------------------------------------------------
-//  Attempts: the book says which delivery to try, we run the POST and tell
-//  the book how it ended.
+//  Notices held in memory while they have deliveries pending
 
+static const notice_t *
+s_notice (self_t *self, uint64_t id)
+{
+    held_notice_t *held = (held_notice_t *) zhashx_lookup (self->notices, (void *) (uintptr_t) id);
+    return held ? &held->notice : NULL;
+}
+
+//  Hold notice for one more pending item (copying it the first time).
+static void
+s_notice_hold (self_t *self, const notice_t *notice)
+{
+    void *key = (void *) (uintptr_t) notice->id;
+    held_notice_t *held = (held_notice_t *) zhashx_lookup (self->notices, key);
+    if (!held) {
+        held = (held_notice_t *) calloc (1, sizeof (held_notice_t));
+        assert (held);
+        held->notice = *notice;
+        zhashx_insert (self->notices, key, held);
+    }
+    held->pending++;
+}
+
+static void
+s_notice_release (self_t *self, uint64_t id)
+{
+    void *key = (void *) (uintptr_t) id;
+    held_notice_t *held = (held_notice_t *) zhashx_lookup (self->notices, key);
+    if (held && --held->pending == 0)
+        zhashx_delete (self->notices, key);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Items that end: the book tells us, we record
+
+static void
+s_item_ended (const char *receiver, uint64_t notice, delivery_state_t state, void *arg)
+{
+    self_t *self = (self_t *) arg;
+    channel_kind_t kind = CHANNEL_WEBHOOK;
+    char owner [SQ_NAME_MAX + 1];
+    if (outbox_receiver_parse (receiver, &kind, owner, sizeof (owner)))
+        kind = CHANNEL_WEBHOOK;
+    bool delivered = state == DELIVERY_DELIVERED && !self->ending_why;
+    //  Written to the outbox together once the book is done (s_finish).
+    zlistx_add_end (delivered ? self->ended_ok : self->ended_failed, (void *) (uintptr_t) notice);
+    if (delivered) {
+        self->counters [NOTIFIER_delivered]++;
+        self->counters [s_channel_counters [kind][0]]++;
+    }
+    else {
+        self->counters [NOTIFIER_given_up]++;
+        self->counters [s_channel_counters [kind][1]]++;
+        const notice_t *held = s_notice (self, notice);
+        char shown [SQ_URL_MAX + 1] = "";
+        if (held)
+            sq_url_shown (held->alert.url, shown, sizeof (shown));
+        zsys_error ("notifier: notice %llu (%s %s) NOT delivered to %s: %s",
+                    (unsigned long long) notice, held ? notice_kind_name (held->kind) : "?",
+                    shown, receiver, self->ending_why ? self->ending_why : "failing for longer "
+                    "than give_up_after");
+    }
+    s_notice_release (self, notice);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Attempts: the book says which receiver's batch to send, we send it
+
+static void
+s_attempt_destroy (self_t *self, attempt_t **attempt_p)
+{
+    attempt_t *attempt = *attempt_p;
+    if (attempt->easy) {
+        curl_multi_remove_handle (self->multi, attempt->easy);
+        curl_easy_cleanup (attempt->easy);
+    }
+    if (attempt->pid > 0)
+        channel_command_kill (attempt->pid);
+    curl_slist_free_all (attempt->list);
+    free (attempt->body);
+    if (attempt->handle)
+        zlistx_detach (self->attempts, attempt->handle);
+    free (attempt);
+    *attempt_p = NULL;
+}
+
+//  Tell the book that receiver's attempt ended; record in one transaction
+//  per outcome every item that ended (s_item_ended collected them).
 static size_t
-s_discard (char *data, size_t size, size_t count, void *user)
+s_finish (self_t *self, const char *receiver, bool ok)
 {
-    return size * count;
-}
-
-static void
-s_transfer_start (self_t *self, uint64_t id)
-{
-    const delivery_t *delivery = delivery_book_lookup (self->book, id);
-    assert (delivery && delivery->state == DELIVERY_ACTIVE);
-    if (delivery->attempt > 1)
-        self->counters [NOTIFIER_retries]++;
-    transfer_t *transfer = (transfer_t *) calloc (1, sizeof (transfer_t));
-    assert (transfer);
-    transfer->id = id;
-    CURL *easy = curl_easy_init ();
-    assert (easy);
-    transfer->easy = easy;
-    curl_easy_setopt (easy, CURLOPT_URL, delivery->url);
-    curl_easy_setopt (easy, CURLOPT_PRIVATE, transfer);
-    curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt (easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt (easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt (easy, CURLOPT_HTTPHEADER, self->headers);
-    //  Not copied by libcurl: the book keeps the body until we forget the
-    //  delivery, which is after this handle is gone.
-    curl_easy_setopt (easy, CURLOPT_POSTFIELDS, delivery->body);
-    curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, (long) self->args.timeout_ms);
-    curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_discard);
-    curl_easy_setopt (easy, CURLOPT_ERRORBUFFER, transfer->error);
-    curl_easy_setopt (easy, CURLOPT_USERAGENT, "UptimeSquirrel/" SQ_VERSION_STRING);
-    curl_multi_add_handle (self->multi, easy);
-    transfer->handle = zlistx_add_end (self->transfers, transfer);
-    assert (transfer->handle);
-}
-
-//  Take the handle out of libcurl and free the transfer.
-static void
-s_transfer_destroy (self_t *self, transfer_t **transfer_p)
-{
-    transfer_t *transfer = *transfer_p;
-    curl_multi_remove_handle (self->multi, transfer->easy);
-    curl_easy_cleanup (transfer->easy);
-    zlistx_detach (self->transfers, transfer->handle);
-    free (transfer);
-    *transfer_p = NULL;
-}
-
-static void
-s_transfer_finished (self_t *self, transfer_t *transfer, CURLcode code)
-{
-    long status = 0;
-    curl_easy_getinfo (transfer->easy, CURLINFO_RESPONSE_CODE, &status);
-    char why [CURL_ERROR_SIZE + 32];
-    if (code != CURLE_OK)
-        snprintf (why, sizeof (why), "%s", transfer->error [0] ? transfer->error
-                                                               : curl_easy_strerror (code));
-    else
-        snprintf (why, sizeof (why), "HTTP %ld", status);
-    uint64_t id = transfer->id;
-    s_transfer_destroy (self, &transfer);
-
-    int64_t now = zclock_mono ();
-    delivery_state_t state = delivery_book_finished (self->book, id, (int) code, status, now);
-    const delivery_t *delivery = delivery_book_lookup (self->book, id);
-    switch (state) {
-        case DELIVERY_DELIVERED:
-            self->counters [NOTIFIER_delivered]++;
-            zsys_debug ("notifier: alert #%llu for %s delivered to %s",
-                        (unsigned long long) delivery->seq, delivery->site_url, delivery->url);
-            delivery_book_forget (self->book, id);
-            break;
-        case DELIVERY_GIVEN_UP:
-            self->counters [NOTIFIER_given_up]++;
-            zsys_error ("notifier: alert #%llu for %s NOT delivered to %s after %u attempts: %s",
-                        (unsigned long long) delivery->seq, delivery->site_url, delivery->url,
-                        delivery->attempt, why);
-            delivery_book_forget (self->book, id);
-            break;
-        case DELIVERY_WAITING:
-            zsys_warning ("notifier: alert #%llu for %s: %s failed (%s), retry in %lld ms",
-                          (unsigned long long) delivery->seq, delivery->site_url, delivery->url,
-                          why, (long long) (delivery->due - now));
-            break;
-        default:
-            assert (false);     //  the book returns one of the three above
+    size_t left = delivery_book_finished (self->book, receiver, ok, s_wall_ms ());
+    zlistx_t *lists [2] = { self->ended_ok, self->ended_failed };
+    for (int which = 0; which < 2; which++) {
+        size_t count = zlistx_size (lists [which]);
+        if (!count)
+            continue;
+        uint64_t *ids = (uint64_t *) malloc (count * sizeof (uint64_t));
+        assert (ids);
+        size_t index = 0;
+        for (void *item = zlistx_first (lists [which]); item; item = zlistx_next (lists [which]))
+            ids [index++] = (uint64_t) (uintptr_t) item;
+        if (outbox_mark_many (self->outbox, ids, count, receiver,
+                              which == 0 ? OUTBOX_DELIVERED : OUTBOX_FAILED,
+                              which == 0 ? NULL : self->ending_why ? self->ending_why
+                                                                   : "given up"))
+            self->counters [NOTIFIER_outbox_errors]++;
+        free (ids);
+        zlistx_purge (lists [which]);
     }
+    return left;
 }
 
-//  Start what the book says to start now: due retries, then new deliveries,
-//  while slots are free (a burst of alerts must not open thousands of
-//  connections at once).
+//  The attempt ended (ok or not, why says how): tell the book, which
+//  reports every item that ended through s_item_ended.
 static void
-s_start_deliveries (self_t *self)
+s_attempt_ended (self_t *self, attempt_t *attempt, bool ok, const char *why)
 {
-    int64_t now = zclock_mono ();
-    uint64_t id;
-    while ((id = delivery_book_next (self->book, now)))
-        s_transfer_start (self, id);
+    char receiver [sizeof (attempt->receiver)];
+    snprintf (receiver, sizeof (receiver), "%s", attempt->receiver);
+    size_t count = attempt->count;
+    uint64_t first = attempt->first;
+    s_attempt_destroy (self, &attempt);
+    size_t left = s_finish (self, receiver, ok);
+    if (ok)
+        zsys_debug ("notifier: %zu notice(s) from %llu delivered to %s", count,
+                    (unsigned long long) first, receiver);
+    else
+        zsys_warning ("notifier: %zu notice(s) from %llu to %s failed: %s; %zu waiting for "
+                      "the retry", count, (unsigned long long) first, receiver, why, left);
 }
 
-//  The webhook document for one alert.  Caller frees.
-static char *
-s_alert_json (const sq_alert_t *alert, const char *owner)
+//  End the items of a batch that cannot be sent at all (the owner or the
+//  channel is gone from the config): failed, not retried for a day.
+static void
+s_attempt_drop (self_t *self, attempt_t *attempt, const char *why)
 {
-    char since [40];
-    sq_time_iso (alert->since, since, sizeof (since));
-    char *body = NULL;
-    size_t length = 0;
-    int rc = sq_json_appendf (&body, &length, "{\"seq\":%llu,\"site_id\":%llu,\"url\":",
-                              (unsigned long long) alert->seq, (unsigned long long) alert->site_id);
-    rc |= sq_json_append_string (&body, &length, alert->url);
-    rc |= sq_json_appendf (&body, &length,
-                           ",\"state\":\"%s\",\"previous\":\"%s\",\"reason\":\"%s\",\"detail\":",
-                           sq_state_name ((sq_state_t) alert->state),
-                           sq_state_name ((sq_state_t) alert->previous),
-                           sq_reason_name ((sq_reason_t) alert->reason));
-    rc |= sq_json_append_string (&body, &length, alert->detail);
-    rc |= sq_json_appendf (&body, &length, ",\"at\":\"%s\",\"owner\":", since);
-    if (owner)
-        rc |= sq_json_append_string (&body, &length, owner);
-    else
-        rc |= sq_json_appendf (&body, &length, "null");
-    rc |= sq_json_appendf (&body, &length, "}");
-    if (rc) {
-        free (body);
+    self->ending_why = why;
+    char receiver [sizeof (attempt->receiver)];
+    snprintf (receiver, sizeof (receiver), "%s", attempt->receiver);
+    s_attempt_destroy (self, &attempt);
+    s_finish (self, receiver, true);
+    self->ending_why = NULL;
+}
+
+//  Where a receiver's messages go now, from the config: the URL, address
+//  or path (borrowed), and for the webhook its template; NULL if gone.
+static const char *
+s_destination (self_t *self, channel_kind_t kind, const char *owner_name, const char **template)
+{
+    *template = NULL;
+    if (!*owner_name)
+        return kind == CHANNEL_WEBHOOK ? self->notify_url : NULL;
+    const sq_owner_t *owner = (const sq_owner_t *) zhashx_lookup (self->owners, owner_name);
+    if (!owner)
         return NULL;
+    const char *value = NULL;
+    switch (kind) {
+        case CHANNEL_WEBHOOK:
+            value = owner->webhook;
+            *template = owner->webhook_template [0] ? owner->webhook_template : NULL;
+            break;
+        case CHANNEL_SLACK:   value = owner->slack; break;
+        case CHANNEL_DISCORD: value = owner->discord; break;
+        case CHANNEL_EMAIL:   value = self->smtp_url ? owner->email : NULL; break;
+        case CHANNEL_COMMAND: value = owner->command; break;
+        default: break;
     }
-    return body;
+    return value && *value ? value : NULL;
+}
+
+//  A template's body is JSON when it looks like JSON.
+static const char *
+s_template_type (const char *template)
+{
+    while (*template == ' ' || *template == '\n' || *template == '\t' || *template == '\r')
+        template++;
+    return *template == '{' || *template == '['
+         ? "application/json" : "text/plain; charset=utf-8";
 }
 
 static void
-s_handle_alert (self_t *self, const sq_alert_t *alert)
+s_attempt_start (self_t *self, const delivery_attempt_t *batch)
 {
+    attempt_t *attempt = (attempt_t *) calloc (1, sizeof (attempt_t));
+    assert (attempt);
+    snprintf (attempt->receiver, sizeof (attempt->receiver), "%s", batch->receiver);
+    attempt->count = batch->count;
+    attempt->first = batch->notices [0];
+    attempt->handle = zlistx_add_end (self->attempts, attempt);
+    self->counters [NOTIFIER_messages]++;
+    if (batch->attempt > 1)
+        self->counters [NOTIFIER_retries]++;
+
+    char owner [SQ_NAME_MAX + 1];
+    if (outbox_receiver_parse (batch->receiver, &attempt->kind, owner, sizeof (owner))) {
+        s_attempt_drop (self, attempt, "receiver key not understood");
+        return;
+    }
+    const notice_t **notices = (const notice_t **) calloc (batch->count, sizeof (notice_t *));
+    assert (notices);
+    size_t count = 0;
+    for (size_t index = 0; index < batch->count; index++) {
+        const notice_t *notice = s_notice (self, batch->notices [index]);
+        if (notice)
+            notices [count++] = notice;
+    }
+    const char *template;
+    const char *to = s_destination (self, attempt->kind, owner, &template);
+    if (!to || count == 0) {
+        free (notices);
+        s_attempt_drop (self, attempt, count ? "the channel is no longer in the config"
+                                             : "notice lost from memory");
+        return;
+    }
+    int rc = -1;
+    char why [256] = "";
+    long timeout = (long) self->args.settings.timeout_ms;
+    if (attempt->kind == CHANNEL_COMMAND) {
+        char **env = render_command_env (notices, count);
+        attempt->pid = env ? channel_command_start (to, env, why, sizeof (why)) : -1;
+        render_env_free (&env);
+        attempt->deadline = zclock_mono () + timeout;
+        rc = attempt->pid > 0 ? 0 : -1;
+        if (attempt->pid < 0)
+            attempt->pid = 0;
+    }
+    else {
+        attempt->easy = curl_easy_init ();
+        assert (attempt->easy);
+        curl_easy_setopt (attempt->easy, CURLOPT_PRIVATE, attempt);
+        const char *type = "application/json";
+        switch (attempt->kind) {
+            case CHANNEL_WEBHOOK:
+                attempt->body = template ? template_expand (template, notices, count)
+                                         : render_webhook_json (notices, count);
+                if (template)
+                    type = s_template_type (template);
+                break;
+            case CHANNEL_SLACK:
+                attempt->body = render_slack_json (notices, count);
+                break;
+            case CHANNEL_DISCORD:
+                attempt->body = render_discord_json (notices, count);
+                break;
+            case CHANNEL_EMAIL:
+                attempt->body = render_email (notices, count, self->smtp_from, to,
+                                              sq_wallclock_us ());
+                break;
+            default:
+                break;
+        }
+        if (attempt->body && attempt->kind == CHANNEL_EMAIL) {
+            channel_smtp_t smtp = {
+                .url = self->smtp_url, .from = self->smtp_from, .user = self->smtp_user,
+                .password = self->smtp_password, .ca_file = self->smtp_ca_file,
+            };
+            attempt->upload.data = attempt->body;
+            attempt->upload.size = strlen (attempt->body);
+            rc = channel_smtp_setup (attempt->easy, &smtp, to, &attempt->upload, timeout,
+                                     attempt->error, &attempt->list);
+        }
+        else
+        if (attempt->body)
+            rc = channel_http_setup (attempt->easy, to, attempt->body, type, timeout,
+                                     attempt->error, &attempt->list);
+        if (rc == 0)
+            curl_multi_add_handle (self->multi, attempt->easy);
+        else
+            snprintf (why, sizeof (why), attempt->body ? "could not set up the transfer"
+                                                       : "out of memory rendering the message");
+    }
+    free (notices);
+    if (rc)
+        s_attempt_ended (self, attempt, false, why);
+}
+
+//  Start what the book says to start now.
+static void
+s_start_attempts (self_t *self)
+{
+    delivery_attempt_t batch;
+    while (delivery_book_next (self->book, s_wall_ms (), &batch))
+        s_attempt_start (self, &batch);
+}
+
+static void
+s_handle_transfers (self_t *self)
+{
+    int running = 0;
+    curl_multi_perform (self->multi, &running);
+    CURLMsg *info;
+    int left;
+    while ((info = curl_multi_info_read (self->multi, &left))) {
+        if (info->msg != CURLMSG_DONE)
+            continue;
+        attempt_t *attempt = NULL;
+        curl_easy_getinfo (info->easy_handle, CURLINFO_PRIVATE, (char **) &attempt);
+        CURLcode code = info->data.result;
+        bool ok = channel_transfer_ok (attempt->easy, code);
+        char why [CURL_ERROR_SIZE + 32];
+        long status = 0;
+        curl_easy_getinfo (attempt->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (code != CURLE_OK)
+            snprintf (why, sizeof (why), "%s", attempt->error [0] ? attempt->error
+                                                                  : curl_easy_strerror (code));
+        else
+            snprintf (why, sizeof (why), "answered %ld", status);
+        s_attempt_ended (self, attempt, ok, why);
+    }
+}
+
+static bool
+s_commands_running (self_t *self)
+{
+    for (attempt_t *attempt = (attempt_t *) zlistx_first (self->attempts); attempt;
+         attempt = (attempt_t *) zlistx_next (self->attempts))
+        if (attempt->pid > 0)
+            return true;
+    return false;
+}
+
+static void
+s_handle_commands (self_t *self)
+{
+    int64_t now = zclock_mono ();
+    attempt_t *attempt = (attempt_t *) zlistx_first (self->attempts);
+    while (attempt) {
+        attempt_t *next = (attempt_t *) zlistx_next (self->attempts);
+        if (attempt->pid > 0) {
+            bool ok = false;
+            char why [256] = "";
+            int rc = channel_command_poll (attempt->pid, &ok, why, sizeof (why));
+            if (rc != 0) {
+                attempt->pid = 0;      //  reaped (or gone)
+                s_attempt_ended (self, attempt, rc == 1 && ok, rc == 1 ? why : "lost the child");
+            }
+            else
+            if (now >= attempt->deadline) {
+                s_attempt_ended (self, attempt, false, "command timed out, killed");
+            }
+        }
+        attempt = next;
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Notices: from an alert the policy lets through, or from the policy's tick
+
+//  The receivers of owner's notices (plus the global webhook), as keys.
+static size_t
+s_receivers (self_t *self, const char *owner_name, char keys [][SQ_NAME_MAX + 16], size_t max)
+{
+    size_t count = 0;
+    const sq_owner_t *owner = *owner_name
+        ? (const sq_owner_t *) zhashx_lookup (self->owners, owner_name) : NULL;
+    if (owner) {
+        for (int kind = 0; kind < CHANNEL_COUNT && count < max; kind++) {
+            const char *template;
+            if (s_destination (self, (channel_kind_t) kind, owner_name, &template))
+                outbox_receiver_key ((channel_kind_t) kind, owner_name, keys [count++],
+                                     SQ_NAME_MAX + 16);
+        }
+    }
+    if (self->notify_url && count < max
+    &&  !(owner && streq (owner->webhook, self->notify_url)))
+        outbox_receiver_key (CHANNEL_WEBHOOK, "", keys [count++], SQ_NAME_MAX + 16);
+    return count;
+}
+
+//  Record and queue one notice about the site of alert; extra holds the
+//  kind's own fields (changes, cert_expiry, days_left), or NULL.
+static void
+s_make_notice_with (self_t *self, notice_kind_t kind, const sq_alert_t *alert,
+                    const notice_t *extra)
+{
+    notice_t notice;
+    memset (&notice, 0, sizeof (notice));
+    if (extra)
+        notice = *extra;
+    notice.id = 0;
+    notice.kind = kind;
+    notice.alert = *alert;
+    if (kind != NOTICE_ALERT)
+        notice.alert.seq = 0;       //  not the alert itself: not de-duplicated by seq
+    notice.at_us = sq_wallclock_us ();
+    const site_t *site = (const site_t *) zhashx_lookup (self->sites,
+                                                         (void *) (uintptr_t) alert->site_id);
+    snprintf (notice.owner, sizeof (notice.owner), "%s", site ? site->owner : "");
+    char keys [CHANNEL_COUNT + 1][SQ_NAME_MAX + 16];
+    size_t count = s_receivers (self, notice.owner, keys, CHANNEL_COUNT + 1);
+    const char *receivers [CHANNEL_COUNT + 1];
+    for (size_t index = 0; index < count; index++)
+        receivers [index] = keys [index];
+    char shown [SQ_URL_MAX + 1];
+    sq_url_shown (alert->url, shown, sizeof (shown));
+    int rc = outbox_add (self->outbox, &notice, receivers, count);
+    if (rc < 0) {
+        //  Not recorded: sent all the same, only not durable.
+        self->counters [NOTIFIER_outbox_errors]++;
+        notice.id = self->last_notice + 1;
+        zsys_error ("notifier: notice for %s not recorded in the outbox; sending it anyway",
+                    shown);
+    }
+    if (rc == 1)
+        return;                     //  recorded before: its deliveries are loaded already
+    self->counters [NOTIFIER_notices]++;
+    if (notice.id > self->last_notice)
+        self->last_notice = notice.id;
+    zsys_info ("notifier: %s %s is %s (was %s): %s %s; telling %s%s", notice_kind_name (kind),
+               shown, sq_state_name ((sq_state_t) alert->state),
+               sq_state_name ((sq_state_t) alert->previous),
+               sq_reason_name ((sq_reason_t) alert->reason), alert->detail,
+               notice.owner [0] ? notice.owner : "nobody in particular",
+               count ? "" : " (no channel: this log line is all)");
+    int64_t now = s_wall_ms ();
+    for (size_t index = 0; index < count; index++) {
+        s_notice_hold (self, &notice);
+        delivery_book_add (self->book, receivers [index], notice.id, now, now);
+    }
+}
+
+static void
+s_make_notice (self_t *self, notice_kind_t kind, const sq_alert_t *alert, uint32_t changes)
+{
+    notice_t extra = { .changes = changes };
+    s_make_notice_with (self, kind, alert, &extra);
+}
+
+static void
+s_policy_notice (notice_kind_t kind, const sq_alert_t *latest, uint32_t changes, void *arg)
+{
+    s_make_notice ((self_t *) arg, kind, latest, changes);
+}
+
+//  Take one ALERT, once, whichever way it came.
+static void
+s_take_alert (self_t *self, const sq_alert_t *alert, bool from_store)
+{
+    void *key = (void *) (uintptr_t) alert->seq;
+    if (alert->seq <= self->received || zhashx_lookup (self->taken, key))
+        return;
+    zhashx_insert (self->taken, key, (void *) 1);
     self->counters [NOTIFIER_alerts]++;
-    if (self->seen_seq && alert->seq > self->seen_seq + 1) {
-        self->counters [NOTIFIER_gaps] += alert->seq - self->seen_seq - 1;
-        zsys_warning ("notifier: missed %llu alerts before #%llu",
-                      (unsigned long long) (alert->seq - self->seen_seq - 1),
-                      (unsigned long long) alert->seq);
+    if (from_store) {
+        self->counters [NOTIFIER_caught_up]++;
+        zsys_info ("notifier: alert #%llu was missed on the feed; read from the store",
+                   (unsigned long long) alert->seq);
     }
     if (alert->seq > self->seen_seq)
         self->seen_seq = alert->seq;
-    const char *owner = (const char *) zhashx_lookup (self->owners, (void *) (uintptr_t) alert->site_id);
-    const char *webhook = (const char *) zhashx_lookup (self->webhooks, (void *) (uintptr_t) alert->site_id);
-    zsys_info ("notifier: %s is %s (was %s): %s %s; telling %s", alert->url,
-               sq_state_name ((sq_state_t) alert->state),
-               sq_state_name ((sq_state_t) alert->previous),
-               sq_reason_name ((sq_reason_t) alert->reason), alert->detail,
-               owner ? owner : "nobody in particular");
-    if (!webhook && !self->notify_url)
-        return;
-    char *body = s_alert_json (alert, owner);
-    if (!body) {
-        zsys_error ("notifier: out of memory for alert #%llu", (unsigned long long) alert->seq);
-        return;
+
+    policy_verdict_t verdict = policy_alert (self->policy, alert, sq_wallclock_us ());
+    if (verdict == POLICY_SEND)
+        s_make_notice (self, NOTICE_ALERT, alert, 0);
+    else
+    if (verdict == POLICY_FLAPPING) {
+        const site_t *site = (const site_t *) zhashx_lookup (self->sites,
+                                                             (void *) (uintptr_t) alert->site_id);
+        notice_t extra = {
+            .changes = site ? site->flap_changes + 1 : 0,
+            .window_ms = site ? site->flap_window_ms : 0,
+        };
+        s_make_notice_with (self, NOTICE_FLAPPING, alert, &extra);
     }
-    if (webhook)
-        delivery_book_add (self->book, alert->seq, alert->url, webhook, body);
-    if (self->notify_url && (!webhook || strcmp (webhook, self->notify_url) != 0))
-        delivery_book_add (self->book, alert->seq, alert->url, self->notify_url, body);
-    free (body);
+    else {
+        self->counters [NOTIFIER_hushed]++;
+        char shown [SQ_URL_MAX + 1];
+        sq_url_shown (alert->url, shown, sizeof (shown));
+        zsys_info ("notifier: %s is %s: told to nobody (%s)", shown,
+                   sq_state_name ((sq_state_t) alert->state), policy_verdict_name (verdict));
+    }
+    //  Move the received mark over every seq taken in a row.
+    uint64_t before = self->received;
+    while (zhashx_lookup (self->taken, (void *) (uintptr_t) (self->received + 1))) {
+        self->received++;
+        zhashx_delete (self->taken, (void *) (uintptr_t) self->received);
+    }
+    if (self->received != before) {
+        self->hole_since = 0;
+        if (outbox_set_received (self->outbox, self->received))
+            self->counters [NOTIFIER_outbox_errors]++;
+    }
+    else
+    if (!self->hole_since)
+        self->hole_since = zclock_mono ();
+}
+
+//  Alerts the store has above the received mark: those missed on the
+//  feed (published while we were down or not yet connected).
+static void
+s_caught_up (const sq_alert_t *alert, void *arg)
+{
+    self_t *self = (self_t *) arg;
+    self->catch_up_last = alert->seq;
+    s_take_alert (self, alert, true);
+}
+
+static void
+s_catch_up (self_t *self)
+{
+    self->next_catch_up = zclock_mono () + S_CATCH_UP_MS;
+    if (!self->store)
+        return;
+    uint64_t since = self->received;
+    self->catch_up_last = since;
+    int rows;
+    do {
+        uint64_t before = self->received;
+        rows = store_alerts (self->store, since, 0, S_CATCH_UP_BATCH, s_caught_up, self);
+        //  A seq that neither the feed nor the store has, long after later
+        //  ones arrived, was never stored (the collector stopped between
+        //  counting it and writing it): go past it, or the mark would
+        //  stay there for good.
+        if (rows >= 0 && self->received == before && self->hole_since
+        &&  zclock_mono () - self->hole_since > S_HOLE_SKIP_MS) {
+            zsys_warning ("notifier: alert #%llu is neither on the feed nor in the store; "
+                          "going on without it", (unsigned long long) (self->received + 1));
+            self->received++;
+            while (zhashx_lookup (self->taken, (void *) (uintptr_t) (self->received + 1))) {
+                self->received++;
+                zhashx_delete (self->taken, (void *) (uintptr_t) self->received);
+            }
+            outbox_set_received (self->outbox, self->received);
+            self->hole_since = self->received < self->seen_seq ? zclock_mono () : 0;
+        }
+        since = self->received > self->catch_up_last ? self->received : self->catch_up_last;
+    } while (rows == S_CATCH_UP_BATCH);
+}
+
+
+//  Certificates: the store keeps each check's certificate end; a site
+//  whose certificate has passed one of its cert_warn_days thresholds gets
+//  one CERT notice per threshold and certificate (the outbox remembers).
+static void
+s_cert_seen (uint64_t site_id, int64_t expiry, void *arg)
+{
+    self_t *self = (self_t *) arg;
+    const site_t *site = (const site_t *) zhashx_lookup (self->sites, (void *) (uintptr_t) site_id);
+    if (!site)
+        return;
+    int32_t days_left = notice_days_left (expiry, sq_wallclock_us () / 1000000);
+    int32_t threshold = notice_cert_threshold (&site->cert_warn_days, days_left);
+    if (threshold < 0 || outbox_cert_warned (self->outbox, site_id, expiry, threshold))
+        return;
+    sq_alert_t alert;
+    memset (&alert, 0, sizeof (alert));
+    alert.site_id = site_id;
+    snprintf (alert.url, sizeof (alert.url), "%s", site->url);
+    alert.since = sq_wallclock_us ();
+    snprintf (alert.detail, sizeof (alert.detail), "certificate ends in %d days", days_left);
+    notice_t extra = { .cert_expiry = expiry, .days_left = days_left };
+    s_make_notice_with (self, NOTICE_CERT, &alert, &extra);
+}
+
+static void
+s_check_certs (self_t *self)
+{
+    self->next_cert_check = zclock_mono () + S_CERT_EVERY_MS;
+    if (self->store)
+        store_cert_expiries (self->store, s_cert_seen, self);
 }
 
 
 //  --------------------------------------------------------------------------
-//  Sockets
+//  Sites and owners, from the pipe
+
+static void
+s_set_owners (self_t *self, zmsg_t *batch)
+{
+    zhashx_purge (self->owners);
+    sq_msg_t msg;
+    int rc;
+    while ((rc = sq_batch_next (batch, SQ_MSG_OWNER, &msg, "notifier",
+                                &self->counters [NOTIFIER_malformed])) != 0) {
+        if (rc < 0)
+            continue;
+        sq_owner_t *owner = (sq_owner_t *) malloc (sizeof (sq_owner_t));
+        assert (owner);
+        *owner = msg.owner;
+        zhashx_update (self->owners, owner->name, owner);
+    }
+}
 
 static void
 s_set_sites (self_t *self, zmsg_t *batch)
 {
-    zhashx_purge (self->webhooks);
-    zhashx_purge (self->owners);
+    zhashx_t *fresh = sq_id_table_new (s_free_item);
     sq_site_t site;
     int rc;
     while ((rc = sq_sites_next (batch, &site, "notifier",
                                 &self->counters [NOTIFIER_malformed])) != 0) {
-        if (rc < 0 || !site.owner [0])
+        if (rc < 0)
             continue;
-        void *key = (void *) (uintptr_t) site.site_id;
-        zhashx_insert (self->owners, key, strdup (site.owner));
-        if (site.webhook [0])
-            zhashx_insert (self->webhooks, key, strdup (site.webhook));
+        site_t *entry = (site_t *) calloc (1, sizeof (site_t));
+        assert (entry);
+        snprintf (entry->owner, sizeof (entry->owner), "%s", site.owner);
+        snprintf (entry->url, sizeof (entry->url), "%s", site.url);
+        entry->cert_warn_days = site.cert_warn_days;
+        entry->flap_changes = site.flap_changes;
+        entry->flap_window_ms = site.flap_window_ms;
+        zhashx_update (fresh, (void *) (uintptr_t) site.site_id, entry);
+        const sq_owner_t *owner = site.owner [0]
+            ? (const sq_owner_t *) zhashx_lookup (self->owners, site.owner) : NULL;
+        policy_site_t settings = {
+            .remind_every_ms = owner && owner->quiet ? 0 : site.remind_every_ms,
+            .flap_changes = site.flap_changes,
+            .flap_window_ms = site.flap_window_ms,
+            .site_windows = site.maintenance,
+        };
+        if (owner)
+            settings.owner_windows = owner->maintenance;
+        policy_set_site (self->policy, site.site_id, &settings);
     }
+    //  Sites gone from the list are forgotten by the policy too.
+    for (site_t *entry = (site_t *) zhashx_first (self->sites); entry;
+         entry = (site_t *) zhashx_next (self->sites)) {
+        const void *key = zhashx_cursor (self->sites);
+        if (!zhashx_lookup (fresh, key))
+            policy_remove_site (self->policy, (uint64_t) (uintptr_t) key);
+    }
+    zhashx_destroy (&self->sites);
+    self->sites = fresh;
 }
 
-//  A SYNC is answered once its ALERT has arrived and no delivery for it, or
-//  for an earlier one, is pending.
+
+//  --------------------------------------------------------------------------
+//  Pipe and feed
+
+//  A SYNC is answered once its ALERT was taken and every notice made up
+//  to then has ended its deliveries.
 static void
 s_answer_syncs (self_t *self)
 {
-    void *item = zlistx_first (self->syncs);
-    while (item) {
-        uint64_t seq = (uint64_t) (uintptr_t) item - 1;
+    sync_t *sync = (sync_t *) zlistx_first (self->syncs);
+    while (sync) {
         void *cursor = zlistx_cursor (self->syncs);
-        item = zlistx_next (self->syncs);
-        if (self->seen_seq >= seq && delivery_book_settled (self->book, seq)) {
-            zstr_sendf (self->pipe, "OK %llu", (unsigned long long) seq);
+        sync_t *next = (sync_t *) zlistx_next (self->syncs);
+        if (!sync->seen && self->seen_seq >= sync->seq) {
+            sync->seen = true;
+            sync->notice = self->last_notice;
+        }
+        if (sync->seen && (sync->notice == 0 || delivery_book_settled (self->book, sync->notice))) {
+            zstr_sendf (self->pipe, "OK %llu", (unsigned long long) sync->seq);
             zlistx_delete (self->syncs, cursor);
         }
+        sync = next;
     }
 }
 
@@ -265,6 +802,10 @@ static void
 s_send_stats (self_t *self)
 {
     self->counters [NOTIFIER_pending] = delivery_book_pending (self->book);
+    uint64_t counts [CHANNEL_COUNT][3];
+    if (outbox_counts (self->outbox, counts) == 0)
+        for (int kind = 0; kind < CHANNEL_COUNT; kind++)
+            self->counters [s_channel_counters [kind][2]] = counts [kind][OUTBOX_PENDING];
     sq_actor_send_counters (self->pipe, s_counter_names, self->counters, NOTIFIER_COUNTER_COUNT);
 }
 
@@ -282,10 +823,16 @@ s_handle_pipe (self_t *self)
         zsock_signal (self->pipe, 0);
     }
     else
+    if (streq (command, SQ_CMD_OWNERS)) {
+        s_set_owners (self, rest);
+        zsock_signal (self->pipe, 0);
+    }
+    else
     if (strncmp (command, SQ_CMD_SYNC, sync_size) == 0 && command [sync_size] == ' ') {
-        uint64_t value = strtoull (command + sync_size + 1, NULL, 10);
-        //  Stored as seq + 1: a list item may not be NULL.
-        zlistx_add_end (self->syncs, (void *) (uintptr_t) (value + 1));
+        sync_t *sync = (sync_t *) calloc (1, sizeof (sync_t));
+        assert (sync);
+        sync->seq = strtoull (command + sync_size + 1, NULL, 10);
+        zlistx_add_end (self->syncs, sync);
     }
     else
     if (streq (command, SQ_CMD_STATS))
@@ -305,24 +852,19 @@ s_handle_feed (self_t *self)
     if (sq_wire_recv_expect (self->feed, topic, &topic_size, &msg, SQ_WIRE_TYPE (SQ_MSG_ALERT),
                              "notifier: dropped a frame from the feed",
                              &self->counters [NOTIFIER_malformed])
-        == SQ_PROTO_OK)
-        s_handle_alert (self, &msg.alert);
-}
-
-static void
-s_handle_transfers (self_t *self)
-{
-    int running = 0;
-    curl_multi_perform (self->multi, &running);
-    CURLMsg *info;
-    int left;
-    while ((info = curl_multi_info_read (self->multi, &left))) {
-        if (info->msg != CURLMSG_DONE)
-            continue;
-        transfer_t *transfer = NULL;
-        curl_easy_getinfo (info->easy_handle, CURLINFO_PRIVATE, (char **) &transfer);
-        s_transfer_finished (self, transfer, info->data.result);
+        != SQ_PROTO_OK)
+        return;
+    const sq_alert_t *alert = &msg.alert;
+    //  A gap: the store has what we missed (once it committed it).
+    uint64_t highest = self->seen_seq > self->received ? self->seen_seq : self->received;
+    if (alert->seq > highest + 1 && highest) {
+        self->counters [NOTIFIER_gaps] += alert->seq - highest - 1;
+        zsys_warning ("notifier: missed %llu alerts before #%llu on the feed; reading them "
+                      "from the store", (unsigned long long) (alert->seq - highest - 1),
+                      (unsigned long long) alert->seq);
+        self->next_catch_up = zclock_mono ();
     }
+    s_take_alert (self, alert, false);
 }
 
 
@@ -330,11 +872,47 @@ s_handle_transfers (self_t *self)
 //  Life cycle
 
 static void
-s_say_undelivered (const delivery_t *delivery, void *arg)
+s_restore_pending (const notice_t *notice, const char *receiver, void *arg)
 {
-    zsys_warning ("notifier: stopping with alert #%llu for %s undelivered (%s, %u attempts made)",
-                  (unsigned long long) delivery->seq, delivery->site_url,
-                  delivery_state_name (delivery->state), delivery->attempt);
+    self_t *self = (self_t *) arg;
+    s_notice_hold (self, notice);
+    if (notice->id > self->last_notice)
+        self->last_notice = notice->id;
+    delivery_book_add (self->book, receiver, notice->id, notice->at_us / 1000, s_wall_ms ());
+}
+
+static void
+s_restore_latest (const sq_alert_t *latest, int64_t told_us, void *arg)
+{
+    policy_restore (((self_t *) arg)->policy, latest, told_us);
+}
+
+//  Read the SMTP password file: first line, without its line end.
+static char *
+s_read_password (const char *path, char *error, size_t error_size)
+{
+    FILE *file = fopen (path, "r");
+    if (!file) {
+        snprintf (error, error_size, "cannot read the smtp password_file %s: %s", path,
+                  strerror (errno));
+        return NULL;
+    }
+    char buffer [S_PASSWORD_MAX + 2] = "";
+    if (!fgets (buffer, sizeof (buffer), file))
+        buffer [0] = '\0';
+    fclose (file);
+    buffer [strcspn (buffer, "\r\n")] = '\0';
+    return strdup (buffer);
+}
+
+static void
+s_say_undelivered (self_t *self)
+{
+    size_t pending = delivery_book_pending (self->book);
+    if (pending)
+        zsys_warning ("notifier: stopping with %zu deliveries pending%s", pending,
+                      self->data_dir ? "; they are in the outbox and go out at the next start"
+                                     : " (no data folder: they are lost)");
 }
 
 static void
@@ -343,26 +921,47 @@ s_self_destroy (self_t **self_p)
     self_t *self = *self_p;
     if (!self)
         return;
-    //  Deliveries not ended at stop are abandoned, and said so.
     if (self->book)
-        delivery_book_each_pending (self->book, s_say_undelivered, NULL);
-    if (self->transfers) {
-        transfer_t *transfer;
-        while ((transfer = (transfer_t *) zlistx_first (self->transfers)))
-            s_transfer_destroy (self, &transfer);
-        zlistx_destroy (&self->transfers);
+        s_say_undelivered (self);
+    if (self->attempts) {
+        attempt_t *attempt;
+        while ((attempt = (attempt_t *) zlistx_first (self->attempts)))
+            s_attempt_destroy (self, &attempt);
+        zlistx_destroy (&self->attempts);
     }
     delivery_book_destroy (&self->book);
+    policy_destroy (&self->policy);
+    outbox_close (&self->outbox);
+    store_close (&self->store);
     if (self->multi)
         curl_multi_cleanup (self->multi);
-    curl_slist_free_all (self->headers);
-    zhashx_destroy (&self->webhooks);
     zhashx_destroy (&self->owners);
+    zhashx_destroy (&self->sites);
+    zhashx_destroy (&self->notices);
+    zhashx_destroy (&self->taken);
     zlistx_destroy (&self->syncs);
+    zlistx_destroy (&self->ended_ok);
+    zlistx_destroy (&self->ended_failed);
     zsock_destroy (&self->feed);
     free (self->notify_url);
+    free (self->data_dir);
+    free (self->smtp_url);
+    free (self->smtp_from);
+    free (self->smtp_user);
+    free (self->smtp_ca_file);
+    if (self->smtp_password) {
+        //  Not left behind in freed memory.
+        memset (self->smtp_password, 0, strlen (self->smtp_password));
+        free (self->smtp_password);
+    }
     free (self);
     *self_p = NULL;
+}
+
+static char *
+s_strdup_or_null (const char *text)
+{
+    return text && *text ? strdup (text) : NULL;
 }
 
 static self_t *
@@ -372,22 +971,74 @@ s_self_new (zsock_t *pipe, const notifier_args_t *args, char *error, size_t erro
     assert (self);
     self->pipe = pipe;
     self->args = *args;
-    if (!self->args.timeout_ms)
-        self->args.timeout_ms = SQ_NOTIFY_TIMEOUT_MS;
+    notifier_settings_t *settings = &self->args.settings;
+    if (!settings->timeout_ms)
+        settings->timeout_ms = SQ_NOTIFY_TIMEOUT_MS;
+    self->notify_url = s_strdup_or_null (args->notify_url);
+    self->data_dir = s_strdup_or_null (args->data_dir);
+    self->smtp_url = s_strdup_or_null (settings->smtp_url);
+    self->smtp_from = s_strdup_or_null (settings->smtp_from);
+    self->smtp_user = s_strdup_or_null (settings->smtp_user);
+    self->smtp_ca_file = s_strdup_or_null (settings->smtp_ca_file);
+    //  The settings' strings are the caller's: ours from here on.
+    settings->smtp_url = settings->smtp_from = settings->smtp_user = NULL;
+    settings->smtp_password_file = settings->smtp_ca_file = NULL;
+    if (args->settings.smtp_password_file
+    &&  !(self->smtp_password = s_read_password (args->settings.smtp_password_file, error,
+                                                 error_size))) {
+        s_self_destroy (&self);
+        return NULL;
+    }
     //  The book applies the defaults of the rest.
     delivery_policy_t policy = {
-        .attempts = args->attempts, .backoff_ms = args->backoff_ms, .parallel = args->parallel
+        .retry_first_ms = settings->retry_first_ms, .retry_max_ms = settings->retry_max_ms,
+        .give_up_ms = settings->give_up_ms, .digest_after = settings->digest_after,
+        .digest_window_ms = settings->digest_window_ms,
     };
-    self->book = delivery_book_new (&policy);
-    self->notify_url = args->notify_url ? strdup (args->notify_url) : NULL;
-    self->webhooks = sq_id_table_new (s_string_destroy);
-    self->owners = sq_id_table_new (s_string_destroy);
-    self->transfers = zlistx_new ();
+    self->book = delivery_book_new (&policy, s_item_ended, self);
+    self->policy = policy_new ();
+    self->owners = zhashx_new ();
+    assert (self->owners);
+    zhashx_set_destructor (self->owners, s_free_item);
+    self->sites = sq_id_table_new (s_free_item);
+    self->notices = sq_id_table_new (s_free_item);
+    self->taken = sq_id_table_new (NULL);
+    self->attempts = zlistx_new ();
     self->syncs = zlistx_new ();
+    self->ended_ok = zlistx_new ();
+    self->ended_failed = zlistx_new ();
+    zlistx_set_destructor (self->syncs, s_free_item);
     self->multi = curl_multi_init ();
-    self->headers = curl_slist_append (NULL, "Content-Type: application/json");
     self->feed = zsock_new (ZMQ_SUB);
-    assert (self->transfers && self->syncs && self->multi && self->headers && self->feed);
+    assert (self->book && self->policy && self->attempts && self->syncs && self->multi
+            && self->feed);
+    self->outbox = outbox_open (self->data_dir, error, error_size);
+    if (!self->outbox) {
+        s_self_destroy (&self);
+        return NULL;
+    }
+    if (self->data_dir) {
+        char store_error [256];
+        self->store = store_open (self->data_dir, store_error, sizeof (store_error));
+        if (!self->store)
+            zsys_error ("notifier: cannot read the store, so alerts missed on the feed are "
+                        "not caught up: %s", store_error);
+    }
+    //  A new outbox starts at the store's newest alert: the history
+    //  before it was someone else's to deliver.
+    if (outbox_is_new (self->outbox)) {
+        uint64_t last = 0;
+        if (self->store)
+            store_last_seq (self->store, &last);
+        outbox_set_received (self->outbox, last);
+    }
+    self->received = outbox_received (self->outbox);
+    self->seen_seq = self->received;
+    outbox_each_latest (self->outbox, s_restore_latest, self);
+    int pending = outbox_each_pending (self->outbox, s_restore_pending, self);
+    if (pending > 0)
+        zsys_info ("notifier: %d deliveries pending from before the restart", pending);
+
     zsock_set_subscribe (self->feed, "");
     zsock_set_rcvhwm (self->feed, 0);
     if (zsock_connect (self->feed, "%s", args->feed) < 0) {
@@ -395,25 +1046,40 @@ s_self_new (zsock_t *pipe, const notifier_args_t *args, char *error, size_t erro
         s_self_destroy (&self);
         return NULL;
     }
+    self->next_catch_up = zclock_mono ();
+    self->next_tick = zclock_mono () + SQ_NOTIFY_TICK_MS;
+    self->next_cert_check = zclock_mono () + S_CERT_FIRST_MS;
     return self;
 }
 
-//  How long to sleep: until the book has a retry to start, a second at most.
+//  How long to sleep: until the book, the catch-up or the tick has work,
+//  a second at most, S_COMMAND_POLL_MS while a command runs.
 static int
 s_poll_timeout (self_t *self)
 {
     int64_t now = zclock_mono ();
     int64_t until = now + 1000;
+    if (self->next_catch_up < until)
+        until = self->next_catch_up;
+    if (self->next_tick < until)
+        until = self->next_tick;
+    if (self->next_cert_check < until)
+        until = self->next_cert_check;
     int64_t wakeup = delivery_book_wakeup (self->book);
-    if (wakeup >= 0 && wakeup < until)
-        until = wakeup;
+    if (wakeup >= 0) {
+        int64_t in = wakeup - s_wall_ms ();
+        if (now + in < until)
+            until = now + (in > 0 ? in : 0);
+    }
+    if (s_commands_running (self) && now + S_COMMAND_POLL_MS < until)
+        until = now + S_COMMAND_POLL_MS;
     return until > now ? (int) (until - now) : 0;
 }
 
 void
 notifier_actor (zsock_t *pipe, void *args)
 {
-    char error [256] = "";
+    char error [512] = "";
     self_t *self = s_self_new (pipe, (const notifier_args_t *) args, error, sizeof (error));
     sq_actor_report (pipe, self ? NULL : error);
     if (!self)
@@ -431,8 +1097,17 @@ notifier_actor (zsock_t *pipe, void *args)
             s_handle_pipe (self);
         while (zsock_events (self->feed) & ZMQ_POLLIN)
             s_handle_feed (self);
+        if (zclock_mono () >= self->next_catch_up)
+            s_catch_up (self);
+        if (zclock_mono () >= self->next_tick) {
+            self->next_tick = zclock_mono () + SQ_NOTIFY_TICK_MS;
+            policy_tick (self->policy, sq_wallclock_us (), s_policy_notice, self);
+        }
+        if (zclock_mono () >= self->next_cert_check)
+            s_check_certs (self);
         s_handle_transfers (self);
-        s_start_deliveries (self);
+        s_handle_commands (self);
+        s_start_attempts (self);
         s_answer_syncs (self);
         if (self->terminated)
             break;

@@ -28,7 +28,8 @@
 #define SQ_DEPTH_MAX 4          //  our messages nest two deep at most
 
 typedef enum {
-    KIND_U64, KIND_U32, KIND_U16, KIND_ENUM, KIND_BOOL, KIND_I64, KIND_STR, KIND_RANGES
+    KIND_U64, KIND_U32, KIND_U16, KIND_ENUM, KIND_BOOL, KIND_I64, KIND_STR, KIND_RANGES,
+    KIND_WINDOWS, KIND_DAYS
 } kind_t;
 
 typedef struct {
@@ -76,6 +77,51 @@ s_why (char *why, size_t why_size, const char *format, ...)
     va_start (args, format);
     vsnprintf (why, why_size, format, args);
     va_end (args);
+}
+
+
+#define SQ_COPY_FIELD(S, type, name, min, max) \
+    memcpy (&change->name, &alert->name, sizeof (change->name));
+void
+sq_change_from_alert (sq_change_t *change, const sq_alert_t *alert)
+{
+    SQ_STATE_CHANGE_FIELDS (SQ_COPY_FIELD, _)
+}
+#undef SQ_COPY_FIELD
+
+#define SQ_COPY_FIELD(S, type, name, min, max) \
+    memcpy (&alert->name, &change->name, sizeof (alert->name));
+void
+sq_alert_from_change (sq_alert_t *alert, uint64_t seq, const sq_change_t *change)
+{
+    alert->seq = seq;
+    SQ_STATE_CHANGE_FIELDS (SQ_COPY_FIELD, _)
+}
+#undef SQ_COPY_FIELD
+
+bool
+sq_window_valid (const sq_window_t *window)
+{
+    return window->start_s >= 0 && window->length_s >= 1
+        && window->length_s <= SQ_WINDOW_LENGTH_MAX
+        && window->every_s <= SQ_WINDOW_EVERY_MAX
+        && (window->every_s == 0 || window->every_s >= window->length_s);
+}
+
+bool
+sq_windows_contain (const sq_windows_t *windows, int64_t unix_s)
+{
+    for (unsigned index = 0; index < windows->count; index++) {
+        const sq_window_t *window = &windows->window [index];
+        if (unix_s < window->start_s)
+            continue;
+        int64_t into = unix_s - window->start_s;
+        if (window->every_s)
+            into %= window->every_s;
+        if (into < window->length_s)
+            return true;
+    }
+    return false;
 }
 
 
@@ -145,6 +191,31 @@ s_encode_field (msgpack_packer *packer, const field_t *field, const uint8_t *bas
                 ||  msgpack_pack_uint16 (packer, ranges->high [index]))
                     return -1;
             }
+            return 0;
+        }
+        case KIND_WINDOWS: {
+            const sq_windows_t *windows = (const sq_windows_t *) at;
+            if (windows->count > field->max
+            ||  msgpack_pack_array (packer, 3 * (size_t) windows->count))
+                return -1;
+            for (unsigned index = 0; index < windows->count; index++) {
+                const sq_window_t *window = &windows->window [index];
+                if (!sq_window_valid (window)
+                ||  msgpack_pack_int64 (packer, window->start_s)
+                ||  msgpack_pack_uint32 (packer, window->length_s)
+                ||  msgpack_pack_uint32 (packer, window->every_s))
+                    return -1;
+            }
+            return 0;
+        }
+        case KIND_DAYS: {
+            const sq_days_t *days = (const sq_days_t *) at;
+            if (days->count > field->max || msgpack_pack_array (packer, days->count))
+                return -1;
+            for (unsigned index = 0; index < days->count; index++)
+                if (days->day [index] < 1 || days->day [index] > SQ_DAYS_VALUE_MAX
+                ||  msgpack_pack_uint16 (packer, days->day [index]))
+                    return -1;
             return 0;
         }
         default:
@@ -321,6 +392,58 @@ s_decode_field (const field_t *field, const msgpack_object *object, uint8_t *bas
                 }
                 ranges->low [index / 2] = (uint16_t) low->via.u64;
                 ranges->high [index / 2] = (uint16_t) high->via.u64;
+            }
+            return 0;
+        }
+        case KIND_WINDOWS: {
+            if (object->type != MSGPACK_OBJECT_ARRAY)
+                break;
+            uint32_t items = object->via.array.size;
+            if (items % 3 || items / 3 > field->max) {
+                s_why (why, why_size, "field %s: %u items", field->name, items);
+                return -1;
+            }
+            sq_windows_t *windows = (sq_windows_t *) at;
+            windows->count = (uint8_t) (items / 3);
+            for (uint32_t index = 0; index < items; index += 3) {
+                const msgpack_object *item = &object->via.array.ptr [index];
+                sq_window_t *window = &windows->window [index / 3];
+                if (item [0].type != MSGPACK_OBJECT_POSITIVE_INTEGER
+                ||  item [1].type != MSGPACK_OBJECT_POSITIVE_INTEGER
+                ||  item [2].type != MSGPACK_OBJECT_POSITIVE_INTEGER
+                ||  item [0].via.u64 > INT64_MAX || item [1].via.u64 > UINT32_MAX
+                ||  item [2].via.u64 > UINT32_MAX) {
+                    s_why (why, why_size, "field %s: bad window", field->name);
+                    return -1;
+                }
+                window->start_s = (int64_t) item [0].via.u64;
+                window->length_s = (uint32_t) item [1].via.u64;
+                window->every_s = (uint32_t) item [2].via.u64;
+                if (!sq_window_valid (window)) {
+                    s_why (why, why_size, "field %s: bad window", field->name);
+                    return -1;
+                }
+            }
+            return 0;
+        }
+        case KIND_DAYS: {
+            if (object->type != MSGPACK_OBJECT_ARRAY)
+                break;
+            uint32_t items = object->via.array.size;
+            if (items > field->max) {
+                s_why (why, why_size, "field %s: %u items", field->name, items);
+                return -1;
+            }
+            sq_days_t *days = (sq_days_t *) at;
+            days->count = (uint8_t) items;
+            for (uint32_t index = 0; index < items; index++) {
+                const msgpack_object *item = &object->via.array.ptr [index];
+                if (item->type != MSGPACK_OBJECT_POSITIVE_INTEGER
+                ||  item->via.u64 < 1 || item->via.u64 > SQ_DAYS_VALUE_MAX) {
+                    s_why (why, why_size, "field %s: bad day count", field->name);
+                    return -1;
+                }
+                days->day [index] = (uint16_t) item->via.u64;
             }
             return 0;
         }

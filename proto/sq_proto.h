@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 //  Version of the wire contract; bump it when a field list changes.
-#define SQ_PROTO_VERSION    1
+#define SQ_PROTO_VERSION    2
 
 //  Limits.  Anything larger is malformed.
 #define SQ_FRAME_MAX        8192    //  bytes in one encoded message
@@ -41,6 +41,17 @@ extern "C" {
 #define SQ_INTERVAL_MAX_MS  86400000 // longest interval between checks: a day
 #define SQ_THRESHOLD_MAX    100     //  failure_threshold, success_threshold
 #define SQ_FETCH_REPLY_MAX  100     //  ALERTs in one answer to a FETCH
+#define SQ_CHANNEL_URL_MAX  1024    //  bytes in a Slack or Discord webhook URL
+#define SQ_EMAIL_MAX        254     //  bytes in an email address
+#define SQ_COMMAND_MAX      512     //  bytes in a command channel's path
+#define SQ_TEMPLATE_MAX     1024    //  bytes in a webhook body template
+#define SQ_WINDOWS_MAX      4       //  maintenance windows per site or owner
+#define SQ_WINDOW_LENGTH_MAX (31 * 86400)   //  longest maintenance window, seconds
+#define SQ_WINDOW_EVERY_MAX (366 * 86400)   //  longest repeat period, seconds
+#define SQ_DAYS_MAX         4       //  certificate warning thresholds per site
+#define SQ_DAYS_VALUE_MAX   3650    //  largest of them, in days
+#define SQ_REMIND_MAX_MS    (7 * 86400000U) //  longest reminder interval: a week
+#define SQ_FLAP_CHANGES_MAX 100     //  flap_changes
 
 //  HTTP method a check uses.
 typedef enum {
@@ -80,10 +91,29 @@ typedef struct {
     uint16_t high [SQ_RANGES_MAX];  //  last accepted status of each range
 } sq_ranges_t;
 
+//  A maintenance window: from start_s for length_s seconds, and again every
+//  every_s seconds after that when every_s is not 0.
+typedef struct {
+    int64_t start_s;                //  unix seconds of the first start
+    uint32_t length_s;              //  1..SQ_WINDOW_LENGTH_MAX
+    uint32_t every_s;               //  0 = once; else >= length_s, <= SQ_WINDOW_EVERY_MAX
+} sq_window_t;
+
+typedef struct {
+    uint8_t count;                  //  windows in use, 0..SQ_WINDOWS_MAX
+    sq_window_t window [SQ_WINDOWS_MAX];
+} sq_windows_t;
+
+//  Day counts, e.g. the certificate warnings [14, 3].
+typedef struct {
+    uint8_t count;                  //  values in use, 0..SQ_DAYS_MAX
+    uint16_t day [SQ_DAYS_MAX];     //  1..SQ_DAYS_VALUE_MAX each
+} sq_days_t;
+
 //  Field lists.  F (S, TYPE, name, min, max): S is the struct, TYPE one of
-//  U64 U32 U16 ENUM BOOL I64 STR RANGES.  For numbers min..max is the
-//  accepted range; for STR it is the length range in bytes; for RANGES the
-//  number of ranges.
+//  U64 U32 U16 ENUM BOOL I64 STR RANGES WINDOWS DAYS.  For numbers min..max
+//  is the accepted range; for STR it is the length range in bytes; for
+//  RANGES, WINDOWS and DAYS the number of entries.
 
 //  What one check of a site asks: the check options, declared once and
 //  shared by CHECK (one job) and SITE (the site model).  A new check
@@ -106,8 +136,9 @@ typedef struct {
     SQ_CHECK_SPEC_FIELDS (F, S)
 
 //  SITE: supervisor (config, reload, later the API) -> dispatcher,
-//  collector, notifier.  The site model: one site, whole, with what its
-//  owner is told through.  A list is a batch of these (see sq_actor.h).
+//  collector, notifier.  The site model: one site, whole, with when its
+//  owner is told (the owner's channels are in OWNER).  A list is a batch
+//  of these (see sq_actor.h).
 #define SQ_SITE_FIELDS(F, S) \
     F (S, U64,    site_id,      1, UINT64_MAX)          /* the site in the store */ \
     F (S, STR,    owner,        0, SQ_NAME_MAX)         /* owner name; "" = none */ \
@@ -115,7 +146,24 @@ typedef struct {
     F (S, U32,    failure_threshold, 1, SQ_THRESHOLD_MAX) /* failures in a row before DOWN */ \
     F (S, U32,    success_threshold, 1, SQ_THRESHOLD_MAX) /* successes in a row before UP */ \
     SQ_CHECK_SPEC_FIELDS (F, S) \
-    F (S, STR,    webhook,      0, SQ_URL_MAX)          /* owner's webhook; "" = none */
+    F (S, U32,    remind_every_ms, 0, SQ_REMIND_MAX_MS) /* reminders while down; 0 = never */ \
+    F (S, U32,    flap_changes, 0, SQ_FLAP_CHANGES_MAX) /* more changes than this in ... */ \
+    F (S, U32,    flap_window_ms, 0, SQ_INTERVAL_MAX_MS) /* ... this window is flapping; 0 = off */ \
+    F (S, DAYS,   cert_warn_days, 0, SQ_DAYS_MAX)       /* warn this many days before expiry */ \
+    F (S, WINDOWS, maintenance, 0, SQ_WINDOWS_MAX)      /* no notification inside these */
+
+//  OWNER: supervisor -> notifier.  Someone told of their sites' changes,
+//  and through what.  Empty strings are channels the owner does not use.
+#define SQ_OWNER_FIELDS(F, S) \
+    F (S, STR,    name,         1, SQ_NAME_MAX)         /* what SITE.owner names */ \
+    F (S, STR,    email,        0, SQ_EMAIL_MAX)        /* address, sent through smtp */ \
+    F (S, STR,    webhook,      0, SQ_URL_MAX)          /* generic JSON (or template) POST */ \
+    F (S, STR,    webhook_template, 0, SQ_TEMPLATE_MAX) /* body template; "" = our JSON */ \
+    F (S, STR,    slack,        0, SQ_CHANNEL_URL_MAX)  /* Slack incoming webhook */ \
+    F (S, STR,    discord,      0, SQ_CHANNEL_URL_MAX)  /* Discord webhook */ \
+    F (S, STR,    command,      0, SQ_COMMAND_MAX)      /* program run with the alert in its env */ \
+    F (S, BOOL,   quiet,        0, 1)                   /* no reminders */ \
+    F (S, WINDOWS, maintenance, 0, SQ_WINDOWS_MAX)      /* no notification inside these */
 
 //  RESULT: pinger -> collector.  The verdict of one check.
 #define SQ_RESULT_FIELDS(F, S) \
@@ -147,7 +195,14 @@ typedef struct {
     F (S, ENUM,   state,        0, SQ_STATE_COUNT - 1)  /* sq_state_t now */ \
     F (S, I64,    since,        0, INT64_MAX)           /* unix µs the new state began */ \
     F (S, ENUM,   reason,       0, SQ_REASON_COUNT - 1) /* reason of the deciding check */ \
-    F (S, STR,    detail,       0, SQ_TEXT_MAX)         /* short human text */
+    F (S, STR,    detail,       0, SQ_TEXT_MAX)         /* short human text */ \
+    F (S, I64,    previous_since, 0, INT64_MAX)         /* unix µs the previous state began; 0 unknown */ \
+    F (S, U16,    http_status,  0, 999)                 /* the deciding check's status; 0 = none */ \
+    F (S, U64,    dns_us,       0, UINT64_MAX)          /* its phases, as in RESULT */ \
+    F (S, U64,    connect_us,   0, UINT64_MAX) \
+    F (S, U64,    tls_us,       0, UINT64_MAX) \
+    F (S, U64,    ttfb_us,      0, UINT64_MAX) \
+    F (S, U64,    total_us,     0, UINT64_MAX)
 
 //  ALERT: collector -> feed (PUB), and -> store, which keeps it by seq.  A
 //  published change of state: DOWN, or back UP.
@@ -199,7 +254,8 @@ typedef struct {
     M (SITE,      site,      7) \
     M (CHANGE,    change,    8) \
     M (FETCH,     fetch,     9) \
-    M (FETCHED,   fetched,   10)
+    M (FETCHED,   fetched,   10) \
+    M (OWNER,     owner,     11)
 
 //  C types of the field kinds.
 #define SQ_CTYPE_U64(name, max)     uint64_t name;
@@ -210,6 +266,8 @@ typedef struct {
 #define SQ_CTYPE_I64(name, max)     int64_t name;
 #define SQ_CTYPE_STR(name, max)     char name [(max) + 1];
 #define SQ_CTYPE_RANGES(name, max)  sq_ranges_t name;
+#define SQ_CTYPE_WINDOWS(name, max) sq_windows_t name;
+#define SQ_CTYPE_DAYS(name, max)    sq_days_t name;
 #define SQ_FIELD_CTYPE(S, type, name, min, max) SQ_CTYPE_##type (name, max)
 
 #define SQ_MESSAGE_STRUCT(NAME, name, id) \
@@ -265,6 +323,18 @@ int sq_ranges_parse (const char *text, sq_ranges_t *ranges, size_t *error_at);
 //  True when status is accepted: in a range, or below 400 when there are
 //  no ranges.
 bool sq_ranges_accept (const sq_ranges_t *ranges, unsigned status);
+
+//  The state change an ALERT carries, as a CHANGE (every field but seq).
+void sq_change_from_alert (sq_change_t *change, const sq_alert_t *alert);
+
+//  And back: the ALERT for a CHANGE with seq.
+void sq_alert_from_change (sq_alert_t *alert, uint64_t seq, const sq_change_t *change);
+
+//  True when window holds to the declared limits (see sq_window_t).
+bool sq_window_valid (const sq_window_t *window);
+
+//  True when unix_s falls inside one of the windows.
+bool sq_windows_contain (const sq_windows_t *windows, int64_t unix_s);
 
 //  Wall clock now in unix microseconds.
 int64_t sq_wallclock_us (void);

@@ -3,6 +3,7 @@
 #include "sq_proto.h"
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -52,4 +53,100 @@ sq_url_check (const char *url, char *why, size_t why_size)
     curl_free (host);
     curl_url_cleanup (handle);
     return rc;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Showing URLs without their secrets
+
+static void
+s_unparseable (char *out, size_t out_size)
+{
+    snprintf (out, out_size, "(unparseable URL)");
+}
+
+//  "a=1&b=2" -> "a=***&b=***"; a part without '=' is kept as is.
+static void
+s_elide_query (const char *query, char *out, size_t out_size)
+{
+    size_t used = 0;
+    out [0] = '\0';
+    const char *part = query;
+    while (*part && used + 1 < out_size) {
+        const char *end = strchr (part, '&');
+        size_t length = end ? (size_t) (end - part) : strlen (part);
+        const char *equals = memchr (part, '=', length);
+        int written = equals
+            ? snprintf (out + used, out_size - used, "%s%.*s=***", used ? "&" : "",
+                        (int) (equals - part), part)
+            : snprintf (out + used, out_size - used, "%s%.*s", used ? "&" : "", (int) length, part);
+        if (written < 0 || (size_t) written >= out_size - used)
+            break;
+        used += (size_t) written;
+        part = end ? end + 1 : part + length;
+    }
+}
+
+void
+sq_url_shown (const char *url, char *out, size_t out_size)
+{
+    if (!out_size)
+        return;
+    CURLU *handle = curl_url ();
+    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
+    char *user = NULL, *password = NULL;
+    if (!handle || !url
+    ||  curl_url_set (handle, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME)
+    ||  curl_url_get (handle, CURLUPART_SCHEME, &scheme, 0)
+    ||  curl_url_get (handle, CURLUPART_HOST, &host, 0))
+        s_unparseable (out, out_size);
+    else {
+        curl_url_get (handle, CURLUPART_PORT, &port, 0);
+        curl_url_get (handle, CURLUPART_PATH, &path, 0);
+        curl_url_get (handle, CURLUPART_QUERY, &query, 0);
+        curl_url_get (handle, CURLUPART_USER, &user, 0);
+        curl_url_get (handle, CURLUPART_PASSWORD, &password, 0);
+        char elided [SQ_URL_MAX + 1] = "";
+        if (query)
+            s_elide_query (query, elided, sizeof (elided));
+        snprintf (out, out_size, "%s://%s%s%s%s%s%s%s", scheme, user || password ? "***@" : "",
+                  host, port ? ":" : "", port ? port : "", path ? path : "/",
+                  query ? "?" : "", elided);
+    }
+    curl_free (scheme);
+    curl_free (host);
+    curl_free (port);
+    curl_free (path);
+    curl_free (query);
+    curl_free (user);
+    curl_free (password);
+    curl_url_cleanup (handle);
+}
+
+void
+sq_url_shown_secret (const char *url, char *out, size_t out_size)
+{
+    if (!out_size)
+        return;
+    CURLU *handle = curl_url ();
+    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
+    if (!handle || !url
+    ||  curl_url_set (handle, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME)
+    ||  curl_url_get (handle, CURLUPART_SCHEME, &scheme, 0)
+    ||  curl_url_get (handle, CURLUPART_HOST, &host, 0))
+        s_unparseable (out, out_size);
+    else {
+        curl_url_get (handle, CURLUPART_PORT, &port, 0);
+        curl_url_get (handle, CURLUPART_PATH, &path, 0);
+        curl_url_get (handle, CURLUPART_QUERY, &query, 0);
+        bool hidden = query || (path && strcmp (path, "/") != 0);
+        snprintf (out, out_size, "%s://%s%s%s%s", scheme, host, port ? ":" : "", port ? port : "",
+                  hidden ? "/***" : "/");
+    }
+    curl_free (scheme);
+    curl_free (host);
+    curl_free (port);
+    curl_free (path);
+    curl_free (query);
+    curl_url_cleanup (handle);
 }

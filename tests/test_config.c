@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "sq_defaults.h"
 
 static char s_folder [PATH_MAX];        //  the mkdtemp folder
 static char s_home [PATH_MAX];          //  working directory before the tests
@@ -129,6 +130,13 @@ s_assert_built_in (const config_site_t *site)
     assert_int_equal (site->max_latency_ms, 0);
     assert_int_equal (site->max_redirects, 10);
     assert_true (site->tls_verify);
+    assert_int_equal (site->remind_every_ms, 3600000);
+    assert_int_equal (site->flap_changes, 5);
+    assert_int_equal (site->flap_window_ms, 1800000);
+    assert_int_equal (site->cert_warn_days.count, 2);
+    assert_int_equal (site->cert_warn_days.day [0], 14);
+    assert_int_equal (site->cert_warn_days.day [1], 3);
+    assert_int_equal (site->maintenance.count, 0);
 }
 
 static void
@@ -332,6 +340,8 @@ test_durations (void **state)
         { "1m30s", 90000 }, { "1h30m", 5400000 }, { "2s500ms", 2500 }, { "0", 0 },
         { "0s", 0 }, { "1h0m0s0ms", 3600000 }, { "90s", 90000 }, { "999999999ms", 999999999 },
         { "24h", 86400000 }, { "1h2m3s4ms", 3723004 },
+        { "1w", 604800000 }, { "2d12h", 216000000 }, { "1d", 86400000 }, { "7d", 604800000 },
+        { "1w1d1h1m1s1ms", 694861001 }, { "0d", 0 }, { "366d", 31622400000 },
     };
     for (size_t index = 0; index < sizeof (good) / sizeof (good [0]); index++) {
         uint64_t ms = 12345;
@@ -341,8 +351,8 @@ test_durations (void **state)
     }
     const char *bad [] = {
         "", "5", "5 minutes", "5 m", " 5s", "5s ", "m", "ms", "5x", "1.5s", "-5s", "+5s",
-        "30s1m", "1m1m", "5ms5s", "5S", "5M", "1d", "5mss", "1000000000s", "00", "s5",
-        "1h 30m", "5min", "5sec",
+        "30s1m", "1m1m", "5ms5s", "5S", "5M", "1y", "5mss", "1000000000s", "00", "s5",
+        "1h 30m", "5min", "5sec", "1d1w", "12h2d", "1w1w", "5D", "5W", "d", "1day", "1wk",
     };
     for (size_t index = 0; index < sizeof (bad) / sizeof (bad [0]); index++) {
         uint64_t ms = 12345;
@@ -364,7 +374,8 @@ test_errors (void **state)
           "site:\n"
           "  - url: https://example.com/\n",
           "bad.yaml:2:1: unknown key 'site' at top level; expected one of: "
-          "data_dir, feed, listen, keys, heartbeat, workers, defaults, owners, sites" },
+          "data_dir, feed, listen, keys, heartbeat, workers, smtp, digest_after, digest_window, "
+          "give_up_after, retry_max, defaults, owners, sites" },
         //  The topology keys.
         { "data_dir: ./data\n"
           "listen: tcp://0.0.0.0:7700\n",
@@ -406,23 +417,27 @@ test_errors (void **state)
           "  retries: 3\n",
           "bad.yaml:3:3: unknown key 'retries' in defaults; expected one of: interval, timeout, "
           "method, failure_threshold, success_threshold, accept, keyword, max_latency, "
-          "max_redirects, tls_verify" },
+          "max_redirects, tls_verify, remind_every, flap_changes, flap_window, cert_warn_days, "
+          "maintenance" },
         { "defaults:\n"
           "  url: https://example.com/\n",
           "bad.yaml:2:3: unknown key 'url' in defaults; expected one of: interval, timeout, "
           "method, failure_threshold, success_threshold, accept, keyword, max_latency, "
-          "max_redirects, tls_verify" },
+          "max_redirects, tls_verify, remind_every, flap_changes, flap_window, cert_warn_days, "
+          "maintenance" },
         { "sites:\n"
           "  - url: https://example.com/\n"
           "    intervall: 1m\n",
           "bad.yaml:3:5: unknown key 'intervall' in site; expected one of: url, owner, "
           "interval, timeout, method, failure_threshold, success_threshold, accept, keyword, "
-          "max_latency, max_redirects, tls_verify" },
+          "max_latency, max_redirects, tls_verify, remind_every, flap_changes, flap_window, "
+          "cert_warn_days, maintenance" },
         { "owners:\n"
           "  alice:\n"
           "    webhook: https://hooks.example.com/alice\n"
-          "    email: alice@example.com\n",
-          "bad.yaml:4:5: unknown key 'email' in owner 'alice'; expected one of: webhook" },
+          "    sms: +100\n",
+          "bad.yaml:4:5: unknown key 'sms' in owner 'alice'; expected one of: email, webhook, "
+          "webhook_template, slack, discord, command, quiet, maintenance" },
         { "defaults:\n"
           "  interval: 5m\n"
           "  interval: 1m\n",
@@ -520,10 +535,6 @@ test_errors (void **state)
           "  alice:\n"
           "    webhook: https://hooks.example.com/alice\n",
           "bad.yaml:3:5: site: expected a url key (url: https://...), got none" },
-        { "owners:\n"
-          "  alice: {}\n",
-          "bad.yaml:2:10: owner 'alice': expected a webhook key (webhook: https://...), "
-          "got none" },
         { "owners:\n"
           "  alice:\n"
           "    webhook: https://hooks.example.com/alice\n"
@@ -768,6 +779,755 @@ test_deploy_example (void **state)
     config_destroy (&config);
 }
 
+//  --------------------------------------------------------------------------
+//  Notifications (issue 10)
+
+#define T_2026_12_01_0200Z  1796090400      //  2026-12-01T02:00Z in unix seconds
+
+//  Write text to name, then give it mode.
+static void
+s_write_mode (const char *name, const char *text, mode_t mode)
+{
+    s_write (name, text);
+    assert_int_equal (chmod (name, mode), 0);
+}
+
+static void
+test_notify_keys (void **state)
+{
+    s_write_mode ("smtp.pw", "secret\n", 0600);
+    s_write_mode ("mail-ca.pem", "-----BEGIN CERTIFICATE-----\n", 0644);
+    s_write_mode ("page.sh", "#!/bin/sh\nexit 0\n", 0755);
+    char text [PATH_MAX + 4096];
+    snprintf (text, sizeof (text),
+        "smtp:\n"
+        "  url: smtps://mail.example.com:465\n"
+        "  from: squirrel@example.com\n"
+        "  user: squirrel\n"
+        "  password_file: smtp.pw\n"
+        "  ca_file: mail-ca.pem\n"
+        "digest_after: 7\n"
+        "digest_window: 2m\n"
+        "give_up_after: 2d12h\n"
+        "retry_max: 10m\n"
+        "defaults:\n"
+        "  remind_every: 1w\n"
+        "  flap_changes: 0\n"
+        "  flap_window: 1d\n"
+        "  cert_warn_days: [3, 30, 14, 3]\n"
+        "  maintenance:\n"
+        "    - start: 2026-12-01T02:00Z\n"
+        "      end: 2026-12-01T04:00Z\n"
+        "      every: 1w\n"
+        "owners:\n"
+        "  alice:\n"
+        "    email: alice@example.com\n"
+        "    webhook: https://hooks.example.com/x\n"
+        "    webhook_template: '{\"to\":\"+100\",\"text\":\"{{url}} is {{state}}\"}'\n"
+        "    slack: https://hooks.slack.com/services/T0/B0/x\n"
+        "    discord: https://discord.com/api/webhooks/1/x\n"
+        "    command: %s/page.sh\n"
+        "    quiet: true\n"
+        "    maintenance:\n"
+        "      - { start: \"2026-12-01T03:00:30+01:00\", duration: 90m }\n"
+        "  bob: {}\n"
+        "  carol:\n"
+        "sites:\n"
+        "  - url: https://a.example/\n"
+        "    owner: alice\n"
+        "  - url: https://b.example/\n"
+        "    owner: bob\n"
+        "    remind_every: 0\n"
+        "    flap_changes: 100\n"
+        "    flap_window: 0\n"
+        "    cert_warn_days: [7]\n"
+        "    maintenance: []\n"
+        "  - url: https://c.example/\n"
+        "    owner: carol\n"
+        "    maintenance:\n"
+        "      - start: 2027-01-01T00:00-05:30\n"
+        "        end: 2027-01-31T00:00-05:30\n", s_folder);
+    config_t *config = s_load ("notify.yaml", text);
+
+    //  smtp, and the settings that point at its strings.
+    assert_string_equal (config->smtp.url, "smtps://mail.example.com:465");
+    assert_string_equal (config->smtp.from, "squirrel@example.com");
+    assert_string_equal (config->smtp.user, "squirrel");
+    assert_string_equal (config->smtp.password_file, "smtp.pw");
+    assert_string_equal (config->smtp.ca_file, "mail-ca.pem");
+    const notifier_settings_t *notify = &config->notify;
+    assert_ptr_equal (notify->smtp_url, config->smtp.url);
+    assert_ptr_equal (notify->smtp_from, config->smtp.from);
+    assert_ptr_equal (notify->smtp_user, config->smtp.user);
+    assert_ptr_equal (notify->smtp_password_file, config->smtp.password_file);
+    assert_ptr_equal (notify->smtp_ca_file, config->smtp.ca_file);
+    assert_int_equal (notify->digest_after, 7);
+    assert_int_equal (notify->digest_window_ms, 120000);
+    assert_int_equal (notify->give_up_ms, 216000000);
+    assert_int_equal (notify->retry_max_ms, 600000);
+    assert_int_equal (notify->retry_first_ms, SQ_NOTIFY_BACKOFF_MS);
+    assert_int_equal (notify->timeout_ms, SQ_NOTIFY_TIMEOUT_MS);
+
+    //  Owners: every channel; none at all is fine too.
+    assert_int_equal (config->owner_count, 3);
+    const config_owner_t *alice = config_owner (config, "alice");
+    assert_non_null (alice);
+    assert_string_equal (alice->email, "alice@example.com");
+    assert_string_equal (alice->webhook, "https://hooks.example.com/x");
+    assert_string_equal (alice->webhook_template,
+                         "{\"to\":\"+100\",\"text\":\"{{url}} is {{state}}\"}");
+    assert_string_equal (alice->slack, "https://hooks.slack.com/services/T0/B0/x");
+    assert_string_equal (alice->discord, "https://discord.com/api/webhooks/1/x");
+    char command [PATH_MAX + 16];
+    snprintf (command, sizeof (command), "%s/page.sh", s_folder);
+    assert_string_equal (alice->command, command);
+    assert_true (alice->quiet);
+    assert_int_equal (alice->maintenance.count, 1);
+    assert_int_equal (alice->maintenance.window [0].start_s, T_2026_12_01_0200Z + 30);
+    assert_int_equal (alice->maintenance.window [0].length_s, 5400);
+    assert_int_equal (alice->maintenance.window [0].every_s, 0);
+    for (size_t index = 1; index < 3; index++) {
+        const config_owner_t *owner = &config->owners [index];
+        assert_string_equal (owner->name, index == 1 ? "bob" : "carol");
+        assert_null (owner->email);
+        assert_null (owner->webhook);
+        assert_null (owner->webhook_template);
+        assert_null (owner->slack);
+        assert_null (owner->discord);
+        assert_null (owner->command);
+        assert_false (owner->quiet);
+        assert_int_equal (owner->maintenance.count, 0);
+    }
+
+    //  Defaults: cert_warn_days sorted, largest first, each once.
+    const config_site_t *defaults = &config->defaults;
+    assert_int_equal (defaults->remind_every_ms, 604800000);
+    assert_int_equal (defaults->flap_changes, 0);
+    assert_int_equal (defaults->flap_window_ms, 86400000);
+    assert_int_equal (defaults->cert_warn_days.count, 3);
+    assert_int_equal (defaults->cert_warn_days.day [0], 30);
+    assert_int_equal (defaults->cert_warn_days.day [1], 14);
+    assert_int_equal (defaults->cert_warn_days.day [2], 3);
+    assert_int_equal (defaults->maintenance.count, 1);
+    assert_int_equal (defaults->maintenance.window [0].start_s, T_2026_12_01_0200Z);
+    assert_int_equal (defaults->maintenance.window [0].length_s, 7200);
+    assert_int_equal (defaults->maintenance.window [0].every_s, 604800);
+
+    //  a takes every default; b sets its own; c's maintenance replaces
+    //  the defaults' whole.
+    const config_site_t *site = &config->sites [0];
+    assert_int_equal (site->remind_every_ms, 604800000);
+    assert_int_equal (site->flap_changes, 0);
+    assert_int_equal (site->flap_window_ms, 86400000);
+    assert_memory_equal (&site->cert_warn_days, &defaults->cert_warn_days, sizeof (sq_days_t));
+    assert_memory_equal (&site->maintenance, &defaults->maintenance, sizeof (sq_windows_t));
+    site = &config->sites [1];
+    assert_int_equal (site->remind_every_ms, 0);
+    assert_int_equal (site->flap_changes, 100);
+    assert_int_equal (site->flap_window_ms, 0);
+    assert_int_equal (site->cert_warn_days.count, 1);
+    assert_int_equal (site->cert_warn_days.day [0], 7);
+    assert_int_equal (site->maintenance.count, 0);
+    site = &config->sites [2];
+    assert_int_equal (site->maintenance.count, 1);
+    assert_int_equal (site->maintenance.window [0].start_s, 1798781400);  //  2027-01-01T05:30Z
+    assert_int_equal (site->maintenance.window [0].length_s, 30 * 86400);
+    assert_int_equal (site->maintenance.window [0].every_s, 0);
+    assert_int_equal (site->remind_every_ms, 604800000);
+    config_destroy (&config);
+
+    //  Without any of it: the built-in values, no smtp.
+    config = s_load ("plain.yaml", "owners:\n  alice: {}\nsites:\n  - url: https://a.example/\n"
+                                   "    owner: alice\n");
+    assert_null (config->smtp.url);
+    assert_null (config->notify.smtp_url);
+    assert_null (config->notify.smtp_from);
+    assert_int_equal (config->notify.digest_after, SQ_NOTIFY_DIGEST_AFTER);
+    assert_int_equal (config->notify.digest_window_ms, SQ_NOTIFY_DIGEST_WINDOW_MS);
+    assert_int_equal (config->notify.give_up_ms, SQ_NOTIFY_GIVE_UP_MS);
+    assert_int_equal (config->notify.retry_max_ms, SQ_NOTIFY_RETRY_MAX_MS);
+    assert_null (config->owners [0].webhook);
+    s_assert_built_in (&config->defaults);
+    s_assert_built_in (&config->sites [0]);
+    config_destroy (&config);
+
+    //  The limits themselves are accepted.
+    config = s_load ("limits.yaml",
+        "digest_after: 100000\n"
+        "digest_window: 1s\n"
+        "give_up_after: 7d\n"
+        "retry_max: 1h\n"
+        "defaults:\n"
+        "  remind_every: 7d\n"
+        "  flap_window: 24h\n"
+        "  cert_warn_days: [3650, 1, 2, 3]\n"
+        "  maintenance:\n"
+        "    - { start: 1970-01-01T00:00Z, duration: 31d, every: 366d }\n"
+        "    - { start: 2026-12-01T02:00Z, end: 2027-01-01T02:00Z }\n"
+        "    - { start: 2026-12-01T02:00Z, duration: 1s, every: 1s }\n"
+        "    - { start: 2026-12-01T02:00Z, duration: 1h }\n");
+    assert_int_equal (config->notify.digest_after, 100000);
+    assert_int_equal (config->notify.give_up_ms, 604800000);
+    assert_int_equal (config->defaults.remind_every_ms, SQ_REMIND_MAX_MS);
+    assert_int_equal (config->defaults.cert_warn_days.day [0], 3650);
+    assert_int_equal (config->defaults.cert_warn_days.day [3], 1);
+    assert_int_equal (config->defaults.maintenance.count, 4);
+    assert_int_equal (config->defaults.maintenance.window [0].start_s, 0);
+    assert_int_equal (config->defaults.maintenance.window [0].length_s, SQ_WINDOW_LENGTH_MAX);
+    assert_int_equal (config->defaults.maintenance.window [0].every_s, SQ_WINDOW_EVERY_MAX);
+    assert_int_equal (config->defaults.maintenance.window [1].length_s, SQ_WINDOW_LENGTH_MAX);
+    config_destroy (&config);
+}
+
+static void
+test_notify_errors (void **state)
+{
+    struct { const char *text; const char *error; } cases [] = {
+        //  smtp
+        { "smtp:\n"
+          "  url: http://mail.example.com\n"
+          "  from: squirrel@example.com\n",
+          "bad.yaml:2:8: url: expected an smtp:// or smtps:// URL such as "
+          "smtps://mail.example.com:465, got 'http://mail.example.com'" },
+        { "smtp:\n"
+          "  url: smtps://\n"
+          "  from: squirrel@example.com\n",
+          "bad.yaml:2:8: url: expected an smtp:// or smtps:// URL such as "
+          "smtps://mail.example.com:465, got 'smtps://'" },
+        { "smtp:\n"
+          "  url: smtps://me:secret@mail.example.com\n"
+          "  from: squirrel@example.com\n",
+          "bad.yaml:2:8: url: expected no password in the URL (put it in password_file), "
+          "got one" },
+        { "smtp:\n"
+          "  url: smtp://mail.example.com\n",
+          "bad.yaml:2:3: smtp: expected a from key (from: squirrel@example.com), got none" },
+        { "smtp:\n"
+          "  from: squirrel@example.com\n",
+          "bad.yaml:2:3: smtp: expected a url key (url: smtps://mail.example.com:465), "
+          "got none" },
+        { "smtp:\n"
+          "  url: smtp://mail.example.com\n"
+          "  port: 25\n",
+          "bad.yaml:3:3: unknown key 'port' in smtp; expected one of: url, from, user, "
+          "password_file, ca_file" },
+        { "smtp: smtps://mail.example.com\n",
+          "bad.yaml:1:7: smtp: expected a mapping such as '{ url: smtps://mail.example.com:465, "
+          "from: squirrel@example.com }', got 'smtps://mail.example.com'" },
+        { "smtp:\n"
+          "  url: smtp://mail.example.com\n"
+          "  from: <squirrel@example.com>\n",
+          "bad.yaml:3:9: from: expected an address such as alice@example.com, without spaces, "
+          "CR, LF, <, > or quotes, got '<' as character 1" },
+        { "smtp:\n"
+          "  url: smtp://mail.example.com\n"
+          "  from: squirrel@example.com\n"
+          "  user: \"squirrel\\r\\nQUIT\"\n",
+          "bad.yaml:4:9: user: expected a user name, got a control character (byte 0x0D) "
+          "as character 9" },
+        { "smtp:\n"
+          "  url: smtp://mail.example.com\n"
+          "  from: squirrel@example.com\n"
+          "  password_file: missing.pw\n",
+          "bad.yaml:4:18: password_file: expected a file only its owner can read, got "
+          "'missing.pw': No such file or directory" },
+        { "smtp:\n"
+          "  url: smtp://mail.example.com\n"
+          "  from: squirrel@example.com\n"
+          "  ca_file: missing.pem\n",
+          "bad.yaml:4:12: ca_file: expected a file we can read, got 'missing.pem': "
+          "No such file or directory" },
+        //  Owners' channels
+        { "owners:\n"
+          "  alice:\n"
+          "    email: alice@example.com\n",
+          "bad.yaml:3:5: email: expected an smtp section at top level to send it through "
+          "(smtp: { url: ..., from: ... }), got none" },
+        { "smtp: { url: smtps://mail.example.com, from: squirrel@example.com }\n"
+          "owners:\n"
+          "  alice:\n"
+          "    email: \"alice@example.com\\r\\nBcc: eve@example.com\"\n",
+          "bad.yaml:4:12: email: expected an address such as alice@example.com, without "
+          "spaces, CR, LF, <, > or quotes, got a carriage return (CR) as character 18" },
+        { "smtp: { url: smtps://mail.example.com, from: squirrel@example.com }\n"
+          "owners:\n"
+          "  alice:\n"
+          "    email: \"alice@example.com\\nBcc: eve@example.com\"\n",
+          "bad.yaml:4:12: email: expected an address such as alice@example.com, without "
+          "spaces, CR, LF, <, > or quotes, got a line feed (LF) as character 18" },
+        { "smtp: { url: smtps://mail.example.com, from: squirrel@example.com }\n"
+          "owners:\n"
+          "  alice:\n"
+          "    email: alice @example.com\n",
+          "bad.yaml:4:12: email: expected an address such as alice@example.com, without "
+          "spaces, CR, LF, <, > or quotes, got a space as character 6" },
+        { "smtp: { url: smtps://mail.example.com, from: squirrel@example.com }\n"
+          "owners:\n"
+          "  alice:\n"
+          "    email: '\"alice\"@example.com'\n",
+          "bad.yaml:4:12: email: expected an address such as alice@example.com, without "
+          "spaces, CR, LF, <, > or quotes, got a double quote as character 1" },
+        { "smtp: { url: smtps://mail.example.com, from: squirrel@example.com }\n"
+          "owners:\n"
+          "  alice:\n"
+          "    email: alice\n",
+          "bad.yaml:4:12: email: expected an address local@domain such as alice@example.com, "
+          "got 'alice'" },
+        { "smtp: { url: smtps://mail.example.com, from: squirrel@example.com }\n"
+          "owners:\n"
+          "  alice:\n"
+          "    email: alice@example.com,eve@example.com\n",
+          "bad.yaml:4:12: email: expected an address local@domain such as alice@example.com, "
+          "got 'alice@example.com,eve@example.com'" },
+        { "smtp: { url: smtps://mail.example.com, from: squirrel@example.com }\n"
+          "owners:\n"
+          "  alice:\n"
+          "    email: alice@example..com\n",
+          "bad.yaml:4:12: email: expected an address local@domain such as alice@example.com, "
+          "got 'alice@example..com'" },
+        { "owners:\n"
+          "  alice:\n"
+          "    webhook_template: '{{url}}'\n",
+          "bad.yaml:3:5: webhook_template: expected a webhook beside it to use it "
+          "(webhook: https://...), got none" },
+        //  A template's mistake at its own character: quoted, plain, after
+        //  characters of two bytes; with escapes, at the value.
+        { "owners:\n"
+          "  alice:\n"
+          "    webhook: https://hooks.example.com/x\n"
+          "    webhook_template: '{\"text\":\"{{url}} is {{nope}}\"}'\n",
+          "bad.yaml:4:44: webhook_template: unknown placeholder {{nope}}: expected one of id, "
+          "kind, url, state, previous, reason, detail, since, http_status, owner, count, "
+          "subject, summary" },
+        { "owners:\n"
+          "  alice:\n"
+          "    webhook_template: text={{url}}&x={{ bad }}\n"
+          "    webhook: https://hooks.example.com/x\n",
+          "bad.yaml:3:38: webhook_template: unknown placeholder {{bad}}: expected one of id, "
+          "kind, url, state, previous, reason, detail, since, http_status, owner, count, "
+          "subject, summary" },
+        { "owners:\n"
+          "  alice:\n"
+          "    webhook: https://hooks.example.com/x\n"
+          "    webhook_template: \"{\\\"t\\\":\\\"{{nope}}\\\"}\"\n",
+          "bad.yaml:4:23: webhook_template: unknown placeholder {{nope}}: expected one of id, "
+          "kind, url, state, previous, reason, detail, since, http_status, owner, count, "
+          "subject, summary" },
+        { "owners:\n"
+          "  \xc3\xa9l\xc3\xa8ve:\n"
+          "    webhook: https://hooks.example.com/x\n"
+          "    webhook_template: '\xc3\xa9t\xc3\xa9: {{url'\n",
+          "bad.yaml:4:29: webhook_template: '{{' without a closing '}}'" },
+        { "owners:\n"
+          "  alice:\n"
+          "    slack: ftp://hooks.slack.com/x\n",
+          "bad.yaml:3:12: slack: scheme 'ftp' is not monitored: only http and https" },
+        { "owners:\n"
+          "  alice:\n"
+          "    discord: discord.com/api/webhooks/1/x\n",
+          "bad.yaml:3:14: discord: 'discord.com/api/webhooks/1/x' has no scheme: "
+          "write http:// or https://" },
+        { "owners:\n"
+          "  alice:\n"
+          "    command: page-alice\n",
+          "bad.yaml:3:14: command: expected an absolute path such as /usr/local/bin/page-alice, "
+          "got 'page-alice'" },
+        { "owners:\n"
+          "  alice:\n"
+          "    command: /nonexistent/page-alice\n",
+          "bad.yaml:3:14: command: expected an executable file, got '/nonexistent/page-alice': "
+          "No such file or directory" },
+        { "owners:\n"
+          "  alice:\n"
+          "    command: /\n",
+          "bad.yaml:3:14: command: expected an executable file, got '/': not a regular file" },
+        { "owners:\n"
+          "  alice:\n"
+          "    quiet: maybe\n",
+          "bad.yaml:3:12: quiet: expected true or false, got 'maybe'" },
+        //  Maintenance windows
+        { "defaults:\n"
+          "  maintenance:\n"
+          "    - start: 2026-12-01T04:00Z\n"
+          "      end: 2026-12-01T02:00Z\n",
+          "bad.yaml:4:12: end: expected a time after start (2026-12-01T04:00Z), "
+          "got '2026-12-01T02:00Z'" },
+        { "defaults:\n"
+          "  maintenance:\n"
+          "    - start: 2026-12-01T04:00Z\n"
+          "      end: 2026-12-01T05:00+01:00\n",
+          "bad.yaml:4:12: end: expected a time after start (2026-12-01T04:00Z), "
+          "got '2026-12-01T05:00+01:00'" },
+        { "defaults:\n"
+          "  maintenance:\n"
+          "    - start: 2026-12-01T04:00Z\n"
+          "      end: 2027-01-01T04:00:01Z\n",
+          "bad.yaml:4:12: end: expected at most 31d after start, got '2027-01-01T04:00:01Z', "
+          "31d1s after it" },
+        { "sites:\n"
+          "  - url: https://example.com/\n"
+          "    maintenance:\n"
+          "      - { start: 2026-12-01T04:00Z, duration: 32d }\n",
+          "bad.yaml:4:47: duration: expected a duration from 1s to 31d, got '32d'" },
+        { "sites:\n"
+          "  - url: https://example.com/\n"
+          "    maintenance:\n"
+          "      - { start: 2026-12-01T04:00Z, duration: 1500ms }\n",
+          "bad.yaml:4:47: duration: expected a duration in whole seconds, got '1500ms'" },
+        { "defaults:\n"
+          "  maintenance:\n"
+          "    - { start: 2026-12-01T02:00Z, duration: 2h, every: 1h }\n",
+          "bad.yaml:3:56: every: expected a duration from the window's length (2h) to 366d, "
+          "got '1h'" },
+        { "defaults:\n"
+          "  maintenance:\n"
+          "    - { start: 2026-12-01T02:00Z, end: 2026-12-02T03:30Z, every: 1d }\n",
+          "bad.yaml:3:66: every: expected a duration from the window's length (1d1h30m) "
+          "to 366d, got '1d'" },
+        { "defaults:\n"
+          "  maintenance:\n"
+          "    - { start: 2026-12-01T02:00Z, duration: 2h, every: 367d }\n",
+          "bad.yaml:3:56: every: expected a duration from the window's length to 366d, "
+          "got '367d'" },
+        { "defaults:\n"
+          "  maintenance:\n"
+          "    - { start: 2026-13-01T02:00Z, duration: 2h }\n",
+          "bad.yaml:3:16: start: expected a time such as 2026-12-01T02:00Z (UTC) or "
+          "2026-12-01T03:00+01:00, got '2026-13-01T02:00Z'" },
+        { "defaults:\n"
+          "  maintenance:\n"
+          "    - { start: '2026-12-01 02:00', duration: 2h }\n",
+          "bad.yaml:3:16: start: expected a time such as 2026-12-01T02:00Z (UTC) or "
+          "2026-12-01T03:00+01:00, got '2026-12-01 02:00'" },
+        { "defaults:\n"
+          "  maintenance:\n"
+          "    - { start: 2026-12-01T02:00Z, end: 2026-12-01T03:00 }\n",
+          "bad.yaml:3:40: end: expected a time such as 2026-12-01T02:00Z (UTC) or "
+          "2026-12-01T03:00+01:00, got '2026-12-01T03:00'" },
+        { "defaults:\n"
+          "  maintenance:\n"
+          "    - { start: 2026-12-01T02:00Z, duration: 1h }\n"
+          "    - { start: 2026-12-02T02:00Z, duration: 1h }\n"
+          "    - { start: 2026-12-03T02:00Z, duration: 1h }\n"
+          "    - { start: 2026-12-04T02:00Z, duration: 1h }\n"
+          "    - { start: 2026-12-05T02:00Z, duration: 1h }\n",
+          "bad.yaml:7:7: maintenance: expected at most 4 windows, got 5" },
+        { "defaults:\n"
+          "  maintenance:\n"
+          "    - { start: 2026-12-01T02:00Z, end: 2026-12-01T03:00Z, duration: 1h }\n",
+          "bad.yaml:3:59: duration: expected end or duration, not both, got both" },
+        { "defaults:\n"
+          "  maintenance:\n"
+          "    - { start: 2026-12-01T02:00Z, every: 1w }\n",
+          "bad.yaml:3:7: maintenance: expected an end or a duration key "
+          "(end: 2026-12-01T04:00Z, or duration: 2h), got neither" },
+        { "defaults:\n"
+          "  maintenance:\n"
+          "    - { end: 2026-12-01T02:00Z }\n",
+          "bad.yaml:3:7: maintenance: expected a start key (start: 2026-12-01T02:00Z), "
+          "got none" },
+        { "defaults:\n"
+          "  maintenance:\n"
+          "    - { start: 2026-12-01T02:00Z, length: 1h }\n",
+          "bad.yaml:3:35: unknown key 'length' in maintenance window; expected one of: "
+          "start, end, duration, every" },
+        { "defaults:\n"
+          "  maintenance: { start: 2026-12-01T02:00Z, duration: 1h }\n",
+          "bad.yaml:2:16: maintenance: expected a list of windows such as "
+          "'- { start: 2026-12-01T02:00Z, end: 2026-12-01T04:00Z }', got a mapping" },
+        { "owners:\n"
+          "  alice:\n"
+          "    maintenance:\n"
+          "      - 2026-12-01T02:00Z\n",
+          "bad.yaml:4:9: maintenance: expected a window such as "
+          "'{ start: 2026-12-01T02:00Z, end: 2026-12-01T04:00Z }', got '2026-12-01T02:00Z'" },
+        //  cert_warn_days
+        { "defaults:\n"
+          "  cert_warn_days: [14, 0]\n",
+          "bad.yaml:2:24: cert_warn_days: expected a whole number from 1 to 3650, got '0'" },
+        { "sites:\n"
+          "  - url: https://example.com/\n"
+          "    cert_warn_days: [30, 14, 7, 3, 1]\n",
+          "bad.yaml:3:36: cert_warn_days: expected at most 4 day counts, got 5" },
+        { "defaults:\n"
+          "  cert_warn_days: 14\n",
+          "bad.yaml:2:19: cert_warn_days: expected a list of 1 to 4 day counts such as "
+          "[14, 3], got '14'" },
+        { "defaults:\n"
+          "  cert_warn_days: []\n",
+          "bad.yaml:2:19: cert_warn_days: expected a list of 1 to 4 day counts such as "
+          "[14, 3], got an empty list" },
+        { "defaults:\n"
+          "  cert_warn_days: [3651]\n",
+          "bad.yaml:2:20: cert_warn_days: expected a whole number from 1 to 3650, got '3651'" },
+        //  Reminders, flapping, delivery settings
+        { "defaults:\n"
+          "  remind_every: 8d\n",
+          "bad.yaml:2:17: remind_every: expected a duration from 0 (never) to 7d, got '8d'" },
+        { "sites:\n"
+          "  - url: https://example.com/\n"
+          "    remind_every: 1w1ms\n",
+          "bad.yaml:3:19: remind_every: expected a duration from 0 (never) to 7d, got '1w1ms'" },
+        { "defaults:\n"
+          "  flap_changes: 101\n",
+          "bad.yaml:2:17: flap_changes: expected a whole number from 0 to 100, got '101'" },
+        { "defaults:\n"
+          "  flap_window: 25h\n",
+          "bad.yaml:2:16: flap_window: expected a duration from 0 (off) to 1d, got '25h'" },
+        { "digest_after: 0\n",
+          "bad.yaml:1:15: digest_after: expected a whole number from 1 to 100000, got '0'" },
+        { "digest_window: 2h\n",
+          "bad.yaml:1:16: digest_window: expected a duration from 1s to 1h, got '2h'" },
+        { "give_up_after: 1w1s\n",
+          "bad.yaml:1:16: give_up_after: expected a duration from 1s to 7d, got '1w1s'" },
+        { "retry_max: 0\n",
+          "bad.yaml:1:12: retry_max: expected a duration from 1s to 1h, got '0'" },
+    };
+    for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++)
+        s_expect_error (cases [index].text, cases [index].error);
+
+    //  A password file others may read is refused, with the fix; mode 600
+    //  is fine.
+    const char *smtp =
+        "smtp:\n"
+        "  url: smtp://mail.example.com:587\n"
+        "  from: squirrel@example.com\n"
+        "  password_file: open.pw\n";
+    s_write_mode ("open.pw", "secret\n", 0644);
+    s_expect_error (smtp, "bad.yaml:4:18: password_file: expected a file only its owner can "
+                          "read, got 'open.pw': mode 0644 lets others in: chmod 600 open.pw");
+    assert_int_equal (chmod ("open.pw", 0640), 0);
+    s_expect_error (smtp, "bad.yaml:4:18: password_file: expected a file only its owner can "
+                          "read, got 'open.pw': mode 0640 lets others in: chmod 600 open.pw");
+    assert_int_equal (chmod ("open.pw", 0600), 0);
+    config_t *config = s_load ("smtp.yaml", smtp);
+    assert_string_equal (config->notify.smtp_password_file, "open.pw");
+    assert_null (config->notify.smtp_user);
+    config_destroy (&config);
+
+    //  A command that is not executable; made executable, it loads.
+    char text [PATH_MAX + 64], error [PATH_MAX + 256];
+    s_write_mode ("page.sh", "#!/bin/sh\n", 0644);
+    snprintf (text, sizeof (text), "owners:\n  alice:\n    command: %s/page.sh\n", s_folder);
+    snprintf (error, sizeof (error), "bad.yaml:3:14: command: expected an executable file, "
+              "got '%s/page.sh': not executable (chmod +x)", s_folder);
+    s_expect_error (text, error);
+    assert_int_equal (chmod ("page.sh", 0700), 0);
+    config = s_load ("command.yaml", text);
+    config_destroy (&config);
+
+    //  A command path one byte too long, a template one byte too long.
+    char *long_text = malloc (SQ_TEMPLATE_MAX + 128);
+    assert_non_null (long_text);
+    snprintf (long_text, SQ_TEMPLATE_MAX + 128, "owners:\n  alice:\n    command: /%0*d\n",
+              SQ_COMMAND_MAX, 0);
+    s_expect_error (long_text, "bad.yaml:3:14: command: expected at most 512 bytes, got 513");
+    snprintf (long_text, SQ_TEMPLATE_MAX + 128,
+              "owners:\n  alice:\n    webhook: https://h.example/\n    webhook_template: x%0*d\n",
+              SQ_TEMPLATE_MAX, 0);
+    s_expect_error (long_text, "bad.yaml:4:23: webhook_template: expected at most 1024 bytes, "
+                               "got 1025");
+    snprintf (long_text, SQ_TEMPLATE_MAX + 128,
+              "owners:\n  alice:\n    slack: https://hooks.slack.com/%0*d\n",
+              SQ_CHANNEL_URL_MAX - 23, 0);     //  24 bytes before the digits
+    s_expect_error (long_text, "bad.yaml:3:12: slack: expected a URL of at most 1024 bytes, "
+                               "got 1025");
+    free (long_text);
+
+    //  A ca_file that is a folder.
+    assert_int_equal (mkdir ("ca.d", 0700), 0);
+    s_expect_error ("smtp:\n  url: smtps://mail.example.com\n  from: a@example.com\n"
+                    "  ca_file: ca.d\n",
+                    "bad.yaml:4:12: ca_file: expected a file we can read, got 'ca.d': "
+                    "not a regular file");
+}
+
+static void
+test_times (void **state)
+{
+    struct { const char *text; int64_t unix_s; } good [] = {
+        { "1970-01-01T00:00Z", 0 },
+        { "2026-12-01T02:00Z", T_2026_12_01_0200Z },
+        { "2026-12-01T02:00:59Z", T_2026_12_01_0200Z + 59 },
+        { "2026-12-01T03:00+01:00", T_2026_12_01_0200Z },
+        { "2026-11-30T21:00-05:00", T_2026_12_01_0200Z },
+        { "2026-12-01T07:30+05:30", T_2026_12_01_0200Z },
+        { "2026-12-01T02:00:00-00:00", T_2026_12_01_0200Z },
+        { "2024-02-29T00:00Z", 1709164800 },
+        { "1970-01-01T01:00+01:00", 0 },
+    };
+    for (size_t index = 0; index < sizeof (good) / sizeof (good [0]); index++) {
+        int64_t unix_s = -1;
+        if (config_time_parse (good [index].text, &unix_s))
+            fail_msg ("'%s' refused", good [index].text);
+        assert_int_equal (unix_s, good [index].unix_s);
+    }
+    const char *bad [] = {
+        "", "2026-12-01T02:00", "2026-12-01 02:00Z", "2026-12-01t02:00Z", "2026-12-01T02:00z",
+        "2026-12-1T02:00Z", "26-12-01T02:00Z", "2026-13-01T02:00Z", "2026-00-01T02:00Z",
+        "2026-12-00T02:00Z", "2026-02-29T00:00Z", "1900-02-29T00:00Z", "2026-04-31T00:00Z",
+        "2026-12-01T24:00Z", "2026-12-01T02:60Z", "2026-12-01T02:00:60Z", "2026-12-01T02:00:5Z",
+        "2026-12-01T02:00+1:00", "2026-12-01T02:00+01", "2026-12-01T02:00+0100",
+        "2026-12-01T02:00+24:00", "2026-12-01T02:00+01:60", "2026-12-01T02:00Z ",
+        " 2026-12-01T02:00Z", "1969-12-31T23:59Z", "1970-01-01T00:30+01:00",
+        "+2026-12-01T02:00Z", "2026-12-01T02Z", "2026-12-01", "2026-12-01T02:00ZZ", "2026",
+        "2026-12-01T02:00:00.5Z",
+    };
+    for (size_t index = 0; index < sizeof (bad) / sizeof (bad [0]); index++) {
+        int64_t unix_s = 12345;
+        if (config_time_parse (bad [index], &unix_s) == 0)
+            fail_msg ("'%s' accepted as %lld", bad [index], (long long) unix_s);
+        assert_int_equal (unix_s, 12345);
+    }
+    int64_t unix_s;
+    assert_int_equal (config_time_parse (NULL, &unix_s), -1);
+}
+
+//  Decode every frame of batch into messages, at most max; returns how many.
+static size_t
+s_decode_batch (zmsg_t *batch, sq_msg_t *messages, size_t max)
+{
+    size_t count = 0;
+    for (zframe_t *frame = zmsg_first (batch); frame; frame = zmsg_next (batch)) {
+        assert_true (count < max);
+        char why [256] = "";
+        int rc = sq_msg_decode (zframe_data (frame), zframe_size (frame), &messages [count],
+                                why, sizeof (why));
+        if (rc != SQ_PROTO_OK)
+            fail_msg ("frame %zu did not decode: %s", count, why);
+        count++;
+    }
+    return count;
+}
+
+//  Owners and sites go to the actors as OWNER and SITE frames that decode
+//  back to the same values.
+static void
+test_batches (void **state)
+{
+    s_write_mode ("page.sh", "#!/bin/sh\n", 0755);
+    char text [PATH_MAX + 4096];
+    snprintf (text, sizeof (text),
+        "smtp: { url: smtps://mail.example.com, from: squirrel@example.com }\n"
+        "owners:\n"
+        "  alice:\n"
+        "    email: alice@example.com\n"
+        "    webhook: https://hooks.example.com/x\n"
+        "    webhook_template: '{\"text\":\"{{url}} is {{state}}\"}'\n"
+        "    slack: https://hooks.slack.com/services/T0/B0/x\n"
+        "    discord: https://discord.com/api/webhooks/1/x\n"
+        "    command: %s/page.sh\n"
+        "    quiet: yes\n"
+        "    maintenance:\n"
+        "      - { start: 2026-12-01T02:00Z, duration: 2h, every: 1w }\n"
+        "      - { start: 2026-12-24T00:00+01:00, end: 2026-12-27T00:00+01:00 }\n"
+        "  bob:\n"
+        "sites:\n"
+        "  - url: https://a.example/\n"
+        "    owner: alice\n"
+        "    interval: 1m\n"
+        "    remind_every: 2h\n"
+        "    flap_changes: 9\n"
+        "    flap_window: 1h\n"
+        "    cert_warn_days: [1, 7, 30]\n"
+        "    maintenance:\n"
+        "      - { start: 2026-12-01T02:00Z, duration: 30m, every: 1d }\n"
+        "  - url: https://b.example/\n"
+        "    owner: bob\n"
+        "  - url: https://c.example/\n", s_folder);
+    config_t *config = s_load ("batch.yaml", text);
+    char error [256] = "";
+
+    zmsg_t *batch = config_owners_batch (config, error, sizeof (error));
+    assert_non_null (batch);
+    sq_msg_t messages [4];
+    assert_int_equal (s_decode_batch (batch, messages, 4), 2);
+    zmsg_destroy (&batch);
+    const config_owner_t *alice = &config->owners [0];
+    const sq_owner_t *owner = &messages [0].owner;
+    assert_int_equal (messages [0].type, SQ_MSG_OWNER);
+    assert_string_equal (owner->name, "alice");
+    assert_string_equal (owner->email, alice->email);
+    assert_string_equal (owner->webhook, alice->webhook);
+    assert_string_equal (owner->webhook_template, alice->webhook_template);
+    assert_string_equal (owner->slack, alice->slack);
+    assert_string_equal (owner->discord, alice->discord);
+    assert_string_equal (owner->command, alice->command);
+    assert_true (owner->quiet);
+    assert_int_equal (owner->maintenance.count, 2);
+    assert_memory_equal (&owner->maintenance, &alice->maintenance, sizeof (sq_windows_t));
+    assert_int_equal (owner->maintenance.window [1].start_s,
+                      T_2026_12_01_0200Z + 22 * 86400 + 21 * 3600);
+    assert_int_equal (owner->maintenance.window [1].length_s, 3 * 86400);
+    owner = &messages [1].owner;
+    assert_string_equal (owner->name, "bob");
+    assert_string_equal (owner->email, "");
+    assert_string_equal (owner->webhook, "");
+    assert_string_equal (owner->webhook_template, "");
+    assert_string_equal (owner->command, "");
+    assert_false (owner->quiet);
+    assert_int_equal (owner->maintenance.count, 0);
+
+    //  Sites without an id are not in the batch.
+    config->sites [0].id = 11;
+    config->sites [1].id = 12;
+    batch = config_sites_batch (config, error, sizeof (error));
+    assert_non_null (batch);
+    assert_int_equal (s_decode_batch (batch, messages, 4), 2);
+    zmsg_destroy (&batch);
+    const sq_site_t *site = &messages [0].site;
+    assert_int_equal (messages [0].type, SQ_MSG_SITE);
+    assert_int_equal (site->site_id, 11);
+    assert_string_equal (site->url, "https://a.example/");
+    assert_string_equal (site->owner, "alice");
+    assert_int_equal (site->interval_ms, 60000);
+    assert_int_equal (site->remind_every_ms, 7200000);
+    assert_int_equal (site->flap_changes, 9);
+    assert_int_equal (site->flap_window_ms, 3600000);
+    assert_int_equal (site->cert_warn_days.count, 3);
+    assert_int_equal (site->cert_warn_days.day [0], 30);
+    assert_int_equal (site->cert_warn_days.day [1], 7);
+    assert_int_equal (site->cert_warn_days.day [2], 1);
+    assert_int_equal (site->maintenance.count, 1);
+    assert_int_equal (site->maintenance.window [0].start_s, T_2026_12_01_0200Z);
+    assert_int_equal (site->maintenance.window [0].length_s, 1800);
+    assert_int_equal (site->maintenance.window [0].every_s, 86400);
+    site = &messages [1].site;
+    assert_int_equal (site->site_id, 12);
+    assert_string_equal (site->owner, "bob");
+    assert_int_equal (site->remind_every_ms, SQ_NOTIFY_REMIND_MS);
+    assert_int_equal (site->flap_changes, SQ_NOTIFY_FLAP_CHANGES);
+    assert_int_equal (site->flap_window_ms, SQ_NOTIFY_FLAP_WINDOW_MS);
+    assert_int_equal (site->cert_warn_days.count, 2);
+    assert_int_equal (site->cert_warn_days.day [0], 14);
+    assert_int_equal (site->cert_warn_days.day [1], 3);
+    assert_int_equal (site->maintenance.count, 0);
+
+    //  A value the message cannot carry is an error, not a cut value.
+    sq_owner_t message;
+    char address [SQ_EMAIL_MAX + 2];
+    memset (address, 'a', sizeof (address) - 1);
+    address [sizeof (address) - 1] = '\0';
+    config_owner_t too_long = { .name = "x", .email = address };
+    assert_int_equal (config_owner_message (config, &too_long, &message), -1);
+    too_long.email = NULL;
+    assert_int_equal (config_owner_message (config, &too_long, &message), 0);
+    assert_string_equal (message.email, "");
+    config_destroy (&config);
+
+    //  No owners: an empty batch.
+    config = config_new_empty ();
+    batch = config_owners_batch (config, error, sizeof (error));
+    assert_non_null (batch);
+    assert_int_equal (zmsg_size (batch), 0);
+    zmsg_destroy (&batch);
+    assert_int_equal (config->notify.digest_after, SQ_NOTIFY_DIGEST_AFTER);
+    assert_int_equal (config->notify.give_up_ms, SQ_NOTIFY_GIVE_UP_MS);
+    assert_null (config->notify.smtp_url);
+    s_assert_built_in (&config->defaults);
+    config_destroy (&config);
+}
+
 int
 main (void)
 {
@@ -780,6 +1540,10 @@ main (void)
         cmocka_unit_test (test_more_errors),
         cmocka_unit_test (test_new_empty_and_add_site),
         cmocka_unit_test (test_deploy_example),
+        cmocka_unit_test (test_notify_keys),
+        cmocka_unit_test (test_notify_errors),
+        cmocka_unit_test (test_times),
+        cmocka_unit_test (test_batches),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

@@ -215,24 +215,24 @@ static void s_string_slots (msgpack_packer *packer) { msgpack_pack_str_with_body
 static void
 test_wrong_types_and_ranges (void **state)
 {
-    assert_int_equal (s_decode_packed (1, SQ_MSG_READY, s_good_id, s_good_slots, 3), SQ_PROTO_OK);
-    assert_int_equal (s_decode_packed (2, SQ_MSG_READY, s_good_id, s_good_slots, 3),
+    assert_int_equal (s_decode_packed (SQ_PROTO_VERSION, SQ_MSG_READY, s_good_id, s_good_slots, 3), SQ_PROTO_OK);
+    assert_int_equal (s_decode_packed (SQ_PROTO_VERSION + 1, SQ_MSG_READY, s_good_id, s_good_slots, 3),
                       SQ_PROTO_BAD_VERSION);
     assert_int_equal (s_decode_packed (0, SQ_MSG_READY, s_good_id, s_good_slots, 3),
                       SQ_PROTO_BAD_VERSION);
-    assert_int_equal (s_decode_packed (1, 99, s_good_id, s_good_slots, 3), SQ_PROTO_MALFORMED);
-    assert_int_equal (s_decode_packed (1, 0, s_good_id, s_good_slots, 3), SQ_PROTO_MALFORMED);
-    assert_int_equal (s_decode_packed (1, SQ_MSG_READY, s_good_id, s_good_slots, 2),
+    assert_int_equal (s_decode_packed (SQ_PROTO_VERSION, 99, s_good_id, s_good_slots, 3), SQ_PROTO_MALFORMED);
+    assert_int_equal (s_decode_packed (SQ_PROTO_VERSION, 0, s_good_id, s_good_slots, 3), SQ_PROTO_MALFORMED);
+    assert_int_equal (s_decode_packed (SQ_PROTO_VERSION, SQ_MSG_READY, s_good_id, s_good_slots, 2),
                       SQ_PROTO_MALFORMED);
-    assert_int_equal (s_decode_packed (1, SQ_MSG_READY, s_good_id, s_good_slots, 4),
+    assert_int_equal (s_decode_packed (SQ_PROTO_VERSION, SQ_MSG_READY, s_good_id, s_good_slots, 4),
                       SQ_PROTO_MALFORMED);
     pack_fn *bad_ids [] = { s_int_id, s_empty_id, s_nul_id, s_bin_id, s_long_id };
     for (size_t index = 0; index < sizeof (bad_ids) / sizeof (bad_ids [0]); index++)
-        assert_int_equal (s_decode_packed (1, SQ_MSG_READY, bad_ids [index], s_good_slots, 3),
+        assert_int_equal (s_decode_packed (SQ_PROTO_VERSION, SQ_MSG_READY, bad_ids [index], s_good_slots, 3),
                           SQ_PROTO_MALFORMED);
     pack_fn *bad_slots [] = { s_negative_slots, s_float_slots, s_huge_slots, s_string_slots };
     for (size_t index = 0; index < sizeof (bad_slots) / sizeof (bad_slots [0]); index++)
-        assert_int_equal (s_decode_packed (1, SQ_MSG_READY, s_good_id, bad_slots [index], 3),
+        assert_int_equal (s_decode_packed (SQ_PROTO_VERSION, SQ_MSG_READY, s_good_id, bad_slots [index], 3),
                           SQ_PROTO_MALFORMED);
 }
 

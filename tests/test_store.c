@@ -918,7 +918,7 @@ test_version_1_file_is_upgraded_and_keeps_everything (void **state)
     self->store = store_open (self->data_dir, error, sizeof (error));
     assert_non_null (self->store);
     assert_int_equal (sqlite3_open (path, &db), SQLITE_OK);
-    assert_int_equal (s_query (db, "PRAGMA user_version"), 2);
+    assert_int_equal (s_query (db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
     for (size_t index = 0; index < 7; index++)
         assert_int_equal (s_query (db, counts [index]), before [index]);
     assert_int_equal (s_query (db, "SELECT COUNT (*) FROM alert"), 0);
