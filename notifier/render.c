@@ -1,13 +1,13 @@
 /*  render.c: the words and formats of a notification (see render.h).
 
     Pure code: no I/O, no clock.  Every output is built in one growing
-    buffer (buffer_t, over sq_json_appendf); an append that runs out of
+    buffer (buffer_t, render_private.h); an append that runs out of
     memory marks the buffer failed and the function returns NULL, so the
     many appends need no check each.
 
     What reaches an output from outside is the site's URL (shown through
     sq_url_shown), the server's error text (detail) and the owner's name.
-    Each is cleaned before use (s_clean): bytes that are not valid UTF-8
+    Each is cleaned before use (render_clean): bytes that are not valid UTF-8
     become '?', and in anything shown on one line (subjects, text lines,
     environment values) every control character, C0, DEL, C1 and the
     Unicode line separators, becomes a space.  So a subject holds no CR or
@@ -19,6 +19,7 @@
     its newest notice, sites in the order they first appear.
 */
 #include "render.h"
+#include "render_private.h"
 #include "sq_json.h"
 #include "sq_url.h"
 
@@ -29,17 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-//  A growing output.
-typedef struct {
-    char *data;                 //  malloc'd, NUL-terminated; NULL before the first append
-    size_t length;              //  bytes in data, the NUL not counted
-    bool failed;                //  an append ran out of memory: the result is NULL
-} buffer_t;
-
-//  printf into a buffer; a failure is remembered, not returned.
-#define BUFFER_PRINTF(buffer, ...) \
-    ((buffer)->failed |= sq_json_appendf (&(buffer)->data, &(buffer)->length, __VA_ARGS__) != 0)
 
 //  One site of a message.
 typedef struct {
@@ -52,28 +42,21 @@ typedef struct {
 //  Longest detail text in a subject or a digest line: the whole text is in
 //  the body and the JSON; a subject is for reading at a glance.
 #define S_SUBJECT_DETAIL_MAX    100
-//  Longest line of a mail body without its CRLF (RFC 5322 2.1.1).
-#define S_MAIL_LINE_MAX         998
-//  Where the ids and folded headers wrap (RFC 5322's "SHOULD" length).
-#define S_WRAP_WIDTH            78
-//  An ASCII subject with a word longer than this cannot be folded under
-//  998 bytes a line: it goes out as encoded-words, which may split anywhere.
-#define S_FOLDABLE_WORD_MAX     900
 #define S_PATH                  "PATH=/usr/local/bin:/usr/bin:/bin"
 
 
 //  --------------------------------------------------------------------------
 //  Buffers and text cleaning
 
-static void
-s_append (buffer_t *buffer, const char *data, size_t size)
+void
+render_append (buffer_t *buffer, const char *data, size_t size)
 {
     BUFFER_PRINTF (buffer, "%.*s", (int) size, data);
 }
 
 //  The buffer's text, or NULL if an append failed.  Caller frees.
-static char *
-s_finish (buffer_t *buffer)
+char *
+render_finish (buffer_t *buffer)
 {
     if (!buffer->failed && !buffer->data)
         BUFFER_PRINTF (buffer, "%s", "");
@@ -123,8 +106,8 @@ s_utf8_length (const unsigned char *text, size_t left, uint32_t *point)
 
 //  Clean text in place (it never grows): invalid UTF-8 bytes become '?';
 //  when one_line, every control character becomes a space.
-static void
-s_clean (char *text, bool one_line)
+void
+render_clean (char *text, bool one_line)
 {
     unsigned char *read = (unsigned char *) text;
     unsigned char *write = read;
@@ -152,8 +135,8 @@ s_clean (char *text, bool one_line)
 
 //  The longest prefix of text [0..size) no longer than limit that does not
 //  split a UTF-8 sequence.
-static size_t
-s_utf8_cut (const char *text, size_t size, size_t limit)
+size_t
+render_utf8_cut (const char *text, size_t size, size_t limit)
 {
     if (size <= limit)
         return size;
@@ -168,7 +151,7 @@ static void
 s_url (const notice_t *notice, char *out, size_t out_size)
 {
     sq_url_shown (notice->alert.url, out, out_size);
-    s_clean (out, true);
+    render_clean (out, true);
 }
 
 //  The notice's detail, one clean line, at most limit bytes ("" if none).
@@ -181,8 +164,8 @@ s_detail (const notice_t *notice, size_t limit, char *out, size_t out_size)
         size = out_size - 1;
     memcpy (out, detail, size);
     out [size] = '\0';
-    s_clean (out, true);
-    out [s_utf8_cut (out, strlen (out), limit)] = '\0';
+    render_clean (out, true);
+    out [render_utf8_cut (out, strlen (out), limit)] = '\0';
 }
 
 //  ISO 8601 of a unix-µs time; before 1970 shows as 1970.
@@ -403,8 +386,8 @@ s_summary (buffer_t *buffer, const notice_t *const *notices, const site_t *sites
 //  The ids of the notices after prefix, separator ", " (or "," when
 //  compact), wrapped before width columns onto line_end + indent lines
 //  (width 0: one line).
-static void
-s_ids (buffer_t *buffer, const notice_t *const *notices, size_t count, const char *prefix,
+void
+render_ids (buffer_t *buffer, const notice_t *const *notices, size_t count, const char *prefix,
        bool compact, size_t width, const char *line_end, const char *indent)
 {
     BUFFER_PRINTF (buffer, "%s", prefix);
@@ -609,7 +592,7 @@ s_text (buffer_t *buffer, const notice_t *const *notices, size_t count, const si
             BUFFER_PRINTF (buffer, "... and %zu more\n", site_count - shown);
     }
     if (with_ids) {
-        s_ids (buffer, notices, count, count > 1 ? "ids: " : "id: ", false, S_WRAP_WIDTH, "\n",
+        render_ids (buffer, notices, count, count > 1 ? "ids: " : "id: ", false, RENDER_WRAP_WIDTH, "\n",
                "     ");
         BUFFER_PRINTF (buffer, "\n");
     }
@@ -630,7 +613,7 @@ s_subject (buffer_t *buffer, const notice_t *const *notices, size_t count, const
     //  Its pieces are clean already; this pass makes "no control character
     //  in a subject" true by construction, whatever is added above later.
     if (!buffer->failed) {
-        s_clean (buffer->data + start, true);
+        render_clean (buffer->data + start, true);
         buffer->length = start + strlen (buffer->data + start);
     }
 }
@@ -646,7 +629,7 @@ render_subject (const notice_t *const *notices, size_t count)
     buffer_t buffer = { 0 };
     s_subject (&buffer, notices, count, sites, site_count);
     free (sites);
-    return s_finish (&buffer);
+    return render_finish (&buffer);
 }
 
 char *
@@ -660,7 +643,7 @@ render_text (const notice_t *const *notices, size_t count)
     buffer_t buffer = { 0 };
     s_text (&buffer, notices, count, sites, site_count, RENDER_EMAIL_LINES_MAX, true, false);
     free (sites);
-    return s_finish (&buffer);
+    return render_finish (&buffer);
 }
 
 void
@@ -703,7 +686,7 @@ s_json_clean_string (buffer_t *buffer, const char *text, size_t size_max)
         buffer->failed = true;
         return;
     }
-    s_clean (copy, false);
+    render_clean (copy, false);
     s_json_string (buffer, copy);
     free (copy);
 }
@@ -789,7 +772,7 @@ render_webhook_json (const notice_t *const *notices, size_t count)
         }
         BUFFER_PRINTF (&buffer, "]}");
     }
-    return s_finish (&buffer);
+    return render_finish (&buffer);
 }
 
 //  A chat message's text: the subject, a newline, the text with at most
@@ -816,7 +799,7 @@ render_slack_json (const notice_t *const *notices, size_t count)
     buffer_t chat = { 0 };
     s_chat (&chat, notices, count, sites, site_count, RENDER_CHAT_LINES_MAX, true);
     free (sites);
-    char *text = s_finish (&chat);
+    char *text = render_finish (&chat);
     if (!text)
         return NULL;
     //  Slack reads &, < and > as markup (<!channel> pings everyone): the
@@ -824,14 +807,14 @@ render_slack_json (const notice_t *const *notices, size_t count)
     buffer_t escaped = { 0 };
     for (const char *at = text; *at; at++) {
         size_t run = strcspn (at, "&<>");
-        s_append (&escaped, at, run);
+        render_append (&escaped, at, run);
         at += run;
         if (!*at)
             break;
         BUFFER_PRINTF (&escaped, "%s", *at == '&' ? "&amp;" : *at == '<' ? "&lt;" : "&gt;");
     }
     free (text);
-    text = s_finish (&escaped);
+    text = render_finish (&escaped);
     if (!text)
         return NULL;
     buffer_t buffer = { 0 };
@@ -839,7 +822,7 @@ render_slack_json (const notice_t *const *notices, size_t count)
     s_json_string (&buffer, text);
     BUFFER_PRINTF (&buffer, "}");
     free (text);
-    return s_finish (&buffer);
+    return render_finish (&buffer);
 }
 
 //  Cut content (a finished buffer) to at most limit bytes: whole lines,
@@ -869,7 +852,7 @@ s_cut_lines (buffer_t *buffer, size_t limit)
     int size = snprintf (trailer, sizeof (trailer), "... and %zu more", lines - kept_lines);
     if (kept == 0) {
         //  Not even one line fits: the first one, cut, then the trailer.
-        kept = s_utf8_cut (buffer->data, buffer->length, limit - (size_t) size - 1);
+        kept = render_utf8_cut (buffer->data, buffer->length, limit - (size_t) size - 1);
         buffer->data [kept++] = '\n';
     }
     memcpy (buffer->data + kept, trailer, (size_t) size + 1);
@@ -904,7 +887,7 @@ render_discord_json (const notice_t *const *notices, size_t count)
     }
     free (sites);
     s_cut_lines (&chat, RENDER_DISCORD_MAX);
-    char *content = s_finish (&chat);
+    char *content = render_finish (&chat);
     if (!content)
         return NULL;
     //  No @everyone or role ping from a server's error text: Discord is
@@ -914,188 +897,7 @@ render_discord_json (const notice_t *const *notices, size_t count)
     s_json_string (&buffer, content);
     BUFFER_PRINTF (&buffer, ",\"allowed_mentions\":{\"parse\":[]}}");
     free (content);
-    return s_finish (&buffer);
-}
-
-
-//  --------------------------------------------------------------------------
-//  Email
-
-static void
-s_base64 (buffer_t *buffer, const unsigned char *data, size_t size)
-{
-    static const char alphabet [] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t index = 0; index < size; index += 3) {
-        uint32_t group = (uint32_t) data [index] << 16;
-        if (index + 1 < size)
-            group |= (uint32_t) data [index + 1] << 8;
-        if (index + 2 < size)
-            group |= data [index + 2];
-        char out [5] = {
-            alphabet [(group >> 18) & 63], alphabet [(group >> 12) & 63],
-            index + 1 < size ? alphabet [(group >> 6) & 63] : '=',
-            index + 2 < size ? alphabet [group & 63] : '=', '\0'
-        };
-        BUFFER_PRINTF (buffer, "%s", out);
-    }
-}
-
-//  The Subject header.  Plain when printable ASCII, folded at spaces under
-//  78 columns.  Otherwise RFC 2047 encoded-words, "=?UTF-8?B?...?=", each
-//  of whole characters and at most 75 bytes, one per line so no line
-//  passes 76: 39 bytes of text on the first line ("Subject: " takes 9),
-//  45 on each continuation line.  "=?" in plain text would be read as an
-//  encoded-word by some readers, so it is encoded too.
-static void
-s_subject_header (buffer_t *buffer, const char *subject)
-{
-    size_t size = strlen (subject);
-    bool plain = strstr (subject, "=?") == NULL;
-    size_t word = 0;
-    for (size_t index = 0; plain && index < size; index++) {
-        unsigned char byte = (unsigned char) subject [index];
-        word = byte == ' ' ? 0 : word + 1;
-        if (byte < 0x20 || byte >= 0x7F || word > S_FOLDABLE_WORD_MAX)
-            plain = false;
-    }
-    BUFFER_PRINTF (buffer, "Subject: ");
-    if (plain) {
-        //  Fold before a space: unfolding takes the CRLF out, the space stays.
-        size_t column = strlen ("Subject: ");
-        const char *at = subject;
-        while (*at) {
-            size_t spaces = strspn (at, " ");
-            size_t length = spaces + strcspn (at + spaces, " ");
-            if (spaces && column + length > S_WRAP_WIDTH && column > strlen ("Subject: ")) {
-                BUFFER_PRINTF (buffer, "\r\n");
-                column = 0;
-            }
-            s_append (buffer, at, length);
-            column += length;
-            at += length;
-        }
-    }
-    else {
-        size_t done = 0, chunk_max = 39;
-        while (done < size) {
-            size_t chunk = s_utf8_cut (subject + done, size - done, chunk_max);
-            if (chunk == 0)             //  never: s_clean left whole characters
-                chunk = 1;
-            if (done)
-                BUFFER_PRINTF (buffer, "\r\n ");
-            BUFFER_PRINTF (buffer, "=?UTF-8?B?");
-            s_base64 (buffer, (const unsigned char *) subject + done, chunk);
-            BUFFER_PRINTF (buffer, "?=");
-            done += chunk;
-            chunk_max = 45;
-        }
-    }
-    BUFFER_PRINTF (buffer, "\r\n");
-}
-
-//  The domain of a mail address, "Name <a@b.example>" or "a@b.example",
-//  for the Message-ID; "localhost" if there is none to take.
-static void
-s_mail_domain (const char *address, char *out, size_t out_size)
-{
-    const char *at = address ? strrchr (address, '@') : NULL;
-    size_t length = at ? strspn (at + 1, "abcdefghijklmnopqrstuvwxyz"
-                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") : 0;
-    if (length == 0)
-        snprintf (out, out_size, "localhost");
-    else
-        snprintf (out, out_size, "%.*s", (int) length, at + 1);
-}
-
-//  "Thu, 26 Nov 2026 06:40:00 +0000": names written out, not strftime's,
-//  which follow the locale.
-static void
-s_mail_date (int64_t unix_us, char *out, size_t out_size)
-{
-    static const char *const days [] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-    static const char *const months [] = {
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
-    };
-    time_t seconds = (time_t) (unix_us > 0 ? unix_us / 1000000 : 0);
-    struct tm when = { 0 };
-    gmtime_r (&seconds, &when);
-    snprintf (out, out_size, "%s, %02d %s %04d %02d:%02d:%02d +0000", days [when.tm_wday % 7],
-              when.tm_mday, months [when.tm_mon % 12], when.tm_year + 1900, when.tm_hour,
-              when.tm_min, when.tm_sec);
-}
-
-//  A header whose value comes from the config: checked there, cleaned
-//  again here so that a mistake upstream cannot add a header.
-static void
-s_mail_header (buffer_t *buffer, const char *name, const char *value)
-{
-    char *copy = strdup (value ? value : "");
-    if (!copy) {
-        buffer->failed = true;
-        return;
-    }
-    s_clean (copy, true);
-    BUFFER_PRINTF (buffer, "%s: %s\r\n", name, copy);
-    free (copy);
-}
-
-//  text with "\n" line ends as CRLF lines of at most S_MAIL_LINE_MAX bytes:
-//  a longer line is broken (at a character), not cut, so nothing is lost.
-static void
-s_mail_body (buffer_t *buffer, const char *text)
-{
-    const char *line = text;
-    while (*line) {
-        size_t length = strcspn (line, "\n");
-        const char *next = line [length] ? line + length + 1 : line + length;
-        if (length && line [length - 1] == '\r')
-            length--;
-        do {
-            size_t piece = s_utf8_cut (line, length, S_MAIL_LINE_MAX);
-            if (piece == 0)
-                piece = length < S_MAIL_LINE_MAX ? length : S_MAIL_LINE_MAX;
-            s_append (buffer, line, piece);
-            BUFFER_PRINTF (buffer, "\r\n");
-            line += piece;
-            length -= piece;
-        } while (length);
-        line = next;
-    }
-}
-
-char *
-render_email (const notice_t *const *notices, size_t count, const char *from, const char *to,
-              int64_t now_us)
-{
-    assert (notices && count);
-    char *subject = render_subject (notices, count);
-    char *text = render_text (notices, count);
-    buffer_t buffer = { 0 };
-    if (!subject || !text)
-        buffer.failed = true;
-    else {
-        char date [64], domain [SQ_EMAIL_MAX + 1];
-        s_mail_date (now_us, date, sizeof (date));
-        s_mail_domain (from, domain, sizeof (domain));
-        BUFFER_PRINTF (&buffer, "Date: %s\r\nMessage-ID: <squirrel.%" PRIu64, date,
-                       notices [0]->id);
-        if (count > 1)
-            BUFFER_PRINTF (&buffer, "-%" PRIu64, notices [count - 1]->id);
-        BUFFER_PRINTF (&buffer, ".%" PRId64 "@%s>\r\n", now_us, domain);
-        s_mail_header (&buffer, "From", from);
-        s_mail_header (&buffer, "To", to);
-        s_subject_header (&buffer, subject);
-        BUFFER_PRINTF (&buffer, "MIME-Version: 1.0\r\n"
-                       "Content-Type: text/plain; charset=utf-8\r\n"
-                       "Content-Transfer-Encoding: 8bit\r\n");
-        s_ids (&buffer, notices, count, "X-Squirrel-Id: ", false, S_WRAP_WIDTH, "\r\n", " ");
-        BUFFER_PRINTF (&buffer, "\r\n\r\n");
-        s_mail_body (&buffer, text);
-    }
-    free (subject);
-    free (text);
-    return s_finish (&buffer);
+    return render_finish (&buffer);
 }
 
 
@@ -1117,12 +919,12 @@ render_command_env (const notice_t *const *notices, size_t count)
     s_iso (alert->since, since, sizeof (since));
     char owner [sizeof (newest->owner)];
     snprintf (owner, sizeof (owner), "%s", newest->owner);
-    s_clean (owner, true);
+    render_clean (owner, true);
     char *subject = render_subject (notices, count);
     char *text = render_text (notices, count);
 
     BUFFER_PRINTF (&values [0], "SQUIRREL_ID=");
-    s_ids (&values [0], notices, count, "", true, 0, "", "");
+    render_ids (&values [0], notices, count, "", true, 0, "", "");
     BUFFER_PRINTF (&values [1], "SQUIRREL_KIND=%s", notice_kind_name (newest->kind));
     BUFFER_PRINTF (&values [2], "SQUIRREL_URL=%s", url);
     BUFFER_PRINTF (&values [3], "SQUIRREL_STATE=%s", s_state (alert->state));
@@ -1144,7 +946,7 @@ render_command_env (const notice_t *const *notices, size_t count)
     failed |= env == NULL;
     char *entries [VARIABLES];
     for (size_t index = 0; index < VARIABLES; index++) {
-        entries [index] = s_finish (&values [index]);
+        entries [index] = render_finish (&values [index]);
         failed |= entries [index] == NULL;
     }
     if (failed) {
