@@ -524,18 +524,12 @@ s_column_text (sqlite3_stmt *statement, int column, char *buffer, size_t size)
     return true;
 }
 
-int
-store_alerts (store_t *self, uint64_t since, uint64_t until, size_t limit,
+//  Read the alert rows of statement (bound by the caller) and reset it;
+//  what says which alerts, for the error line.
+static int
+s_alert_rows (store_t *self, sqlite3_stmt *statement, const char *what,
               void (*callback) (const sq_alert_t *alert, void *arg), void *arg)
 {
-    assert (self);
-    assert (callback);
-    if (since >= INT64_MAX || limit == 0)
-        return 0;
-    sqlite3_stmt *statement = self->statement [STMT_ALERTS];
-    sqlite3_bind_int64 (statement, 1, (int64_t) since);
-    sqlite3_bind_int64 (statement, 2, until == 0 || until > INT64_MAX ? INT64_MAX : (int64_t) until);
-    sqlite3_bind_int64 (statement, 3, limit > INT64_MAX ? INT64_MAX : (int64_t) limit);
     int rows = 0;
     int rc;
     while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
@@ -575,8 +569,31 @@ store_alerts (store_t *self, uint64_t since, uint64_t until, size_t limit,
         rows++;
     }
     if (rc != SQLITE_DONE)
-        zsys_error ("store: cannot read alerts after #%llu: %s", (unsigned long long) since,
-                    sqlite3_errmsg (self->db));
+        zsys_error ("store: cannot read %s: %s", what, sqlite3_errmsg (self->db));
     sqlite3_reset (statement);
     return rc == SQLITE_DONE ? rows : -1;
+}
+
+int
+store_alerts (store_t *self, uint64_t since, uint64_t until, size_t limit,
+              void (*callback) (const sq_alert_t *alert, void *arg), void *arg)
+{
+    assert (self);
+    assert (callback);
+    if (since >= INT64_MAX || limit == 0)
+        return 0;
+    sqlite3_stmt *statement = self->statement [STMT_ALERTS];
+    sqlite3_bind_int64 (statement, 1, (int64_t) since);
+    sqlite3_bind_int64 (statement, 2, until == 0 || until > INT64_MAX ? INT64_MAX : (int64_t) until);
+    sqlite3_bind_int64 (statement, 3, limit > INT64_MAX ? INT64_MAX : (int64_t) limit);
+    return s_alert_rows (self, statement, "alerts", callback, arg);
+}
+
+int
+store_latest_alerts (store_t *self, void (*callback) (const sq_alert_t *alert, void *arg),
+                     void *arg)
+{
+    assert (self && callback);
+    return s_alert_rows (self, self->statement [STMT_ALERTS_LATEST], "the latest alerts",
+                         callback, arg);
 }

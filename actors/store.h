@@ -138,6 +138,12 @@ int store_incidents (store_t *self, uint64_t site_id, size_t limit,
 //  from there after a restart.  0, or -1 (logged).
 int store_last_seq (store_t *self, uint64_t *seq);
 
+//  The newest stored alert of every site that has one, in seq order (the
+//  notifier restores what it last heard of each site).  Returns the number,
+//  or -1.
+int store_latest_alerts (store_t *self, void (*callback) (const sq_alert_t *alert, void *arg),
+                         void *arg);
+
 //  For each active site whose latest kept result saw a certificate: the
 //  site id and the certificate's end (unix seconds).  Returns the number of
 //  sites reported, or -1.

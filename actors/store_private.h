@@ -61,6 +61,11 @@
                         " total_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12," \
                         " ?13, ?14)") \
     S (ALERT_LAST,      "SELECT MAX (seq) FROM alert") \
+    S (ALERTS_LATEST,   "SELECT a.seq, a.site_id, s.url, a.previous, a.state, a.since_us, a.reason," \
+                        " a.detail, a.previous_since_us, a.http_status, a.dns_us, a.connect_us," \
+                        " a.tls_us, a.ttfb_us, a.total_us FROM alert a JOIN site s ON s.id = a.site_id" \
+                        " WHERE a.seq IN (SELECT MAX (seq) FROM alert GROUP BY site_id)" \
+                        " ORDER BY a.seq") \
     S (ALERTS,          "SELECT a.seq, a.site_id, s.url, a.previous, a.state, a.since_us, a.reason," \
                         " a.detail, a.previous_since_us, a.http_status, a.dns_us, a.connect_us," \
                         " a.tls_us, a.ttfb_us, a.total_us FROM alert a JOIN site s ON s.id = a.site_id" \

@@ -41,6 +41,9 @@
 #define S_HOLE_SKIP_MS      30000   //  a seq missing from feed and store this long is skipped
 #define S_COMMAND_POLL_MS   50      //  how often a running command is looked at
 #define S_PASSWORD_MAX      1024    //  bytes in the SMTP password file
+#define S_MEMORY_IDS        (UINT64_C (1) << 62)    //  ids of notices the outbox could not take
+#define S_PRUNE_EVERY_MS    3600000 //  the outbox is pruned this often ...
+#define S_OUTBOX_KEEP_US    (INT64_C (30) * 86400 * 1000000)    //  ... of what ended 30 days ago
 #define S_CERT_FIRST_MS     10000   //  certificates first looked at this long after start ...
 #define S_CERT_EVERY_MS     3600000 //  ... then every hour
 
@@ -99,6 +102,8 @@ typedef struct {
     zhashx_t *taken;            //  seqs above received already taken (id table)
     uint64_t seen_seq;          //  highest ALERT seq taken
     uint64_t last_notice;       //  highest notice id made
+    uint64_t memory_notices;    //  notices sent without an outbox row (its writes failed)
+    int64_t next_prune;         //  monotonic ms of the next outbox prune
     int64_t hole_since;         //  monotonic ms since received + 1 is missing, or 0
     uint64_t catch_up_last;     //  seq of the last alert a catch-up read
     int64_t next_catch_up;      //  monotonic ms of the next read of the store
@@ -416,8 +421,9 @@ s_attempt_start (self_t *self, const delivery_attempt_t *batch)
         if (rc == 0)
             curl_multi_add_handle (self->multi, attempt->easy);
         else
-            snprintf (why, sizeof (why), attempt->body ? "could not set up the transfer"
-                                                       : "out of memory rendering the message");
+            snprintf (why, sizeof (why), "%s", !attempt->body ? "out of memory rendering the message"
+                                               : attempt->error [0] ? attempt->error
+                                               : "could not set up the transfer");
     }
     free (notices);
     if (rc)
@@ -546,16 +552,18 @@ s_make_notice_with (self_t *self, notice_kind_t kind, const sq_alert_t *alert,
     sq_url_shown (alert->url, shown, sizeof (shown));
     int rc = outbox_add (self->outbox, &notice, receivers, count);
     if (rc < 0) {
-        //  Not recorded: sent all the same, only not durable.
+        //  Not recorded (the disk, a lock): sent all the same, only not
+        //  durable, under an id of its own that no outbox row will ever
+        //  take (a rolled-back insert gives its id to the next one).
         self->counters [NOTIFIER_outbox_errors]++;
-        notice.id = self->last_notice + 1;
-        zsys_error ("notifier: notice for %s not recorded in the outbox; sending it anyway",
-                    shown);
+        notice.id = S_MEMORY_IDS + ++self->memory_notices;
+        zsys_error ("notifier: notice for %s not recorded in the outbox; sending it anyway, "
+                    "but a restart before it is delivered loses it", shown);
     }
     if (rc == 1)
         return;                     //  recorded before: its deliveries are loaded already
     self->counters [NOTIFIER_notices]++;
-    if (notice.id > self->last_notice)
+    if (notice.id > self->last_notice && notice.id < S_MEMORY_IDS)
         self->last_notice = notice.id;
     zsys_info ("notifier: %s %s is %s (was %s): %s %s; telling %s%s", notice_kind_name (kind),
                shown, sq_state_name ((sq_state_t) alert->state),
@@ -588,9 +596,20 @@ static void
 s_take_alert (self_t *self, const sq_alert_t *alert, bool from_store)
 {
     void *key = (void *) (uintptr_t) alert->seq;
-    if (alert->seq <= self->received || zhashx_lookup (self->taken, key))
+    if (zhashx_lookup (self->taken, key))
         return;
-    zhashx_insert (self->taken, key, (void *) 1);
+    if (alert->seq <= self->received) {
+        //  The feed never repeats itself and catch-up reads above the mark,
+        //  so this is a seq used twice: the collector counted it, stopped
+        //  before the store kept it, and counted it again.  A different
+        //  change under an old number is still news.
+        if (from_store || outbox_has_alert (self->outbox, alert->seq, alert->site_id, alert->since))
+            return;
+        zsys_warning ("notifier: alert #%llu reuses a seq already taken; taking it all the same",
+                      (unsigned long long) alert->seq);
+    }
+    else
+        zhashx_insert (self->taken, key, (void *) 1);
     self->counters [NOTIFIER_alerts]++;
     if (from_store) {
         self->counters [NOTIFIER_caught_up]++;
@@ -620,19 +639,21 @@ s_take_alert (self_t *self, const sq_alert_t *alert, bool from_store)
         zsys_info ("notifier: %s is %s: told to nobody (%s)", shown,
                    sq_state_name ((sq_state_t) alert->state), policy_verdict_name (verdict));
     }
+    if (alert->seq <= self->received)
+        return;
     //  Move the received mark over every seq taken in a row.
     uint64_t before = self->received;
     while (zhashx_lookup (self->taken, (void *) (uintptr_t) (self->received + 1))) {
         self->received++;
         zhashx_delete (self->taken, (void *) (uintptr_t) self->received);
     }
-    if (self->received != before) {
+    if (self->received != before && outbox_set_received (self->outbox, self->received))
+        self->counters [NOTIFIER_outbox_errors]++;
+    //  Seqs taken above the mark mean one below them is missing.
+    if (zhashx_size (self->taken) == 0)
         self->hole_since = 0;
-        if (outbox_set_received (self->outbox, self->received))
-            self->counters [NOTIFIER_outbox_errors]++;
-    }
     else
-    if (!self->hole_since)
+    if (self->received != before || !self->hole_since)
         self->hole_since = zclock_mono ();
 }
 
@@ -663,6 +684,7 @@ s_catch_up (self_t *self)
         //  counting it and writing it): go past it, or the mark would
         //  stay there for good.
         if (rows >= 0 && self->received == before && self->hole_since
+        &&  self->catch_up_last > self->received + 1
         &&  zclock_mono () - self->hole_since > S_HOLE_SKIP_MS) {
             zsys_warning ("notifier: alert #%llu is neither on the feed nor in the store; "
                           "going on without it", (unsigned long long) (self->received + 1));
@@ -672,7 +694,7 @@ s_catch_up (self_t *self)
                 zhashx_delete (self->taken, (void *) (uintptr_t) self->received);
             }
             outbox_set_received (self->outbox, self->received);
-            self->hole_since = self->received < self->seen_seq ? zclock_mono () : 0;
+            self->hole_since = zhashx_size (self->taken) ? zclock_mono () : 0;
         }
         since = self->received > self->catch_up_last ? self->received : self->catch_up_last;
     } while (rows == S_CATCH_UP_BATCH);
@@ -701,6 +723,19 @@ s_cert_seen (uint64_t site_id, int64_t expiry, void *arg)
     snprintf (alert.detail, sizeof (alert.detail), "certificate ends in %d days", days_left);
     notice_t extra = { .cert_expiry = expiry, .days_left = days_left };
     s_make_notice_with (self, NOTICE_CERT, &alert, &extra);
+}
+
+static void
+s_prune (self_t *self)
+{
+    self->next_prune = zclock_mono () + S_PRUNE_EVERY_MS;
+    int64_t now_us = sq_wallclock_us ();
+    int deleted = outbox_prune (self->outbox, now_us - S_OUTBOX_KEEP_US, now_us / 1000000);
+    if (deleted < 0)
+        self->counters [NOTIFIER_outbox_errors]++;
+    else
+    if (deleted > 0)
+        zsys_info ("notifier: pruned %d outbox rows older than 30 days", deleted);
 }
 
 static void
@@ -802,10 +837,10 @@ static void
 s_send_stats (self_t *self)
 {
     self->counters [NOTIFIER_pending] = delivery_book_pending (self->book);
-    uint64_t counts [CHANNEL_COUNT][3];
-    if (outbox_counts (self->outbox, counts) == 0)
+    uint64_t pending [CHANNEL_COUNT];
+    if (outbox_pending_counts (self->outbox, pending) == 0)
         for (int kind = 0; kind < CHANNEL_COUNT; kind++)
-            self->counters [s_channel_counters [kind][2]] = counts [kind][OUTBOX_PENDING];
+            self->counters [s_channel_counters [kind][2]] = pending [kind];
     sq_actor_send_counters (self->pipe, s_counter_names, self->counters, NOTIFIER_COUNTER_COUNT);
 }
 
@@ -881,10 +916,71 @@ s_restore_pending (const notice_t *notice, const char *receiver, void *arg)
     delivery_book_add (self->book, receiver, notice->id, notice->at_us / 1000, s_wall_ms ());
 }
 
+//  What each site's owner was last told, from the outbox, until the
+//  store says what the site did last.
+typedef struct {
+    sq_state_t state;           //  told this
+    int64_t at_us;              //  then
+    sq_alert_t *alert;          //  the notice's alert, for a site the store lacks
+} told_t;
+
 static void
-s_restore_latest (const sq_alert_t *latest, int64_t told_us, void *arg)
+s_told_destroy (void **item)
 {
-    policy_restore (((self_t *) arg)->policy, latest, told_us);
+    told_t *told = (told_t *) *item;
+    if (told) {
+        free (told->alert);
+        free (told);
+    }
+    *item = NULL;
+}
+
+static void
+s_restore_told (const sq_alert_t *latest, int64_t told_us, void *arg)
+{
+    told_t *told = (told_t *) calloc (1, sizeof (told_t));
+    assert (told);
+    told->state = (sq_state_t) latest->state;
+    told->at_us = told_us;
+    told->alert = (sq_alert_t *) malloc (sizeof (sq_alert_t));
+    assert (told->alert);
+    *told->alert = *latest;
+    zhashx_update ((zhashx_t *) arg, (void *) (uintptr_t) latest->site_id, told);
+}
+
+typedef struct {
+    self_t *self;
+    zhashx_t *told;             //  site id -> told_t *
+} restore_t;
+
+static void
+s_restore_latest (const sq_alert_t *latest, void *arg)
+{
+    restore_t *restore = (restore_t *) arg;
+    void *key = (void *) (uintptr_t) latest->site_id;
+    told_t *told = (told_t *) zhashx_lookup (restore->told, key);
+    policy_restore (restore->self->policy, latest, told ? told->state : (sq_state_t) latest->state,
+                    told ? told->at_us : 0);
+    if (told)
+        zhashx_delete (restore->told, key);
+}
+
+//  The policy after a restart: each site's latest alert from the store,
+//  what its owner was last told from the outbox.  A site whose newest
+//  change was hushed (maintenance, flapping) is thus known to differ from
+//  what its owner heard.
+static void
+s_restore_policy (self_t *self)
+{
+    restore_t restore = { self, sq_id_table_new (s_told_destroy) };
+    outbox_each_latest (self->outbox, s_restore_told, restore.told);
+    if (self->store)
+        store_latest_alerts (self->store, s_restore_latest, &restore);
+    //  Sites the store does not know (no store, or pruned): the notice's.
+    for (told_t *told = (told_t *) zhashx_first (restore.told); told;
+         told = (told_t *) zhashx_next (restore.told))
+        policy_restore (self->policy, told->alert, told->state, told->at_us);
+    zhashx_destroy (&restore.told);
 }
 
 //  Read the SMTP password file: first line, without its line end.
@@ -1034,7 +1130,7 @@ s_self_new (zsock_t *pipe, const notifier_args_t *args, char *error, size_t erro
     }
     self->received = outbox_received (self->outbox);
     self->seen_seq = self->received;
-    outbox_each_latest (self->outbox, s_restore_latest, self);
+    s_restore_policy (self);
     int pending = outbox_each_pending (self->outbox, s_restore_pending, self);
     if (pending > 0)
         zsys_info ("notifier: %d deliveries pending from before the restart", pending);
@@ -1049,6 +1145,7 @@ s_self_new (zsock_t *pipe, const notifier_args_t *args, char *error, size_t erro
     self->next_catch_up = zclock_mono ();
     self->next_tick = zclock_mono () + SQ_NOTIFY_TICK_MS;
     self->next_cert_check = zclock_mono () + S_CERT_FIRST_MS;
+    self->next_prune = zclock_mono () + S_CERT_FIRST_MS;
     return self;
 }
 
@@ -1105,6 +1202,8 @@ notifier_actor (zsock_t *pipe, void *args)
         }
         if (zclock_mono () >= self->next_cert_check)
             s_check_certs (self);
+        if (zclock_mono () >= self->next_prune)
+            s_prune (self);
         s_handle_transfers (self);
         s_handle_commands (self);
         s_start_attempts (self);

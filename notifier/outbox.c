@@ -11,6 +11,7 @@
     once, as promised).
 */
 #include "outbox.h"
+#include "sq_url.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -70,14 +71,20 @@ static const char *s_schema_sql =
                         " WHERE d.state = 0 ORDER BY n.id, d.receiver") \
     S (LATEST,          "SELECT n.id, n.kind, n.owner, n.seq, n.change, n.at_us, n.changes," \
                         " n.window_ms, n.cert_expiry, n.days_left FROM notice n" \
-                        " JOIN (SELECT MAX (id) AS id FROM notice GROUP BY site_id) m" \
+                        " JOIN (SELECT MAX (id) AS id FROM notice WHERE kind != 5 GROUP BY site_id) m" \
                         " ON n.id = m.id ORDER BY n.id") \
     S (MARK_GET,        "SELECT value FROM mark WHERE name = ?1") \
     S (MARK_SET,        "INSERT INTO mark (name, value) VALUES (?1, ?2)" \
                         " ON CONFLICT (name) DO UPDATE SET value = excluded.value") \
     S (CERT_WARNED,     "SELECT 1 FROM notice WHERE site_id = ?1 AND kind = 5 AND cert_expiry = ?2" \
                         " AND days_left <= ?3 LIMIT 1") \
-    S (COUNTS,          "SELECT channel, state, COUNT (*) FROM delivery GROUP BY channel, state")
+    S (COUNTS,          "SELECT channel, state, COUNT (*) FROM delivery GROUP BY channel, state") \
+    S (PENDING_COUNTS,  "SELECT channel, COUNT (*) FROM delivery WHERE state = 0 GROUP BY channel") \
+    S (PRUNE_DELIVERIES, "DELETE FROM delivery WHERE state != 0 AND ended_us < ?1") \
+    S (PRUNE_NOTICES,   "DELETE FROM notice WHERE at_us < ?1" \
+                        " AND id NOT IN (SELECT notice_id FROM delivery)" \
+                        " AND id NOT IN (SELECT MAX (id) FROM notice WHERE kind != 5 GROUP BY site_id)" \
+                        " AND NOT (kind = 5 AND cert_expiry > ?2)")
 
 #define S_STATEMENT_ENUM(NAME, sql) STMT_##NAME,
 typedef enum { OUTBOX_STATEMENTS (S_STATEMENT_ENUM) STMT_COUNT } statement_t;
@@ -102,6 +109,13 @@ s_exec (outbox_t *self, const char *sql)
     if (rc != SQLITE_OK)
         zsys_error ("outbox: %s: %s", self->path, sqlite3_errmsg (self->db));
     return rc == SQLITE_OK ? 0 : -1;
+}
+
+static void
+s_rollback (outbox_t *self)
+{
+    if (!sqlite3_get_autocommit (self->db))
+        sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 outbox_t *
@@ -158,9 +172,21 @@ outbox_open (const char *data_dir, char *error, size_t error_size)
         return NULL;
     }
     step = "create the schema in";
-    if (version == 0
-    &&  (s_exec (self, "BEGIN IMMEDIATE") || s_exec (self, s_schema_sql) || s_exec (self, "COMMIT")))
-        goto failed;
+    if (version == 0) {
+        //  Read again under the write lock: another connection (a `status`
+        //  beside a first start) may have created it meanwhile.
+        if (s_exec (self, "BEGIN IMMEDIATE"))
+            goto failed;
+        version = -1;
+        if (sqlite3_prepare_v2 (self->db, "PRAGMA user_version", -1, &statement, NULL) == SQLITE_OK
+        &&  sqlite3_step (statement) == SQLITE_ROW)
+            version = sqlite3_column_int (statement, 0);
+        sqlite3_finalize (statement);
+        if (version < 0 || (version == 0 && s_exec (self, s_schema_sql)) || s_exec (self, "COMMIT")) {
+            s_rollback (self);
+            goto failed;
+        }
+    }
     step = "prepare statements on";
     for (int index = 0; index < STMT_COUNT; index++)
         if (sqlite3_prepare_v3 (self->db, s_statement_sql [index], -1, SQLITE_PREPARE_PERSISTENT,
@@ -212,12 +238,6 @@ s_step (outbox_t *self, statement_t which)
     return 0;
 }
 
-static void
-s_rollback (outbox_t *self)
-{
-    if (!sqlite3_get_autocommit (self->db))
-        sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
-}
 
 int
 outbox_add (outbox_t *self, notice_t *notice, const char *const *receivers, size_t count)
@@ -241,7 +261,9 @@ outbox_add (outbox_t *self, notice_t *notice, const char *const *receivers, size
     uint8_t frame [SQ_FRAME_MAX];
     int size = sq_msg_encode (&msg, frame, sizeof (frame));
     if (size < 0) {
-        zsys_error ("outbox: notice for %s cannot be encoded", alert->url);
+        char shown [SQ_URL_MAX + 1];
+        sq_url_shown (alert->url, shown, sizeof (shown));
+        zsys_error ("outbox: notice for %s cannot be encoded", shown);
         return -1;
     }
     if (s_exec (self, "BEGIN IMMEDIATE"))
@@ -323,6 +345,52 @@ outbox_mark_many (outbox_t *self, const uint64_t *notices, size_t count, const c
         return -1;
     }
     return 0;
+}
+
+bool
+outbox_has_alert (outbox_t *self, uint64_t seq, uint64_t site_id, int64_t since)
+{
+    sqlite3_stmt *find = self->statement [STMT_NOTICE_FIND];
+    sqlite3_bind_int64 (find, 1, seq > INT64_MAX ? INT64_MAX : (int64_t) seq);
+    sqlite3_bind_int64 (find, 2, site_id > INT64_MAX ? INT64_MAX : (int64_t) site_id);
+    sqlite3_bind_int64 (find, 3, since);
+    bool found = sqlite3_step (find) == SQLITE_ROW;
+    sqlite3_reset (find);
+    return found;
+}
+
+int
+outbox_prune (outbox_t *self, int64_t before_us, int64_t now_s)
+{
+    if (s_exec (self, "BEGIN IMMEDIATE"))
+        return -1;
+    sqlite3_bind_int64 (self->statement [STMT_PRUNE_DELIVERIES], 1, before_us);
+    int rc = s_step (self, STMT_PRUNE_DELIVERIES);
+    int deleted = rc ? 0 : sqlite3_changes (self->db);
+    sqlite3_bind_int64 (self->statement [STMT_PRUNE_NOTICES], 1, before_us);
+    sqlite3_bind_int64 (self->statement [STMT_PRUNE_NOTICES], 2, now_s);
+    rc = rc ? rc : s_step (self, STMT_PRUNE_NOTICES);
+    deleted += rc ? 0 : sqlite3_changes (self->db);
+    if (rc || s_exec (self, "COMMIT")) {
+        s_rollback (self);
+        return -1;
+    }
+    return deleted;
+}
+
+int
+outbox_pending_counts (outbox_t *self, uint64_t pending [CHANNEL_COUNT])
+{
+    memset (pending, 0, sizeof (uint64_t) * CHANNEL_COUNT);
+    sqlite3_stmt *statement = self->statement [STMT_PENDING_COUNTS];
+    int rc;
+    while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
+        int channel = sqlite3_column_int (statement, 0);
+        if (channel >= 0 && channel < CHANNEL_COUNT)
+            pending [channel] = (uint64_t) sqlite3_column_int64 (statement, 1);
+    }
+    sqlite3_reset (statement);
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 bool

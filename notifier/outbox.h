@@ -56,10 +56,24 @@ int outbox_mark_many (outbox_t *self, const uint64_t *notices, size_t count,
 typedef void (outbox_pending_fn) (const notice_t *notice, const char *receiver, void *arg);
 int outbox_each_pending (outbox_t *self, outbox_pending_fn *fn, void *arg);
 
-//  For each site, its newest notice's alert and when it was made, for
+//  For each site, its newest notice's alert (certificate notices aside)
+//  and when it was made: the state its owner was last told, and when, for
 //  the policy after a restart (policy_restore).  Returns the number, or -1.
 typedef void (outbox_latest_fn) (const sq_alert_t *latest, int64_t told_us, void *arg);
 int outbox_each_latest (outbox_t *self, outbox_latest_fn *fn, void *arg);
+
+//  Whether a notice was made from the ALERT with this seq, site and since.
+bool outbox_has_alert (outbox_t *self, uint64_t seq, uint64_t site_id, int64_t since);
+
+//  Delete ended deliveries that ended before before_us, and notices made
+//  before it with no delivery left, except each site's newest (it says
+//  what the owner was last told) and certificate notices for
+//  certificates still valid at now_s (they say which warnings were sent).
+//  Returns the rows deleted, or -1.
+int outbox_prune (outbox_t *self, int64_t before_us, int64_t now_s);
+
+//  Pending deliveries per channel (cheap: pending rows only).  0, or -1.
+int outbox_pending_counts (outbox_t *self, uint64_t pending [CHANNEL_COUNT]);
 
 //  Whether a CERT notice for site_id's certificate ending at cert_expiry
 //  was made with days_left <= days (that warning threshold is covered).

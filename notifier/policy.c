@@ -391,14 +391,18 @@ policy_remove_site (policy_t *self, uint64_t site_id)
 }
 
 void
-policy_restore (policy_t *self, const sq_alert_t *latest, int64_t told_us)
+policy_restore (policy_t *self, const sq_alert_t *latest, sq_state_t told_state, int64_t told_us)
 {
     assert (self && latest);
     site_t *site = s_site_require (self, latest->site_id);
     s_alert_keep (&site->latest, latest);
     site->has_latest = true;
     if (told_us != 0)
-        s_told (site, latest->state, told_us);
+        s_told (site, told_state, told_us);
+    //  Heard of, never told: the tick says where the site is now, once no
+    //  window holds (the same path as the end of a maintenance window).
+    if (told_us != 0 && told_state != latest->state)
+        site->hushed = true;
 }
 
 
@@ -410,6 +414,11 @@ policy_alert (policy_t *self, const sq_alert_t *alert, int64_t now_us)
 {
     assert (self && alert);
     site_t *site = s_site_require (self, alert->site_id);
+    //  Late or twice: the change last heard of is newer, or this one.
+    if (site->has_latest
+    &&  (alert->since < site->latest.since
+     ||  (alert->since == site->latest.since && alert->seq == site->latest.seq)))
+        return POLICY_HUSH_STALE;
     s_alert_keep (&site->latest, alert);
     site->has_latest = true;
     s_changes_add (site, alert->since);
@@ -510,7 +519,7 @@ const char *
 policy_verdict_name (policy_verdict_t verdict)
 {
     static const char *const names [POLICY_VERDICT_COUNT] = {
-        "send", "flapping", "hush_flapping", "hush_maintenance"
+        "send", "flapping", "hush_flapping", "hush_maintenance", "hush_stale"
     };
     return (unsigned) verdict < POLICY_VERDICT_COUNT ? names [verdict] : "?";
 }

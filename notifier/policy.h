@@ -48,6 +48,8 @@ typedef enum {
     POLICY_FLAPPING,            //  the site now flaps: one NOTICE_FLAPPING instead
     POLICY_HUSH_FLAPPING,       //  flapping already reported: tell nobody
     POLICY_HUSH_MAINTENANCE,    //  inside a maintenance window: tell nobody
+    POLICY_HUSH_STALE,          //  older than (or the same as) the change last heard of:
+                                //  tell nobody (an alert caught up late, or twice)
     POLICY_VERDICT_COUNT
 } policy_verdict_t;
 
@@ -68,12 +70,17 @@ void policy_set_site (policy_t *self, uint64_t site_id, const policy_site_t *set
 void policy_remove_site (policy_t *self, uint64_t site_id);
 
 //  Before any alert, after a restart: the site's latest published alert
-//  and when its owner was last told of it (0: never).  The told state is
-//  taken to be latest->state when told_us is not 0.
-void policy_restore (policy_t *self, const sq_alert_t *latest, int64_t told_us);
+//  (from the store), and the state its owner was last told and when (from
+//  the outbox; told_us 0: never told).  When the two states differ (a
+//  change hushed by maintenance or flapping before the restart), the
+//  site's owner gets one NOTICE_MAINTENANCE_OVER once no window holds.
+void policy_restore (policy_t *self, const sq_alert_t *latest, sq_state_t told_state,
+                     int64_t told_us);
 
 //  Decide about one published alert for a site with settings (a site
-//  never set has none: POLICY_SEND), at now_us.
+//  never set has none: POLICY_SEND), at now_us.  An alert whose since is
+//  before the latest one's, or that is the latest one again (same seq
+//  and since), changes nothing: POLICY_HUSH_STALE.
 policy_verdict_t policy_alert (policy_t *self, const sq_alert_t *alert, int64_t now_us);
 
 //  Call fn for every notice due at now_us (reminders, settled,

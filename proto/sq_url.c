@@ -65,7 +65,8 @@ s_unparseable (char *out, size_t out_size)
     snprintf (out, out_size, "(unparseable URL)");
 }
 
-//  "a=1&b=2" -> "a=***&b=***"; a part without '=' is kept as is.
+//  "a=1&b=2" -> "a=***&b=***"; a part without '=' may be a token itself
+//  ("?SECRET"): "***".
 static void
 s_elide_query (const char *query, char *out, size_t out_size)
 {
@@ -79,7 +80,7 @@ s_elide_query (const char *query, char *out, size_t out_size)
         int written = equals
             ? snprintf (out + used, out_size - used, "%s%.*s=***", used ? "&" : "",
                         (int) (equals - part), part)
-            : snprintf (out + used, out_size - used, "%s%.*s", used ? "&" : "", (int) length, part);
+            : snprintf (out + used, out_size - used, "%s***", used ? "&" : "");
         if (written < 0 || (size_t) written >= out_size - used)
             break;
         used += (size_t) written;

@@ -12,7 +12,8 @@
 int sq_url_check (const char *url, char *why, size_t why_size);
 
 //  url as it may be shown (logs, feed, JSON, mail, status): a user name or
-//  password replaced by "***", every query value by "***" (names kept), the
+//  password replaced by "***", every query value by "***" (names kept; a
+//  part without '=' is all value), the
 //  fragment dropped.  A URL libcurl cannot parse is shown as
 //  "(unparseable URL)".  out: at least SQ_URL_MAX + 1 bytes to be whole.
 void sq_url_shown (const char *url, char *out, size_t out_size);

@@ -337,7 +337,8 @@ test_table (void **state)
                 case OP_RESTORE: {
                     const sq_alert_t *alert =
                         s_alert_of (SITE, step->state, T0 + step->since, ++seq);
-                    policy_restore (policy, alert, step->now == NEVER ? 0 : T0 + step->now);
+                    policy_restore (policy, alert, (sq_state_t) alert->state,
+                                    step->now == NEVER ? 0 : T0 + step->now);
                     break;
                 }
                 case OP_RELOAD:
@@ -404,7 +405,7 @@ test_latest_whole (void **state)
     short_alert.detail [0] = '\0';
 
     //  Restore the long one first, so its URL precedes in the scratch
-    policy_restore (policy, &long_alert, T0);
+    policy_restore (policy, &long_alert, (sq_state_t) long_alert.state, T0);
     assert_int_equal (policy_alert (policy, &short_alert, T0 + SECONDS (1)), POLICY_SEND);
 
     static seen_t seen;
@@ -545,6 +546,52 @@ test_names (void **state)
     assert_string_equal (policy_verdict_name (POLICY_VERDICT_COUNT), "?");
 }
 
+//  An alert older than the one last heard of (caught up late from the
+//  store) or the same one again tells nobody and changes nothing: the
+//  site stays down, and the reminder still comes an hour after the DOWN.
+static void
+test_stale_alert (void **state)
+{
+    policy_t *policy = policy_new ();
+    policy_site_t settings = { .remind_every_ms = 3600000 };
+    policy_set_site (policy, SITE, &settings);
+    assert_int_equal (policy_alert (policy, s_alert_of (SITE, 'D', T0 + SECONDS (10), 2), T0),
+                      POLICY_SEND);
+    assert_int_equal (policy_alert (policy, s_alert_of (SITE, 'U', T0 + SECONDS (5), 1), T0),
+                      POLICY_HUSH_STALE);
+    assert_int_equal (policy_alert (policy, s_alert_of (SITE, 'D', T0 + SECONDS (10), 2), T0),
+                      POLICY_HUSH_STALE);
+    heard_t heard = { .site_id = SITE };
+    assert_int_equal (policy_tick (policy, T0 + HOURS (1) - 1, s_hear, &heard), 0);
+    assert_int_equal (policy_tick (policy, T0 + HOURS (1), s_hear, &heard), 1);
+    assert_string_equal (heard.text, "RD");
+    //  A newer change is heard again.
+    assert_int_equal (policy_alert (policy, s_alert_of (SITE, 'U', T0 + HOURS (2), 3),
+                                    T0 + HOURS (2)), POLICY_SEND);
+    policy_destroy (&policy);
+}
+
+//  Restored with a state its owner was never told (hushed before the
+//  restart): one notice says where the site is, once no window holds.
+static void
+test_restore_untold_state (void **state)
+{
+    policy_t *policy = policy_new ();
+    policy_site_t settings = { .remind_every_ms = 0 };
+    policy_set_site (policy, SITE, &settings);
+    policy_restore (policy, s_alert_of (SITE, 'D', T0, 5), SQ_STATE_UP, T0 - HOURS (1));
+    heard_t heard = { .site_id = SITE };
+    assert_int_equal (policy_tick (policy, T0 + SECONDS (1), s_hear, &heard), 1);
+    assert_int_equal (heard.text [1], 'D');
+    heard_t again = { .site_id = SITE };
+    assert_int_equal (policy_tick (policy, T0 + SECONDS (2), s_hear, &again), 0);
+    //  Told the same state it was in: nothing.
+    policy_restore (policy, s_alert_of (SITE + 1, 'D', T0, 6), SQ_STATE_DOWN, T0);
+    heard_t none = { 0 };
+    assert_int_equal (policy_tick (policy, T0 + SECONDS (3), s_hear, &none), 0);
+    policy_destroy (&policy);
+}
+
 int
 main (void)
 {
@@ -554,6 +601,8 @@ main (void)
         cmocka_unit_test (test_sites_apart),
         cmocka_unit_test (test_scale),
         cmocka_unit_test (test_names),
+        cmocka_unit_test (test_stale_alert),
+        cmocka_unit_test (test_restore_untold_state),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "sq_proto.h"
+#include "sq_url.h"
 
 #define SAMPLE_COUNT 6         //  one message of each type
 
@@ -336,6 +337,30 @@ test_names_and_ranges (void **state)
     assert_false (sq_ranges_accept (&ranges, 0));
 }
 
+//  URLs as shown anywhere: no user, password, query value or (for a
+//  channel) path token survives.
+static void
+test_urls_shown (void **state)
+{
+    static const struct { const char *url, *shown, *secret; } rows [] = {
+        { "https://user:pw@host.example/p?a=1&token=abc#frag",
+          "https://***@host.example/p?a=***&token=***", "https://host.example/***" },
+        { "http://host.example:8080/", "http://host.example:8080/", "http://host.example:8080/" },
+        { "https://host.example/x?SECRET", "https://host.example/x?***", "https://host.example/***" },
+        { "https://hooks.slack.com/services/T0/B0/XYZ", "https://hooks.slack.com/services/T0/B0/XYZ",
+          "https://hooks.slack.com/***" },
+        { "https://:onlypw@host.example/", "https://***@host.example/", "https://host.example/" },
+        { "no url at all", "(unparseable URL)", "(unparseable URL)" },
+    };
+    for (size_t index = 0; index < sizeof (rows) / sizeof (rows [0]); index++) {
+        char out [SQ_URL_MAX + 1];
+        sq_url_shown (rows [index].url, out, sizeof (out));
+        assert_string_equal (out, rows [index].shown);
+        sq_url_shown_secret (rows [index].url, out, sizeof (out));
+        assert_string_equal (out, rows [index].secret);
+    }
+}
+
 int
 main (void)
 {
@@ -347,6 +372,7 @@ main (void)
         cmocka_unit_test (test_encoder_refuses_broken_messages),
         cmocka_unit_test (test_random_frames),
         cmocka_unit_test (test_names_and_ranges),
+        cmocka_unit_test (test_urls_shown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
