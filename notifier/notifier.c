@@ -113,6 +113,7 @@ typedef struct {
     const char *ending_why;     //  set while ending items that were not sent
     zlistx_t *ended_ok;         //  notice ids delivered in this book_finished call
     zlistx_t *ended_failed;     //  notice ids given up in it
+    bool owners_known;          //  the first OWNERS list came: deliveries may start
     bool terminated;            //  $TERM received
     uint64_t counters [NOTIFIER_COUNTER_COUNT]; //  reported on STATS
 } self_t;
@@ -430,10 +431,14 @@ s_attempt_start (self_t *self, const delivery_attempt_t *batch)
         s_attempt_ended (self, attempt, false, why);
 }
 
-//  Start what the book says to start now.
+//  Start what the book says to start now; nothing before the first owner
+//  list, which says where an owner's notices go (after a restart the
+//  outbox's pending deliveries are loaded before the list arrives).
 static void
 s_start_attempts (self_t *self)
 {
+    if (!self->owners_known)
+        return;
     delivery_attempt_t batch;
     while (delivery_book_next (self->book, s_wall_ms (), &batch))
         s_attempt_start (self, &batch);
@@ -860,6 +865,7 @@ s_handle_pipe (self_t *self)
     else
     if (streq (command, SQ_CMD_OWNERS)) {
         s_set_owners (self, rest);
+        self->owners_known = true;
         zsock_signal (self->pipe, 0);
     }
     else

@@ -22,6 +22,9 @@
       "SITES" + a batch of SITE frames: which owner each site has and when
       to tell them (signal when taken).
       "OWNERS" + a batch of OWNER frames: the owners' channels (signal).
+      No delivery starts before the first OWNERS (it may be empty): an
+      owner's address is needed, and after a restart pending deliveries
+      are loaded before it comes.
       "SYNC <seq>": reply "OK <seq>" once every ALERT up to seq has been
       received and every delivery for it has ended (delivered or given up).
       "STATS": counters line, NOTIFIER_COUNTERS below.

@@ -7,16 +7,33 @@
 #include <string.h>
 #include <time.h>
 
+//  The room a buffer holding used bytes (its NUL counted) was given: 64
+//  bytes, doubled until it fits.  The capacity is not stored: it follows
+//  from the length, so the API stays (buffer, length), and a buffer grows
+//  by doubling: appending n bytes in small pieces costs O(n), not O(n^2)
+//  (a 2,000-alert digest is tens of thousands of appends).
+static size_t
+s_capacity (size_t used)
+{
+    size_t capacity = 64;
+    while (capacity < used)
+        capacity <<= 1;
+    return capacity;
+}
+
 static int
 s_append (char **buffer, size_t *length, const char *text, size_t size)
 {
-    char *grown = (char *) realloc (*buffer, *length + size + 1);
-    if (!grown)
-        return -1;
-    memcpy (grown + *length, text, size);
+    size_t need = *length + size + 1;
+    if (!*buffer || need > s_capacity (*length + 1)) {
+        char *grown = (char *) realloc (*buffer, s_capacity (need));
+        if (!grown)
+            return -1;
+        *buffer = grown;
+    }
+    memcpy (*buffer + *length, text, size);
     *length += size;
-    grown [*length] = '\0';
-    *buffer = grown;
+    (*buffer) [*length] = '\0';
     return 0;
 }
 

@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-//  Append text to *buffer (malloc'd, NUL-terminated, may be NULL at first)
+//  Append text to *buffer (NULL at first, then only ever grown by these
+//  functions: its room follows from *length; NUL-terminated)
 //  as a JSON string with quotes; bytes below 0x20, quote and backslash are
 //  escaped.  Returns 0, or -1 if out of memory.
 int sq_json_append_string (char **buffer, size_t *length, const char *text);

@@ -53,6 +53,26 @@
 #define RUN_LOG_TIME    "%*c: %d-%d-%d %d:%d:%d "   //  zsys: "I: 26-11-28 10:23:30 "
 
 
+//  The servers a test started, stopped by its teardown even when an
+//  assertion ended the test early.
+static struct {
+    webhook_t *webhook [2];     //  receivers
+    smtp_t *smtp;               //  the mail server
+} s_servers;
+
+static int
+s_teardown (void **state)
+{
+    for (size_t index = 0; index < 2; index++)
+        webhook_stop (&s_servers.webhook [index]);
+    smtp_stop (&s_servers.smtp);
+    return cli_harness_teardown (state);
+}
+
+#define ALERTS_TEST(test) \
+    cmocka_unit_test_setup_teardown (test, cli_harness_setup, s_teardown)
+
+
 //  --------------------------------------------------------------------------
 //  Helpers: notices as the receivers saw them
 
@@ -403,10 +423,10 @@ test_kill_with_alerts_pending (void **state)
 {
     cli_harness_t *harness = (cli_harness_t *) *state;
     smtp_options_t options = { .tls = true };
-    smtp_t *smtp = smtp_start (&options);
+    smtp_t *smtp = s_servers.smtp = smtp_start (&options);
     assert_non_null (smtp);
     smtp_halt (smtp);
-    webhook_t *failing = webhook_start_answers ("500", NULL);
+    webhook_t *failing = s_servers.webhook [0] = webhook_start_answers ("500", NULL);
     assert_non_null (failing);
     char *failing_url = webhook_url (failing, "/alice");
     char *config = s_killed_config (harness, smtp, failing_url);
@@ -436,7 +456,7 @@ test_kill_with_alerts_pending (void **state)
 
     //  Second run: alice's webhook now works (pending deliveries go to her
     //  current address), the mail server is back.
-    webhook_t *working = webhook_start (0, 200);
+    webhook_t *working = s_servers.webhook [1] = webhook_start (0, 200);
     assert_non_null (working);
     char *working_url = webhook_url (working, "/alice");
     free (s_killed_config (harness, smtp, working_url));
@@ -513,11 +533,8 @@ test_kill_with_alerts_pending (void **state)
     free (seen);
     free (failed);
     free (working_url);
-    webhook_stop (&working);
     free (config);
     free (failing_url);
-    webhook_stop (&failing);
-    smtp_stop (&smtp);
 }
 
 
@@ -576,7 +593,7 @@ test_email_while_the_server_is_down (void **state)
     cli_harness_t *harness = (cli_harness_t *) *state;
     smtp_options_t options = { .tls = true, .require_tls = true, .user = "squirrel",
                                .password = "nuts in the oak, 42" };
-    smtp_t *smtp = smtp_start (&options);
+    smtp_t *smtp = s_servers.smtp = smtp_start (&options);
     assert_non_null (smtp);
     assert_int_equal (cli_harness_write (harness, "smtp.pw", "nuts in the oak, 42\n"), 0);
     char *password = cli_harness_path (harness, "smtp.pw");
@@ -643,7 +660,6 @@ test_email_while_the_server_is_down (void **state)
     free (auth);
     free (url);
     free (password);
-    smtp_stop (&smtp);
 }
 
 
@@ -654,7 +670,7 @@ static void
 test_mass_outage_in_digests (void **state)
 {
     cli_harness_t *harness = (cli_harness_t *) *state;
-    webhook_t *webhook = webhook_start (0, 200);
+    webhook_t *webhook = s_servers.webhook [0] = webhook_start (0, 200);
     assert_non_null (webhook);
     char *hook = webhook_url (webhook, "/alice");
     char *text = fixture_format (
@@ -756,7 +772,6 @@ test_mass_outage_in_digests (void **state)
     free (config);
     free (text);
     free (hook);
-    webhook_stop (&webhook);
 }
 
 //  test_alerts [PATTERN]: only the tests whose names match PATTERN.
@@ -767,9 +782,9 @@ main (int argc, char **argv)
         cmocka_set_test_filter (argv [1]);
     curl_global_init (CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests [] = {
-        CLI_HARNESS_TEST (test_kill_with_alerts_pending),
-        CLI_HARNESS_TEST (test_email_while_the_server_is_down),
-        CLI_HARNESS_TEST (test_mass_outage_in_digests),
+        ALERTS_TEST (test_kill_with_alerts_pending),
+        ALERTS_TEST (test_email_while_the_server_is_down),
+        ALERTS_TEST (test_mass_outage_in_digests),
     };
     int rc = cmocka_run_group_tests (tests, cli_harness_group_setup, cli_harness_group_teardown);
     curl_global_cleanup ();

@@ -119,6 +119,10 @@ s_start_notifier (const char *url, const notifier_settings_t *settings, const ch
     assert_non_null (self->notifier);
     //  Publish nothing before the notifier's subscription is in: a PUB
     //  drops what no subscriber has asked for yet.
+    //  Deliveries start once the notifier has an owner list (none here).
+    zmsg_t *owners = zmsg_new ();
+    assert_int_equal (sq_actor_set_batch (self->notifier, SQ_CMD_OWNERS, owners), 0);
+    zmsg_destroy (&owners);
     zsock_set_rcvtimeo (self->feed, TEST_WAIT_MS);
     zframe_t *subscription = zframe_recv (self->feed);
     assert_non_null (subscription);
