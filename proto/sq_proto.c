@@ -541,7 +541,9 @@ static const char *s_reason_names [SQ_REASON_COUNT] = {
     "ok", "dns", "connect", "tls", "timeout", "http_status",
     "keyword", "too_slow", "redirects", "protocol"
 };
-static const char *s_state_names [SQ_STATE_COUNT] = { "unknown", "up", "suspect", "down" };
+static const char *s_state_names [SQ_STATE_COUNT] = {
+    "unknown", "up", "suspect", "down", "degraded", "unmonitored"
+};
 
 const char *
 sq_msg_type_name (sq_msg_type_t type)

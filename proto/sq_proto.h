@@ -80,7 +80,10 @@ typedef enum {
     SQ_STATE_UNKNOWN = 0,       //  not yet checked
     SQ_STATE_UP,                //  last verdict up
     SQ_STATE_SUSPECT,           //  failed, being rechecked before alerting
-    SQ_STATE_DOWN,              //  failed failure_threshold times in a row
+    SQ_STATE_DOWN,              //  failed failure_threshold times in a row (in at
+                                //  least the quorum of its regions)
+    SQ_STATE_DEGRADED,          //  down in some regions, fewer than the quorum
+    SQ_STATE_UNMONITORED,       //  fewer regions can check it than its quorum needs
     SQ_STATE_COUNT
 } sq_state_t;
 
