@@ -88,40 +88,61 @@ s_elide_query (const char *query, char *out, size_t out_size)
     }
 }
 
+//  The parts of a URL libcurl parsed, each NULL when absent.
+typedef struct {
+    char *scheme, *host, *port, *path, *query, *user, *password;
+} s_parts_t;
+
+//  Parse url into parts; false when libcurl cannot (or there is no host).
+static bool
+s_parts_get (const char *url, s_parts_t *parts)
+{
+    memset (parts, 0, sizeof (*parts));
+    CURLU *handle = curl_url ();
+    bool ok = handle && url
+           && curl_url_set (handle, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK
+           && curl_url_get (handle, CURLUPART_SCHEME, &parts->scheme, 0) == CURLUE_OK
+           && curl_url_get (handle, CURLUPART_HOST, &parts->host, 0) == CURLUE_OK;
+    if (ok) {
+        curl_url_get (handle, CURLUPART_PORT, &parts->port, 0);
+        curl_url_get (handle, CURLUPART_PATH, &parts->path, 0);
+        curl_url_get (handle, CURLUPART_QUERY, &parts->query, 0);
+        curl_url_get (handle, CURLUPART_USER, &parts->user, 0);
+        curl_url_get (handle, CURLUPART_PASSWORD, &parts->password, 0);
+    }
+    curl_url_cleanup (handle);
+    return ok;
+}
+
+static void
+s_parts_free (s_parts_t *parts)
+{
+    char **all [] = { &parts->scheme, &parts->host, &parts->port, &parts->path, &parts->query,
+                      &parts->user, &parts->password };
+    for (size_t index = 0; index < sizeof (all) / sizeof (all [0]); index++) {
+        curl_free (*all [index]);
+        *all [index] = NULL;
+    }
+}
+
 void
 sq_url_shown (const char *url, char *out, size_t out_size)
 {
     if (!out_size)
         return;
-    CURLU *handle = curl_url ();
-    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
-    char *user = NULL, *password = NULL;
-    if (!handle || !url
-    ||  curl_url_set (handle, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME)
-    ||  curl_url_get (handle, CURLUPART_SCHEME, &scheme, 0)
-    ||  curl_url_get (handle, CURLUPART_HOST, &host, 0))
+    s_parts_t parts;
+    if (!s_parts_get (url, &parts))
         s_unparseable (out, out_size);
     else {
-        curl_url_get (handle, CURLUPART_PORT, &port, 0);
-        curl_url_get (handle, CURLUPART_PATH, &path, 0);
-        curl_url_get (handle, CURLUPART_QUERY, &query, 0);
-        curl_url_get (handle, CURLUPART_USER, &user, 0);
-        curl_url_get (handle, CURLUPART_PASSWORD, &password, 0);
         char elided [SQ_URL_MAX + 1] = "";
-        if (query)
-            s_elide_query (query, elided, sizeof (elided));
-        snprintf (out, out_size, "%s://%s%s%s%s%s%s%s", scheme, user || password ? "***@" : "",
-                  host, port ? ":" : "", port ? port : "", path ? path : "/",
-                  query ? "?" : "", elided);
+        if (parts.query)
+            s_elide_query (parts.query, elided, sizeof (elided));
+        snprintf (out, out_size, "%s://%s%s%s%s%s%s%s", parts.scheme,
+                  parts.user || parts.password ? "***@" : "", parts.host, parts.port ? ":" : "",
+                  parts.port ? parts.port : "", parts.path ? parts.path : "/",
+                  parts.query ? "?" : "", elided);
     }
-    curl_free (scheme);
-    curl_free (host);
-    curl_free (port);
-    curl_free (path);
-    curl_free (query);
-    curl_free (user);
-    curl_free (password);
-    curl_url_cleanup (handle);
+    s_parts_free (&parts);
 }
 
 void
@@ -129,25 +150,13 @@ sq_url_shown_secret (const char *url, char *out, size_t out_size)
 {
     if (!out_size)
         return;
-    CURLU *handle = curl_url ();
-    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
-    if (!handle || !url
-    ||  curl_url_set (handle, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME)
-    ||  curl_url_get (handle, CURLUPART_SCHEME, &scheme, 0)
-    ||  curl_url_get (handle, CURLUPART_HOST, &host, 0))
+    s_parts_t parts;
+    if (!s_parts_get (url, &parts))
         s_unparseable (out, out_size);
     else {
-        curl_url_get (handle, CURLUPART_PORT, &port, 0);
-        curl_url_get (handle, CURLUPART_PATH, &path, 0);
-        curl_url_get (handle, CURLUPART_QUERY, &query, 0);
-        bool hidden = query || (path && strcmp (path, "/") != 0);
-        snprintf (out, out_size, "%s://%s%s%s%s", scheme, host, port ? ":" : "", port ? port : "",
-                  hidden ? "/***" : "/");
+        bool hidden = parts.query || (parts.path && strcmp (parts.path, "/") != 0);
+        snprintf (out, out_size, "%s://%s%s%s%s", parts.scheme, parts.host, parts.port ? ":" : "",
+                  parts.port ? parts.port : "", hidden ? "/***" : "/");
     }
-    curl_free (scheme);
-    curl_free (host);
-    curl_free (port);
-    curl_free (path);
-    curl_free (query);
-    curl_url_cleanup (handle);
+    s_parts_free (&parts);
 }
