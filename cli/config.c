@@ -710,12 +710,18 @@ s_top_value (loader_t *loader, top_key_t key, const node_t *value)
         case TOP_LISTEN: {
             const char *what = "a tcp://HOST:PORT endpoint such as tcp://0.0.0.0:7700";
             const char *listen = config_text (loader, value, "listen", what);
-            char jobs [256], results [256], why [256];
+            char jobs [256], results [256], feed [256], snapshot [256], why [256];
             if (!listen)
                 return -1;
+            //  All four ports must exist (PORT to PORT + 3), as the
+            //  topology will bind them: a port the loader took and the
+            //  start refused would surface only at run time.
             if (strlen (listen) > 200
-            ||  topology_remote_endpoints (listen, jobs, results, why, sizeof (why)))
-                return config_expected (loader, value, "listen", what);
+            ||  topology_remote_endpoints (listen, jobs, results, why, sizeof (why))
+            ||  topology_remote_feed_endpoints (listen, feed, snapshot, why, sizeof (why)))
+                return config_expected (loader, value, "listen",
+                                        "a tcp://HOST:PORT endpoint, PORT 1 to 65532, such as "
+                                        "tcp://0.0.0.0:7700");
             config_replace (&config->listen, listen);
             loader->listen = value;
             return 0;

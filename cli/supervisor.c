@@ -22,6 +22,7 @@
     dispatcher; each gets SUPERVISOR_STOP_MS before SIGKILL.
 */
 #include "commands.h"
+#include "sq_keys.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -178,6 +179,19 @@ cli_supervise (config_t *config, const topology_args_t *args)
         child->part = index < 3 ? parts [index] : "pinger";
         child->index = index < 3 ? 0 : (unsigned) (index - 2);
         child->backoff_ms = SUPERVISOR_BACKOFF_MS;
+    }
+    //  The hub's key pair before any child: the collector and the
+    //  dispatcher both need it, and two processes creating it at once
+    //  could each write half of it.
+    if (config->listen) {
+        char error [256];
+        zcert_t *hub = sq_keys_hub (config->keys, error, sizeof (error));
+        if (!hub) {
+            zsys_error ("squirrel run: %s", error);
+            free (self.children);
+            return 1;
+        }
+        zcert_destroy (&hub);
     }
     //  `run` gave the sites their store ids already: every child finds them.
     for (size_t index = 0; index < self.count; index++)

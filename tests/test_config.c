@@ -383,12 +383,17 @@ test_errors (void **state)
           "tcp links run only with CURVE" },
         { "keys: ./keys\n"
           "listen: ipc:///tmp/x\n",
-          "bad.yaml:2:9: listen: expected a tcp://HOST:PORT endpoint such as tcp://0.0.0.0:7700, "
-          "got 'ipc:///tmp/x'" },
+          "bad.yaml:2:9: listen: expected a tcp://HOST:PORT endpoint, PORT 1 to 65532, such as "
+          "tcp://0.0.0.0:7700, got 'ipc:///tmp/x'" },
         { "keys: ./keys\n"
           "listen: tcp://0.0.0.0:65535\n",
-          "bad.yaml:2:9: listen: expected a tcp://HOST:PORT endpoint such as tcp://0.0.0.0:7700, "
-          "got 'tcp://0.0.0.0:65535'" },
+          "bad.yaml:2:9: listen: expected a tcp://HOST:PORT endpoint, PORT 1 to 65532, such as "
+          "tcp://0.0.0.0:7700, got 'tcp://0.0.0.0:65535'" },
+        //  PORT + 3 (the snapshot service) must exist too.
+        { "keys: ./keys\n"
+          "listen: tcp://0.0.0.0:65533\n",
+          "bad.yaml:2:9: listen: expected a tcp://HOST:PORT endpoint, PORT 1 to 65532, such as "
+          "tcp://0.0.0.0:7700, got 'tcp://0.0.0.0:65533'" },
         { "workers:\n"
           "  mode: fibres\n",
           "bad.yaml:2:9: mode: expected threads or processes, got 'fibres'" },
