@@ -110,11 +110,13 @@ s_print_text (const config_site_t *site, const outcome_t *outcome)
 }
 
 static int
-s_sweep (config_t *config, topology_args_t *args, bool json, unsigned min_pingers)
+s_sweep (config_t *config, topology_args_t *args, bool json, unsigned min_pingers, bool verbose)
 {
     topology_t *topology = topology_new (args);
     if (!topology) {
-        fprintf (stderr, "squirrel sweep: could not start the topology (see the log above)\n");
+        //  Without --verbose the log is off, so there is nothing above.
+        fprintf (stderr, "squirrel sweep: could not start the topology (%s)\n",
+                 verbose ? "see the log above" : "run again with --verbose to see why");
         return 1;
     }
     if (min_pingers) {
@@ -305,7 +307,7 @@ s_run (int argc, char **argv)
     if (args.remote_only && !min_pingers)
         min_pingers = 1;            //  no check can run before a node joins
     cli_catch_signals (false);
-    int rc = s_sweep (config, &args, json, min_pingers);
+    int rc = s_sweep (config, &args, json, min_pingers, verbose);
     config_destroy (&config);
     return rc;
 }
