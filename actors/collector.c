@@ -4,14 +4,31 @@
 #include "sq_wire.h"
 #include "store.h"
 #include "site_state.h"
+#include "quorum.h"
 
 #include <string.h>
+
+#define S_REJUDGE_MS        5000    //  sites judged again this often (regions go quiet)
+
+//  One region's view of a site: its own state machine on its own verdicts.
+typedef struct {
+    char name [SQ_NAME_MAX + 1];    //  the region ("" for pingers without one)
+    site_state_t judged;        //  the state machine (site_state.h)
+    int64_t last_us;            //  wall clock (ours) of its latest verdict
+    uint8_t reason;             //  that verdict's reason
+} region_t;
 
 typedef struct {
     uint64_t id;                //  site id
     char *url;                  //  for ALERTs and topics
     site_rules_t rules;         //  thresholds and interval
-    site_state_t judged;        //  the state machine (site_state.h)
+    uint32_t timeout_ms;        //  its checks' timeout, for the freshness window
+    uint32_t quorum;            //  regions that must see it down; 0 = majority
+    region_t regions [SQ_REGIONS_MAX];  //  the regions that checked it
+    size_t region_count;        //  entries in regions
+    sq_state_t restored;        //  state from the store at start (regions start there)
+    sq_state_t state;           //  the state across regions (quorum.h)
+    sq_state_t settled;         //  the last published state (quorum_step)
     int64_t since_us;           //  wall clock when the state began
     bool reported;              //  report mode: verdict sent
     bool active;                //  in the current config
@@ -75,8 +92,12 @@ s_set_sites (self_t *self, zmsg_t *batch)
             int64_t since = 0;
             if (store && store_site_state (store, entry.site_id, &state, &since) != 0)
                 state = SQ_STATE_UNKNOWN;
-            site_state_init (&site->judged, state);
-            if (site->judged.state != SQ_STATE_UNKNOWN)
+            site_state_t probe;
+            site_state_init (&probe, state);
+            site->restored = site->state = probe.state;
+            site->settled = probe.state == SQ_STATE_DOWN || probe.state == SQ_STATE_UP
+                          ? probe.state : SQ_STATE_UNKNOWN;
+            if (site->state != SQ_STATE_UNKNOWN)
                 site->since_us = since;
             zhashx_insert (self->sites, (void *) (uintptr_t) entry.site_id, site);
         }
@@ -86,6 +107,8 @@ s_set_sites (self_t *self, zmsg_t *batch)
         site->rules = (site_rules_t) { .failure_threshold = entry.failure_threshold,
                                        .success_threshold = entry.success_threshold,
                                        .interval_ms = entry.interval_ms };
+        site->timeout_ms = entry.timeout_ms;
+        site->quorum = entry.quorum;
         site->active = true;
     }
     //  Sites no longer listed: forget their state.
@@ -103,16 +126,48 @@ s_set_sites (self_t *self, zmsg_t *batch)
 //  --------------------------------------------------------------------------
 //  State machine
 
+//  How long a region's verdict counts: two intervals and a check's time.
+static int64_t
+s_fresh_us (const site_t *site)
+{
+    return ((int64_t) site->rules.interval_ms * 2 + site->timeout_ms + SQ_DEADLINE_MARGIN_MS) * 1000;
+}
+
+//  "eu:timeout,us:connect": the regions that count and see the site down.
+static void
+s_down_regions (const site_t *site, int64_t now_us, char *out, size_t out_size)
+{
+    size_t used = 0;
+    out [0] = '\0';
+    int64_t fresh = s_fresh_us (site);
+    for (size_t index = 0; index < site->region_count; index++) {
+        const region_t *region = &site->regions [index];
+        if (region->judged.state != SQ_STATE_DOWN || now_us - region->last_us > fresh)
+            continue;
+        int written = snprintf (out + used, out_size - used, "%s%s:%s", used ? "," : "",
+                                region->name [0] ? region->name : "-",
+                                sq_reason_name ((sq_reason_t) region->reason));
+        if (written < 0 || (size_t) written >= out_size - used) {
+            out [used] = '\0';
+            break;
+        }
+        used += (size_t) written;
+    }
+}
+
 //  Record a change of state: to the store always (as an ALERT when it is
 //  published, with the next seq, else as a CHANGE), to the feed when the
-//  step says so.
+//  step says so.  result is the deciding check, or NULL when the change
+//  came from a region going quiet.
 static void
-s_record_change (self_t *self, site_t *site, const site_step_t *step, const sq_result_t *result)
+s_record_change (self_t *self, site_t *site, const quorum_step_t *step,
+                 const sq_result_t *result, int64_t now_us)
 {
     zsys_debug ("collector: %s: %s -> %s (%s)", site->url, sq_state_name (step->from),
-                sq_state_name (step->to), sq_reason_name ((sq_reason_t) result->reason));
+                sq_state_name (step->to),
+                result ? sq_reason_name ((sq_reason_t) result->reason) : "a region went quiet");
     int64_t previous_since = site->since_us;
-    site->since_us = result->at;
+    site->since_us = now_us;
     if (step->to == SQ_STATE_SUSPECT)
         self->counters [COLLECTOR_suspects]++;
     sq_msg_t msg;
@@ -124,30 +179,36 @@ s_record_change (self_t *self, site_t *site, const site_step_t *step, const sq_r
     snprintf (alert->url, sizeof (alert->url), "%s", site->url);
     alert->previous = (uint8_t) step->previous;
     alert->state = (uint8_t) step->to;
-    alert->since = result->at;
-    alert->reason = result->reason;
+    alert->since = now_us;
     alert->previous_since = previous_since;
-    alert->http_status = result->http_status;
-    alert->dns_us = result->dns_us;
-    alert->connect_us = result->connect_us;
-    alert->tls_us = result->tls_us;
-    alert->ttfb_us = result->ttfb_us;
-    alert->total_us = result->total_us;
-    if (result->up)
-        snprintf (alert->detail, sizeof (alert->detail), "HTTP %u by %s", result->http_status,
-                  sq_method_name ((sq_method_t) result->method));
+    if (result) {
+        alert->reason = result->reason;
+        alert->http_status = result->http_status;
+        alert->dns_us = result->dns_us;
+        alert->connect_us = result->connect_us;
+        alert->tls_us = result->tls_us;
+        alert->ttfb_us = result->ttfb_us;
+        alert->total_us = result->total_us;
+        if (result->up)
+            snprintf (alert->detail, sizeof (alert->detail), "HTTP %u by %s", result->http_status,
+                      sq_method_name ((sq_method_t) result->method));
+        else
+            snprintf (alert->detail, sizeof (alert->detail), "%s", result->error);
+    }
     else
-        snprintf (alert->detail, sizeof (alert->detail), "%s", result->error);
+        snprintf (alert->detail, sizeof (alert->detail), "fewer regions can check it than its "
+                  "quorum needs");
+    s_down_regions (site, now_us, alert->regions, sizeof (alert->regions));
     if (step->publish) {
         char topic [SQ_URL_MAX + 16];
         int length = snprintf (topic, sizeof (topic), "%s %s", sq_state_name (step->to), site->url);
         if (sq_wire_send (self->feed, topic, (size_t) length, &msg))
             zsys_error ("collector: %s: ALERT could not be published", site->url);
         self->counters [COLLECTOR_alerts]++;
-        zsys_info ("collector: ALERT #%llu %s is %s (was %s): %s %s",
+        zsys_info ("collector: ALERT #%llu %s is %s (was %s): %s %s%s%s",
                    (unsigned long long) alert->seq, site->url, sq_state_name (step->to),
-                   sq_state_name (step->previous), sq_reason_name ((sq_reason_t) result->reason),
-                   alert->detail);
+                   sq_state_name (step->previous), sq_reason_name ((sq_reason_t) alert->reason),
+                   alert->detail, alert->regions [0] ? "; down in " : "", alert->regions);
     }
     if (!step->publish) {
         //  Not published: no seq.  CHANGE has ALERT's fields but seq.
@@ -159,6 +220,52 @@ s_record_change (self_t *self, site_t *site, const site_step_t *step, const sq_r
         zsys_error ("collector: %s: state change not sent to the store", site->url);
 }
 
+//  The region of a site a result came from, made on its first result
+//  (starting from the site's restored state, so a restart does not alert
+//  again); NULL when the site already has SQ_REGIONS_MAX regions.
+static region_t *
+s_region (site_t *site, const char *name)
+{
+    for (size_t index = 0; index < site->region_count; index++)
+        if (streq (site->regions [index].name, name))
+            return &site->regions [index];
+    if (site->region_count == SQ_REGIONS_MAX)
+        return NULL;
+    region_t *region = &site->regions [site->region_count++];
+    memset (region, 0, sizeof (*region));
+    snprintf (region->name, sizeof (region->name), "%s", name);
+    site_state_init (&region->judged, site->restored);
+    return region;
+}
+
+//  The site judged across its regions at now_us.
+static sq_state_t
+s_judge (const site_t *site, int64_t now_us)
+{
+    quorum_region_t views [SQ_REGIONS_MAX];
+    for (size_t index = 0; index < site->region_count; index++)
+        views [index] = (quorum_region_t) { .state = site->regions [index].judged.state,
+                                            .last_us = site->regions [index].last_us };
+    return quorum_judge (views, site->region_count, site->quorum, now_us, s_fresh_us (site)).state;
+}
+
+//  Regions go quiet without a result to say so: judge every site again.
+static void
+s_rejudge (self_t *self)
+{
+    int64_t now = sq_wallclock_us ();
+    for (site_t *site = (site_t *) zhashx_first (self->sites); site;
+         site = (site_t *) zhashx_next (self->sites)) {
+        if (site->region_count == 0)
+            continue;
+        sq_state_t judged = s_judge (site, now);
+        if (judged == site->state)
+            continue;
+        quorum_step_t step = quorum_step (&site->state, &site->settled, judged);
+        s_record_change (self, site, &step, NULL, now);
+    }
+}
+
 static void
 s_handle_result (self_t *self, const sq_result_t *result)
 {
@@ -167,7 +274,12 @@ s_handle_result (self_t *self, const sq_result_t *result)
         self->counters [COLLECTOR_unknown_site]++;
         return;
     }
-    if (!site_state_accept_job (&site->judged, result->job_id)) {
+    region_t *region = s_region (site, result->region);
+    if (!region) {
+        self->counters [COLLECTOR_regions_refused]++;
+        return;
+    }
+    if (!site_state_accept_job (&region->judged, result->job_id)) {
         self->counters [COLLECTOR_duplicates]++;
         return;
     }
@@ -179,12 +291,19 @@ s_handle_result (self_t *self, const sq_result_t *result)
         if (sq_wire_send (self->store, NULL, 0, &msg))
             zsys_error ("collector: %s: result not sent to the store", site->url);
     }
-    site_step_t step = site_state_step (&site->judged, &site->rules, result->up);
+    //  The region's own machine decides its state and its recheck; the
+    //  quorum across regions decides the site's.  Times are ours, not the
+    //  pingers' (their clocks may differ).
+    int64_t now = sq_wallclock_us ();
+    site_step_t region_step = site_state_step (&region->judged, &site->rules, result->up);
+    region->last_us = now;
+    region->reason = result->reason;
+    quorum_step_t step = quorum_step (&site->state, &site->settled, s_judge (site, now));
     if (step.changed)
-        s_record_change (self, site, &step, result);
-    int64_t recheck = step.recheck_ms;
+        s_record_change (self, site, &step, result, now);
+    int64_t recheck = region_step.recheck_ms;
     if (self->report && !site->reported
-    &&  (step.to == SQ_STATE_UP || step.to == SQ_STATE_DOWN)) {
+    &&  (step.to == SQ_STATE_UP || step.to == SQ_STATE_DOWN || step.to == SQ_STATE_DEGRADED)) {
         site->reported = true;
         recheck = SITE_NO_RECHECK;  //  a sweep is done with this site
         //  Encoded like any message, never raw struct bytes.
@@ -202,6 +321,11 @@ s_handle_result (self_t *self, const sq_result_t *result)
     msg.done.site_id = result->site_id;
     msg.done.recheck = recheck >= 0;
     msg.done.delay_ms = recheck > 0 ? (uint32_t) recheck : 0;
+    snprintf (msg.done.region, sizeof (msg.done.region), "%s", result->region);
+    //  A failure is rechecked by another pinger of the region if one can:
+    //  the fault may be this pinger's own.
+    if (recheck >= 0 && !result->up)
+        snprintf (msg.done.avoid, sizeof (msg.done.avoid), "%s", result->pinger_id);
     if (sq_wire_send (self->done, NULL, 0, &msg))
         zsys_error ("collector: %s: DONE not sent to the dispatcher", site->url);
 }
@@ -386,13 +510,19 @@ collector_actor (zsock_t *pipe, void *args)
     char error [256] = "";
     self_t *self = s_self_new (pipe, (const collector_args_t *) args, error, sizeof (error));
     sq_actor_report (pipe, self ? NULL : error);
+    int64_t rejudge_at = zclock_mono () + S_REJUDGE_MS;
     while (self && !self->terminated) {
-        zsock_t *which = (zsock_t *) zpoller_wait (self->poller, -1);
+        int64_t wait = rejudge_at - zclock_mono ();
+        zsock_t *which = (zsock_t *) zpoller_wait (self->poller, wait > 0 ? (int) wait : 0);
         if (which == pipe)
             s_handle_pipe (self);
         else
         if (which == self->results)
             s_handle_results (self);
+        if (zclock_mono () >= rejudge_at) {
+            s_rejudge (self);
+            rejudge_at = zclock_mono () + S_REJUDGE_MS;
+        }
     }
     s_self_destroy (&self);
 }

@@ -36,6 +36,7 @@
     C (COLLECTOR, suspects,     "times a site became suspect") \
     C (COLLECTOR, malformed,    "frames refused") \
     C (COLLECTOR, impostors,    "RESULTs under a pinger name from another key") \
+    C (COLLECTOR, regions_refused, "RESULTs from a region past SQ_REGIONS_MAX for a site") \
     C (COLLECTOR, seq,          "last feed sequence number")
 
 #define COLLECTOR_PINGERS_MAX   4096    //  pinger names whose key is remembered

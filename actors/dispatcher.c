@@ -46,13 +46,17 @@ s_set_sites (self_t *self, zmsg_t *batch)
             .accept = entry.accept, .timeout_ms = entry.timeout_ms,
             .max_latency_ms = entry.max_latency_ms, .method = entry.method,
             .max_redirects = (uint8_t) entry.max_redirects, .tls_verify = entry.tls_verify,
-            .interval_ms = entry.interval_ms,
+            .interval_ms = entry.interval_ms, .regions = entry.regions,
         };
         //  First checks are spread over the interval, so that a big list
         //  does not fire at once (in once mode the book ignores it: a sweep
         //  wants them all now).
         uint32_t offset = (uint32_t) randof (entry.interval_ms);
-        job_book_site_put (self->book, &site, now, offset);
+        int unplaced = job_book_site_put (self->book, &site, now, offset);
+        if (unplaced)
+            zsys_warning ("dispatcher: site %llu (%s): %d of its regions '%s' left out: "
+                          "more than %d regions known", (unsigned long long) entry.site_id,
+                          entry.url, unplaced, entry.regions, JOB_BOOK_REGIONS_MAX);
     }
     job_book_sites_end (self->book);
 }
@@ -95,9 +99,9 @@ s_dispatch_due (self_t *self)
     job_action_t action;
     while ((action = job_book_next (self->book, now, &job)) != JOB_NONE) {
         if (action == JOB_ABANDONED) {
-            zsys_warning ("dispatcher: site %llu (%s): job %llu gave no result in %u "
-                          "attempts; next round as usual",
-                          (unsigned long long) job.site->site_id, job.site->url,
+            zsys_warning ("dispatcher: site %llu (%s), region '%s': job %llu gave no "
+                          "result in %u attempts; next round as usual",
+                          (unsigned long long) job.site->site_id, job.site->url, job.region,
                           (unsigned long long) job.job_id, job.attempt);
             continue;
         }
@@ -205,18 +209,19 @@ s_handle_jobs (self_t *self)
         }
         bool ready = msg.type == SQ_MSG_READY;
         uint32_t slots = ready ? msg.ready.free_slots : msg.heartbeat.free_slots;
-        switch (job_book_pinger_message_keyed (self->book, identity, key, ready, slots,
+        const char *region = ready ? msg.ready.region : msg.heartbeat.region;
+        switch (job_book_pinger_message_keyed (self->book, identity, key, region, ready, slots,
                                                zclock_mono ())) {
             case PINGER_JOINED:
-                zsys_info ("dispatcher: pinger %s joined", identity);
+                zsys_info ("dispatcher: pinger %s joined (region '%s')", identity, region);
                 break;
             case PINGER_BACK:
-                zsys_info ("dispatcher: pinger %s is back", identity);
+                zsys_info ("dispatcher: pinger %s is back (region '%s')", identity, region);
                 break;
             case PINGER_REFUSED:
                 self->counters [DISPATCHER_refused]++;
-                zsys_warning ("dispatcher: pinger %s refused: %d pingers already",
-                              identity, JOB_BOOK_PINGERS_MAX);
+                zsys_warning ("dispatcher: pinger %s refused: %d pingers or %d regions "
+                              "already", identity, JOB_BOOK_PINGERS_MAX, JOB_BOOK_REGIONS_MAX);
                 break;
             case PINGER_SEEN:
                 break;
@@ -235,8 +240,7 @@ s_handle_done (self_t *self)
         if (rc == SQ_WIRE_INTERRUPTED)
             return;
         if (rc == SQ_PROTO_OK)
-            job_book_done (self->book, msg.done.site_id, msg.done.job_id, msg.done.recheck,
-                           msg.done.delay_ms, zclock_mono ());
+            job_book_done (self->book, &msg.done, zclock_mono ());
     }
 }
 

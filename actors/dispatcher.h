@@ -3,6 +3,9 @@
     Binds a ROUTER for pingers (READY and HEARTBEAT in, CHECK out, each
     addressed to one pinger that has credit) and a PULL for DONE messages
     from the collector (a job's result is in; recheck soon if suspect).
+    Each round a site is checked once from each of its regions (SITE's
+    regions, or every region with a live pinger), by a pinger of that
+    region (READY's region).
     Every decision (the schedule, credit, resends, abandon, pinger gone,
     the next round) is made by the pure job book, job_book.h; this actor
     reads sockets and sends what the book says.
@@ -26,7 +29,7 @@
     C (DISPATCHER, sites,       "sites in the schedule") \
     C (DISPATCHER, pingers,     "live pingers") \
     C (DISPATCHER, malformed,   "frames refused") \
-    C (DISPATCHER, refused,     "pingers refused: table full") \
+    C (DISPATCHER, refused,     "pingers refused: pinger or region table full") \
     C (DISPATCHER, impostors,   "messages under a pinger name from another key")
 
 typedef enum { DISPATCHER_COUNTERS (SQ_COUNTER_ENUM) DISPATCHER_COUNTER_COUNT } dispatcher_counter_t;

@@ -1,5 +1,13 @@
 /*  job_book.c: see job_book.h.  Pure book-keeping: CZMQ only for its hash
     table, no sockets, no clock (every time is an argument, monotonic ms).
+
+    Storage, for hundreds of thousands of sites: a site holds its check
+    (URL and keyword by pointer, shared by all its probes); a probe holds
+    only its schedule (48 bytes).  Each region owns its probes in one array
+    (holes reused through a free chain) and its own heap keyed by the
+    probe's index in that array, so heaps stay dense.  A probe is named
+    by a handle, region << 24 | index; a site chains its probes through
+    their `next` handle (a handful at most).
 */
 #include "job_book.h"
 #include "sq_heap.h"
@@ -15,37 +23,89 @@ typedef enum {
     PHASE_FINISHED              //  once mode: checked, no more
 } phase_t;
 
-//  One site.  Kept small (no fixed URL buffer): a book may hold hundreds
-//  of thousands; the CHECK is built from it at each send.
+#define NONE            UINT32_MAX      //  no probe, no site
+#define PROBE_SHIFT     24              //  handle = region << 24 | index
+#define PROBE_INDEX_MAX ((1U << PROBE_SHIFT) - 1)   //  probes per region, less one
+
+//  One site: what to check, shared by its probes.
 typedef struct {
     job_site_t check;           //  what to check, and the interval
+    int64_t first_at;           //  when it was first due (mono ms)
+    uint32_t offset_ms;         //  its spread over the interval, as given
+    uint32_t first_probe;       //  handle of its first probe, or NONE; while
+                                //  the slot is free: the next free site
+    bool every_region;          //  regions not named: one probe per live region
+    bool active;                //  slot in use
+    bool listed;                //  put since the last sites_begin
+} site_t;
+
+//  One probe: a site's schedule in one region.
+typedef struct {
     uint64_t job_id;            //  current or last job
-    uint32_t attempt;           //  sends of the current job
-    phase_t phase;              //  see job_book.h
     int64_t at;                 //  heap key: due time or deadline (mono ms)
     int64_t round;              //  nominal due time of this round, for cadence
-    int pinger;                 //  pinger of the current job, -1 if none
-    int avoid;                  //  pinger declared gone with this job, -1 if none:
-                                //  its resend goes elsewhere when it can
-    bool active;                //  slot in use (sites removed leave holes)
-    bool listed;                //  put since the last sites_begin
-} slot_t;
+    uint32_t site;              //  its site's slot
+    uint32_t next;              //  next probe of the same site, or NONE; while
+                                //  free: the next free index of the region
+    uint32_t attempt;           //  sends of the current job
+    int16_t pinger;             //  pinger of the current job, -1 if none
+    int16_t avoid;              //  pinger the next send should avoid, -1 if
+                                //  none: declared gone with this job, or the
+                                //  one DONE asked a recheck to avoid
+    uint8_t phase;              //  phase_t
+    bool active;                //  in use (not on the free chain)
+} probe_t;
+
+//  One region: its name, its pingers' count, its probes and their heap.
+typedef struct {
+    char name [SQ_NAME_MAX + 1];//  "" for pingers without a region
+    bool used;                  //  name in use (else the entry may be taken)
+    bool claimed;               //  named by the site being put: not to be taken
+    bool defaults;              //  sites of every region have a probe here
+    int live;                   //  live pingers of the region
+    int cursor;                 //  round-robin start for its next job
+    sq_heap_t *schedule;        //  probe index -> next event time
+    probe_t *probes;            //  its probes, holes included
+    uint32_t probe_count;       //  entries in use or holes
+    uint32_t probe_cap;         //  entries allocated
+    uint32_t free_probe;        //  first hole, or NONE
+    uint32_t active;            //  probes in use
+} region_t;
 
 struct _job_book_t {
     job_book_rules_t rules;     //  settings, defaults applied
-    slot_t *slots;              //  site slots
-    uint32_t slot_count;        //  slots in use or holes
-    uint32_t slot_cap;          //  slots allocated
+    site_t *sites;              //  site slots
+    uint32_t site_count;        //  slots in use or holes
+    uint32_t site_cap;          //  slots allocated
+    uint32_t free_site;         //  first hole, or NONE
     zhashx_t *by_id;            //  site id -> slot + 1
-    sq_heap_t *schedule;        //  slot -> next event time
+    region_t regions [JOB_BOOK_REGIONS_MAX];       //  known regions
+    int region_count;           //  entries used or reclaimable
     job_pinger_t pingers [JOB_BOOK_PINGERS_MAX];   //  known pingers
     int pinger_count;           //  entries in pingers
-    int next_pinger;            //  round-robin start for the next job
     uint64_t last_job;          //  last job id handed out
     uint64_t counters [JOB_BOOK_COUNTER_COUNT];    //  decisions, for STATS
 };
 
 const char *const job_book_counter_names [] = { JOB_BOOK_COUNTERS (SQ_COUNTER_STRING) };
+
+static uint32_t
+s_handle (int region, uint32_t index)
+{
+    return ((uint32_t) region << PROBE_SHIFT) | index;
+}
+
+static int
+s_handle_region (uint32_t handle)
+{
+    return (int) (handle >> PROBE_SHIFT);
+}
+
+static probe_t *
+s_probe (job_book_t *self, uint32_t handle)
+{
+    return &self->regions [s_handle_region (handle)].probes [handle & PROBE_INDEX_MAX];
+}
 
 
 //  --------------------------------------------------------------------------
@@ -64,19 +124,19 @@ job_book_new (const job_book_rules_t *rules)
     if (!self->rules.pinger_silence_ms)
         self->rules.pinger_silence_ms = SQ_PINGER_SILENCE_MS;
     self->last_job = rules->first_job_id;
+    self->free_site = NONE;
     self->by_id = sq_id_table_new (NULL);
-    self->schedule = sq_heap_new ();
-    assert (self->by_id && self->schedule);
+    assert (self->by_id);
     return self;
 }
 
 static void
-s_slot_forget (slot_t *slot)
+s_site_forget (site_t *site)
 {
-    free (slot->check.url);
-    free (slot->check.keyword);
-    slot->check.url = slot->check.keyword = NULL;
-    slot->active = false;
+    free (site->check.url);
+    free (site->check.keyword);
+    site->check.url = site->check.keyword = NULL;
+    site->active = false;
 }
 
 void
@@ -85,13 +145,223 @@ job_book_destroy (job_book_t **self_p)
     job_book_t *self = *self_p;
     if (!self)
         return;
-    for (uint32_t index = 0; index < self->slot_count; index++)
-        s_slot_forget (&self->slots [index]);
-    free (self->slots);
+    for (uint32_t index = 0; index < self->site_count; index++)
+        s_site_forget (&self->sites [index]);
+    free (self->sites);
+    for (int index = 0; index < self->region_count; index++) {
+        free (self->regions [index].probes);
+        sq_heap_destroy (&self->regions [index].schedule);
+    }
     zhashx_destroy (&self->by_id);
-    sq_heap_destroy (&self->schedule);
     free (self);
     *self_p = NULL;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Regions
+
+//  The region named name, or -1.
+static int
+s_region_find (job_book_t *self, const char *name)
+{
+    for (int index = 0; index < self->region_count; index++)
+        if (self->regions [index].used && streq (self->regions [index].name, name))
+            return index;
+    return -1;
+}
+
+//  The region named name, made when new; when the table is full, an entry
+//  nothing uses any more (no live pinger, no probe, not in the kept default
+//  set, not named by the site being put) is taken; -1 when there is none.
+static int
+s_region_intern (job_book_t *self, const char *name)
+{
+    int index = s_region_find (self, name);
+    if (index >= 0)
+        return index;
+    if (self->region_count < JOB_BOOK_REGIONS_MAX)
+        index = self->region_count++;
+    else {
+        for (index = 0; index < self->region_count; index++) {
+            region_t *region = &self->regions [index];
+            if (!region->live && !region->active && !region->defaults && !region->claimed)
+                break;
+        }
+        if (index == self->region_count)
+            return -1;
+    }
+    region_t *region = &self->regions [index];
+    snprintf (region->name, sizeof (region->name), "%s", name);
+    region->used = true;
+    region->defaults = false;
+    region->live = 0;
+    region->cursor = 0;
+    if (!region->schedule) {
+        region->schedule = sq_heap_new ();
+        region->free_probe = NONE;
+        assert (region->schedule);
+    }
+    return index;
+}
+
+const char *
+job_book_region (job_book_t *self, int region)
+{
+    return region >= 0 && region < self->region_count && self->regions [region].used
+         ? self->regions [region].name : NULL;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Probes
+
+static void
+s_schedule (job_book_t *self, uint32_t handle, int64_t at)
+{
+    s_probe (self, handle)->at = at;
+    int rc = sq_heap_set (self->regions [s_handle_region (handle)].schedule,
+                          handle & PROBE_INDEX_MAX, at);
+    assert (rc == 0);
+    (void) rc;
+}
+
+//  When a new probe of site is first due.
+static int64_t
+s_first_due (job_book_t *self, const site_t *site, int64_t now)
+{
+    if (self->rules.once)
+        return now;
+    return site->first_at >= now ? site->first_at : now + site->offset_ms;
+}
+
+//  A new IDLE probe of the site at index, in region, due at.
+static void
+s_probe_add (job_book_t *self, uint32_t site_index, int region_index, int64_t at)
+{
+    region_t *region = &self->regions [region_index];
+    uint32_t index = region->free_probe;
+    if (index != NONE)
+        region->free_probe = region->probes [index].next;
+    else {
+        if (region->probe_count == region->probe_cap) {
+            uint32_t cap = region->probe_cap ? region->probe_cap * 2 : 64;
+            probe_t *probes = (probe_t *) realloc (region->probes, cap * sizeof (probe_t));
+            assert (probes);
+            region->probes = probes;
+            region->probe_cap = cap;
+        }
+        index = region->probe_count++;
+        assert (index < PROBE_INDEX_MAX);
+    }
+    site_t *site = &self->sites [site_index];
+    probe_t *probe = &region->probes [index];
+    memset (probe, 0, sizeof (*probe));
+    probe->site = site_index;
+    probe->pinger = -1;
+    probe->avoid = -1;
+    probe->phase = PHASE_IDLE;
+    probe->round = at;
+    probe->active = true;
+    uint32_t handle = s_handle (region_index, index);
+    probe->next = site->first_probe;
+    site->first_probe = handle;
+    region->active++;
+    self->counters [JOB_BOOK_probes]++;
+    s_schedule (self, handle, at);
+}
+
+//  The probe's current job is no longer expected from its pinger.
+static void
+s_release_job (job_book_t *self, probe_t *probe)
+{
+    if (probe->pinger >= 0 && self->pingers [probe->pinger].outstanding > 0)
+        self->pingers [probe->pinger].outstanding--;
+    probe->pinger = -1;
+}
+
+//  Forget a probe: a late DONE for its job finds nothing (stale).
+static void
+s_probe_remove (job_book_t *self, uint32_t handle)
+{
+    region_t *region = &self->regions [s_handle_region (handle)];
+    uint32_t index = handle & PROBE_INDEX_MAX;
+    probe_t *probe = &region->probes [index];
+    assert (probe->active);
+    s_release_job (self, probe);
+    sq_heap_remove (region->schedule, index);
+    site_t *site = &self->sites [probe->site];
+    uint32_t *link = &site->first_probe;
+    while (*link != handle) {
+        assert (*link != NONE);
+        link = &s_probe (self, *link)->next;
+    }
+    *link = probe->next;
+    probe->active = false;
+    probe->next = region->free_probe;
+    region->free_probe = index;
+    region->active--;
+    self->counters [JOB_BOOK_probes]--;
+}
+
+//  The site's probe in region, or NONE.
+static uint32_t
+s_site_probe (job_book_t *self, const site_t *site, int region)
+{
+    for (uint32_t handle = site->first_probe; handle != NONE;
+         handle = s_probe (self, handle)->next)
+        if (s_handle_region (handle) == region)
+            return handle;
+    return NONE;
+}
+
+//  A region gained its first live pinger: sites of every region get a
+//  probe there, and regions of the kept default set that have no live
+//  pinger lose theirs.  O(sites), on this rare event only.
+static void
+s_region_up (job_book_t *self, int region_index, int64_t now)
+{
+    region_t *region = &self->regions [region_index];
+    if (!region->defaults) {
+        region->defaults = true;
+        for (uint32_t index = 0; index < self->site_count; index++) {
+            site_t *site = &self->sites [index];
+            if (site->active && site->every_region
+            &&  s_site_probe (self, site, region_index) == NONE)
+                s_probe_add (self, index, region_index, s_first_due (self, site, now));
+        }
+    }
+    for (int other = 0; other < self->region_count; other++) {
+        region_t *dead = &self->regions [other];
+        if (other == region_index || !dead->defaults || dead->live)
+            continue;
+        dead->defaults = false;
+        for (uint32_t index = 0; index < dead->probe_count; index++) {
+            probe_t *probe = &dead->probes [index];
+            if (probe->active && self->sites [probe->site].every_region)
+                s_probe_remove (self, s_handle (other, index));
+        }
+    }
+}
+
+//  A region lost its last live pinger: sites of every region lose their
+//  probe there, unless no region has a live pinger any more (then the set
+//  is kept and waits, as a lone hub's site always did).  O(region's probes).
+static void
+s_region_down (job_book_t *self, int region_index)
+{
+    bool others = false;
+    for (int other = 0; other < self->region_count && !others; other++)
+        others = self->regions [other].live > 0;
+    region_t *region = &self->regions [region_index];
+    if (!others || !region->defaults)
+        return;
+    region->defaults = false;
+    for (uint32_t index = 0; index < region->probe_count; index++) {
+        probe_t *probe = &region->probes [index];
+        if (probe->active && self->sites [probe->site].every_region)
+            s_probe_remove (self, s_handle (region_index, index));
+    }
 }
 
 
@@ -99,100 +369,168 @@ job_book_destroy (job_book_t **self_p)
 //  Sites
 
 static uint32_t
-s_slot_of (job_book_t *self, uint64_t site_id)
+s_site_of (job_book_t *self, uint64_t site_id)
 {
     uintptr_t slot = (uintptr_t) zhashx_lookup (self->by_id, (void *) (uintptr_t) site_id);
-    return slot ? (uint32_t) (slot - 1) : UINT32_MAX;
+    return slot ? (uint32_t) (slot - 1) : NONE;
 }
 
 static void
-s_schedule (job_book_t *self, uint32_t index, int64_t at)
+s_site_configure (site_t *site, const job_site_t *check)
 {
-    self->slots [index].at = at;
-    int rc = sq_heap_set (self->schedule, index, at);
-    assert (rc == 0);
-    (void) rc;
+    free (site->check.url);
+    free (site->check.keyword);
+    site->check = *check;
+    site->check.url = strdup (check->url);
+    site->check.keyword = check->keyword && *check->keyword ? strdup (check->keyword) : NULL;
+    site->check.regions = NULL;
+    assert (site->check.url);
 }
 
-static void
-s_slot_configure (slot_t *slot, const job_site_t *site)
+//  Parse "eu, us" into region indices (interned, no duplicates); returns
+//  how many, and counts in *unplaced the names the table had no room for.
+static int
+s_regions_parse (job_book_t *self, const char *list, int *wanted, int *unplaced)
 {
-    free (slot->check.url);
-    free (slot->check.keyword);
-    slot->check = *site;
-    slot->check.url = strdup (site->url);
-    slot->check.keyword = site->keyword && *site->keyword ? strdup (site->keyword) : NULL;
-    assert (slot->check.url);
+    int count = 0;
+    *unplaced = 0;
+    while (list && *list) {
+        const char *end = strchr (list, ',');
+        size_t size = end ? (size_t) (end - list) : strlen (list);
+        const char *start = list;
+        list = end ? end + 1 : NULL;
+        while (size && *start == ' ') {
+            start++;
+            size--;
+        }
+        while (size && start [size - 1] == ' ')
+            size--;
+        if (size == 0 || size > SQ_NAME_MAX || count == SQ_REGIONS_MAX)
+            continue;
+        char name [SQ_NAME_MAX + 1];
+        memcpy (name, start, size);
+        name [size] = '\0';
+        int region = s_region_intern (self, name);
+        if (region < 0) {
+            (*unplaced)++;
+            continue;
+        }
+        if (!self->regions [region].claimed)
+            wanted [count++] = region;
+        self->regions [region].claimed = true;
+    }
+    for (int at = 0; at < count; at++)
+        self->regions [wanted [at]].claimed = false;
+    return count;
+}
+
+//  Give the site at index exactly the probes it should have: one per
+//  region named, or one per region of the default set.
+static void
+s_site_reconcile (job_book_t *self, uint32_t index, const int *wanted, int count, int64_t now)
+{
+    bool want [JOB_BOOK_REGIONS_MAX] = { false };
+    site_t *site = &self->sites [index];
+    if (site->every_region)
+        for (int region = 0; region < self->region_count; region++)
+            want [region] = self->regions [region].defaults;
+    else
+        for (int at = 0; at < count; at++)
+            want [wanted [at]] = true;
+    uint32_t handle = site->first_probe;
+    while (handle != NONE) {
+        uint32_t next = s_probe (self, handle)->next;
+        if (want [s_handle_region (handle)])
+            want [s_handle_region (handle)] = false;    //  has it
+        else
+            s_probe_remove (self, handle);
+        handle = next;
+    }
+    for (int region = 0; region < self->region_count; region++)
+        if (want [region])
+            s_probe_add (self, index, region, s_first_due (self, site, now));
 }
 
 void
 job_book_sites_begin (job_book_t *self)
 {
-    for (uint32_t index = 0; index < self->slot_count; index++)
-        self->slots [index].listed = false;
+    for (uint32_t index = 0; index < self->site_count; index++)
+        self->sites [index].listed = false;
 }
 
-void
-job_book_site_put (job_book_t *self, const job_site_t *site, int64_t now,
+int
+job_book_site_put (job_book_t *self, const job_site_t *check, int64_t now,
                    uint32_t first_offset_ms)
 {
-    assert (site->site_id && site->url);
-    uint32_t index = s_slot_of (self, site->site_id);
-    if (index != UINT32_MAX) {
-        slot_t *slot = &self->slots [index];
-        uint32_t old_interval = slot->check.interval_ms;
-        s_slot_configure (slot, site);
-        slot->listed = true;
+    assert (check->site_id && check->url);
+    int wanted [SQ_REGIONS_MAX];
+    int unplaced;
+    int count = s_regions_parse (self, check->regions, wanted, &unplaced);
+    self->counters [JOB_BOOK_unplaced] += (uint64_t) unplaced;
+    uint32_t index = s_site_of (self, check->site_id);
+    if (index != NONE) {
+        site_t *site = &self->sites [index];
+        uint32_t old_interval = site->check.interval_ms;
+        s_site_configure (site, check);
+        site->listed = true;
+        site->every_region = count == 0 && unplaced == 0;
+        site->offset_ms = first_offset_ms;
         //  A new interval takes effect from the current round.
-        if (slot->phase == PHASE_IDLE && old_interval != site->interval_ms) {
-            int64_t at = slot->round - old_interval + site->interval_ms;
-            slot->round = at > now ? at : now;
-            s_schedule (self, index, slot->round);
+        for (uint32_t handle = site->first_probe; handle != NONE && old_interval !=
+             check->interval_ms; handle = s_probe (self, handle)->next) {
+            probe_t *probe = s_probe (self, handle);
+            if (probe->phase == PHASE_IDLE) {
+                int64_t at = probe->round - old_interval + check->interval_ms;
+                probe->round = at > now ? at : now;
+                s_schedule (self, handle, probe->round);
+            }
         }
-        return;
+        s_site_reconcile (self, index, wanted, count, now);
+        return unplaced;
     }
-    if (self->slot_count == self->slot_cap) {
-        uint32_t cap = self->slot_cap ? self->slot_cap * 2 : 1024;
-        slot_t *slots = (slot_t *) realloc (self->slots, cap * sizeof (slot_t));
-        assert (slots);
-        self->slots = slots;
-        self->slot_cap = cap;
+    if (self->free_site != NONE) {
+        index = self->free_site;
+        self->free_site = self->sites [index].first_probe;
     }
-    index = self->slot_count++;
-    slot_t *slot = &self->slots [index];
-    memset (slot, 0, sizeof (*slot));
-    s_slot_configure (slot, site);
-    slot->active = true;
-    slot->listed = true;
-    slot->pinger = -1;
-    slot->avoid = -1;
-    slot->phase = PHASE_IDLE;
-    slot->round = self->rules.once ? now : now + first_offset_ms;
-    zhashx_insert (self->by_id, (void *) (uintptr_t) site->site_id, (void *) (uintptr_t) (index + 1));
-    s_schedule (self, index, slot->round);
-}
-
-//  The site's current job is no longer expected from its pinger.
-static void
-s_release_job (job_book_t *self, slot_t *slot)
-{
-    if (slot->pinger >= 0 && self->pingers [slot->pinger].outstanding > 0)
-        self->pingers [slot->pinger].outstanding--;
-    slot->pinger = -1;
+    else {
+        if (self->site_count == self->site_cap) {
+            uint32_t cap = self->site_cap ? self->site_cap * 2 : 1024;
+            site_t *sites = (site_t *) realloc (self->sites, cap * sizeof (site_t));
+            assert (sites);
+            self->sites = sites;
+            self->site_cap = cap;
+        }
+        index = self->site_count++;
+    }
+    site_t *site = &self->sites [index];
+    memset (site, 0, sizeof (*site));
+    s_site_configure (site, check);
+    site->active = true;
+    site->listed = true;
+    site->every_region = count == 0 && unplaced == 0;
+    site->first_probe = NONE;
+    site->offset_ms = first_offset_ms;
+    site->first_at = self->rules.once ? now : now + first_offset_ms;
+    zhashx_insert (self->by_id, (void *) (uintptr_t) check->site_id,
+                   (void *) (uintptr_t) (index + 1));
+    s_site_reconcile (self, index, wanted, count, now);
+    return unplaced;
 }
 
 void
 job_book_sites_end (job_book_t *self)
 {
-    for (uint32_t index = 0; index < self->slot_count; index++) {
-        slot_t *slot = &self->slots [index];
-        if (!slot->active || slot->listed)
+    for (uint32_t index = 0; index < self->site_count; index++) {
+        site_t *site = &self->sites [index];
+        if (!site->active || site->listed)
             continue;
         //  Dropped from the list: forget it; a late DONE finds no site.
-        s_release_job (self, slot);
-        zhashx_delete (self->by_id, (void *) (uintptr_t) slot->check.site_id);
-        sq_heap_remove (self->schedule, index);
-        s_slot_forget (slot);
+        while (site->first_probe != NONE)
+            s_probe_remove (self, site->first_probe);
+        zhashx_delete (self->by_id, (void *) (uintptr_t) site->check.site_id);
+        s_site_forget (site);
+        site->first_probe = self->free_site;
+        self->free_site = index;
     }
 }
 
@@ -205,17 +543,46 @@ job_book_site_count (job_book_t *self)
 const job_site_t *
 job_book_site (job_book_t *self, uint64_t site_id)
 {
-    uint32_t index = s_slot_of (self, site_id);
-    return index == UINT32_MAX ? NULL : &self->slots [index].check;
+    uint32_t index = s_site_of (self, site_id);
+    return index == NONE ? NULL : &self->sites [index].check;
 }
 
 int64_t
 job_book_site_at (job_book_t *self, uint64_t site_id)
 {
-    uint32_t index = s_slot_of (self, site_id);
-    if (index == UINT32_MAX || self->slots [index].phase == PHASE_FINISHED)
+    uint32_t index = s_site_of (self, site_id);
+    int64_t earliest = -1;
+    for (uint32_t handle = index == NONE ? NONE : self->sites [index].first_probe;
+         handle != NONE; handle = s_probe (self, handle)->next) {
+        probe_t *probe = s_probe (self, handle);
+        if (probe->phase != PHASE_FINISHED && (earliest < 0 || probe->at < earliest))
+            earliest = probe->at;
+    }
+    return earliest;
+}
+
+int64_t
+job_book_probe_at (job_book_t *self, uint64_t site_id, const char *region)
+{
+    uint32_t index = s_site_of (self, site_id);
+    int region_index = s_region_find (self, region ? region : "");
+    if (index == NONE || region_index < 0)
         return -1;
-    return self->slots [index].at;
+    uint32_t handle = s_site_probe (self, &self->sites [index], region_index);
+    if (handle == NONE || s_probe (self, handle)->phase == PHASE_FINISHED)
+        return -1;
+    return s_probe (self, handle)->at;
+}
+
+int
+job_book_site_probes (job_book_t *self, uint64_t site_id)
+{
+    uint32_t index = s_site_of (self, site_id);
+    int count = 0;
+    for (uint32_t handle = index == NONE ? NONE : self->sites [index].first_probe;
+         handle != NONE; handle = s_probe (self, handle)->next)
+        count++;
+    return count;
 }
 
 
@@ -243,15 +610,26 @@ pinger_event_t
 job_book_pinger_message (job_book_t *self, const char *id, bool ready, uint32_t slots,
                          int64_t now)
 {
-    return job_book_pinger_message_keyed (self, id, "", ready, slots, now);
+    return job_book_pinger_message_keyed (self, id, "", "", ready, slots, now);
 }
 
 pinger_event_t
-job_book_pinger_message_keyed (job_book_t *self, const char *id, const char *key, bool ready,
-                               uint32_t slots, int64_t now)
+job_book_pinger_message_keyed (job_book_t *self, const char *id, const char *key,
+                               const char *region_name, bool ready, uint32_t slots, int64_t now)
 {
+    region_name = region_name ? region_name : "";
     pinger_event_t event = PINGER_SEEN;
     int index = job_book_pinger_find (self, id);
+    if (index >= 0 && self->pingers [index].alive
+    &&  !streq (self->regions [self->pingers [index].region].name, region_name))
+        //  Speaks from another region now: gone from the old one.
+        job_book_pinger_gone (self, index, now);
+    int region = -1;
+    if (index < 0 || !self->pingers [index].alive) {
+        region = s_region_intern (self, region_name);
+        if (region < 0)
+            return PINGER_REFUSED;
+    }
     if (index < 0) {
         if (self->pinger_count == JOB_BOOK_PINGERS_MAX)
             return PINGER_REFUSED;
@@ -269,8 +647,11 @@ job_book_pinger_message_keyed (job_book_t *self, const char *id, const char *key
             event = PINGER_BACK;
         pinger->credit = 0;
         pinger->outstanding = 0;
+        pinger->region = region;
+        pinger->alive = true;
+        if (self->regions [region].live++ == 0)
+            s_region_up (self, region, now);
     }
-    pinger->alive = true;
     pinger->last_seen = now;
     if (ready)
         pinger->credit += slots;
@@ -292,16 +673,20 @@ job_book_pinger_gone (job_book_t *self, int index, int64_t now)
     pinger->outstanding = 0;
     self->counters [JOB_BOOK_gone]++;
     //  Its jobs will not come back: each is due again now (attempt + 1).
-    for (uint32_t at = 0; at < self->slot_count; at++) {
-        slot_t *slot = &self->slots [at];
-        if (slot->active && slot->phase == PHASE_IN_FLIGHT && slot->pinger == index) {
+    //  They can only be probes of its region.
+    region_t *region = &self->regions [pinger->region];
+    for (uint32_t at = 0; at < region->probe_count; at++) {
+        probe_t *probe = &region->probes [at];
+        if (probe->active && probe->phase == PHASE_IN_FLIGHT && probe->pinger == index) {
             //  Its outstanding count is already gone with it: nothing to
             //  release later, but its resend should go elsewhere.
-            slot->pinger = -1;
-            slot->avoid = index;
-            s_schedule (self, at, now);
+            probe->pinger = -1;
+            probe->avoid = (int16_t) index;
+            s_schedule (self, s_handle (pinger->region, at), now);
         }
     }
+    if (--region->live == 0)
+        s_region_down (self, pinger->region);
 }
 
 int
@@ -332,16 +717,23 @@ job_book_pingers_alive (job_book_t *self)
     return alive;
 }
 
-//  A pinger with credit, preferring one other than avoid; -1 if none.
-//  Does not move the round-robin cursor: only a send does.
+int
+job_book_region_alive (job_book_t *self, const char *region)
+{
+    int index = s_region_find (self, region ? region : "");
+    return index < 0 ? 0 : self->regions [index].live;
+}
+
+//  A pinger of region with credit, preferring one other than avoid; -1 if
+//  none.  Does not move the region's round-robin cursor: only a send does.
 static int
-s_pinger_choose (job_book_t *self, int avoid)
+s_pinger_choose (job_book_t *self, int region, int avoid)
 {
     int fallback = -1;
     for (int step = 0; step < self->pinger_count; step++) {
-        int index = (self->next_pinger + step) % self->pinger_count;
+        int index = (self->regions [region].cursor + step) % self->pinger_count;
         job_pinger_t *pinger = &self->pingers [index];
-        if (!pinger->alive || pinger->credit <= 0)
+        if (!pinger->alive || pinger->region != region || pinger->credit <= 0)
             continue;
         if (index != avoid)
             return index;
@@ -350,13 +742,14 @@ s_pinger_choose (job_book_t *self, int avoid)
     return fallback;
 }
 
-static bool
-s_has_credit (job_book_t *self)
+//  Marks in credit [] each region with a live pinger that has credit.
+static void
+s_regions_with_credit (job_book_t *self, bool *credit)
 {
+    memset (credit, 0, JOB_BOOK_REGIONS_MAX * sizeof (bool));
     for (int index = 0; index < self->pinger_count; index++)
         if (self->pingers [index].alive && self->pingers [index].credit > 0)
-            return true;
-    return false;
+            credit [self->pingers [index].region] = true;
 }
 
 
@@ -366,45 +759,67 @@ s_has_credit (job_book_t *self)
 //  IDLE again, due at the next round: one interval after this round was
 //  due, unless that moment has passed already.
 static void
-s_next_round (job_book_t *self, uint32_t index, int64_t now)
+s_next_round (job_book_t *self, uint32_t handle, int64_t now)
 {
-    slot_t *slot = &self->slots [index];
-    slot->phase = PHASE_IDLE;
-    slot->round += slot->check.interval_ms;
-    if (slot->round < now)
-        slot->round = now;
-    s_schedule (self, index, slot->round);
+    probe_t *probe = s_probe (self, handle);
+    probe->phase = PHASE_IDLE;
+    probe->avoid = -1;
+    probe->round += self->sites [probe->site].check.interval_ms;
+    if (probe->round < now)
+        probe->round = now;
+    s_schedule (self, handle, probe->round);
 }
 
 job_action_t
 job_book_next (job_book_t *self, int64_t now, job_t *job)
 {
-    uint32_t index;
-    int64_t at;
-    if (!sq_heap_peek (self->schedule, &index, &at) || at > now)
-        return JOB_NONE;
-    slot_t *slot = &self->slots [index];
-    bool resend = slot->phase == PHASE_IN_FLIGHT;
-    memset (job, 0, sizeof (*job));
-    job->slot = index;
-    job->site = &slot->check;
-    if (resend && slot->attempt >= self->rules.max_attempts) {
-        //  The deadline passed again and again with no DONE.
-        job->job_id = slot->job_id;
-        job->attempt = slot->attempt;
-        job->pinger = -1;
-        self->counters [JOB_BOOK_abandoned]++;
-        s_release_job (self, slot);
-        s_next_round (self, index, now);
-        return JOB_ABANDONED;
+    bool credit [JOB_BOOK_REGIONS_MAX];
+    s_regions_with_credit (self, credit);
+    //  Each region's earliest probe; the earliest of those that can go.
+    uint32_t handle = NONE;
+    int64_t earliest = 0;
+    for (int region = 0; region < self->region_count; region++) {
+        uint32_t index;
+        int64_t at;
+        if (!self->regions [region].schedule
+        ||  !sq_heap_peek (self->regions [region].schedule, &index, &at) || at > now)
+            continue;
+        probe_t *probe = &self->regions [region].probes [index];
+        if (probe->phase == PHASE_IN_FLIGHT && probe->attempt >= self->rules.max_attempts) {
+            //  The deadline passed again and again with no DONE.
+            memset (job, 0, sizeof (*job));
+            job->probe = s_handle (region, index);
+            job->site = &self->sites [probe->site].check;
+            job->region = self->regions [region].name;
+            job->job_id = probe->job_id;
+            job->attempt = probe->attempt;
+            job->pinger = -1;
+            self->counters [JOB_BOOK_abandoned]++;
+            s_release_job (self, probe);
+            s_next_round (self, job->probe, now);
+            return JOB_ABANDONED;
+        }
+        if (credit [region] && (handle == NONE || at < earliest)) {
+            handle = s_handle (region, index);
+            earliest = at;
+        }
     }
-    //  A resend goes to another pinger when one has credit.
-    int avoid = !resend ? -1 : slot->pinger >= 0 ? slot->pinger : slot->avoid;
-    int pinger = s_pinger_choose (self, avoid);
-    if (pinger < 0)
-        return JOB_NONE;        //  nobody has credit: it stays due
-    job->job_id = resend ? slot->job_id : self->last_job + 1;
-    job->attempt = resend ? slot->attempt + 1 : 1;
+    if (handle == NONE)
+        return JOB_NONE;        //  nobody of a due probe's region has credit: it stays due
+    int region = s_handle_region (handle);
+    probe_t *probe = s_probe (self, handle);
+    bool resend = probe->phase == PHASE_IN_FLIGHT;
+    //  A resend goes to another pinger when one has credit; so does a
+    //  recheck DONE asked to keep from a pinger.
+    int avoid = resend && probe->pinger >= 0 ? probe->pinger : probe->avoid;
+    int pinger = s_pinger_choose (self, region, avoid);
+    assert (pinger >= 0);       //  the region has credit
+    memset (job, 0, sizeof (*job));
+    job->probe = handle;
+    job->site = &self->sites [probe->site].check;
+    job->region = self->regions [region].name;
+    job->job_id = resend ? probe->job_id : self->last_job + 1;
+    job->attempt = resend ? probe->attempt + 1 : 1;
     job->pinger = pinger;
     job->pinger_id = self->pingers [pinger].id;
     job->resend = resend;
@@ -414,20 +829,20 @@ job_book_next (job_book_t *self, int64_t now, job_t *job)
 void
 job_book_sent (job_book_t *self, const job_t *job, int64_t now)
 {
-    slot_t *slot = &self->slots [job->slot];
+    probe_t *probe = s_probe (self, job->probe);
     job_pinger_t *pinger = &self->pingers [job->pinger];
     pinger->credit--;
     pinger->outstanding++;
-    s_release_job (self, slot);         //  a resend: the old pinger is let off
-    slot->pinger = job->pinger;
-    slot->avoid = -1;
-    slot->job_id = job->job_id;
-    slot->attempt = job->attempt;
-    slot->phase = PHASE_IN_FLIGHT;
+    s_release_job (self, probe);        //  a resend: the old pinger is let off
+    probe->pinger = (int16_t) job->pinger;
+    probe->avoid = -1;
+    probe->job_id = job->job_id;
+    probe->attempt = job->attempt;
+    probe->phase = PHASE_IN_FLIGHT;
     if (job->job_id > self->last_job)
         self->last_job = job->job_id;
-    self->next_pinger = (job->pinger + 1) % self->pinger_count;
-    s_schedule (self, job->slot, now + slot->check.timeout_ms + self->rules.deadline_margin_ms);
+    self->regions [s_handle_region (job->probe)].cursor = (job->pinger + 1) % self->pinger_count;
+    s_schedule (self, job->probe, now + job->site->timeout_ms + self->rules.deadline_margin_ms);
     self->counters [JOB_BOOK_jobs]++;
     if (job->resend)
         self->counters [JOB_BOOK_resends]++;
@@ -441,41 +856,57 @@ job_book_unroutable (job_book_t *self, const job_t *job, int64_t now)
 }
 
 int
-job_book_done (job_book_t *self, uint64_t site_id, uint64_t job_id, bool recheck,
-               uint32_t delay_ms, int64_t now)
+job_book_done (job_book_t *self, const sq_done_t *done, int64_t now)
 {
-    uint32_t index = s_slot_of (self, site_id);
-    slot_t *slot = index == UINT32_MAX ? NULL : &self->slots [index];
-    if (!slot || slot->phase != PHASE_IN_FLIGHT || slot->job_id != job_id) {
+    uint32_t index = s_site_of (self, done->site_id);
+    uint32_t handle = index == NONE ? NONE : self->sites [index].first_probe;
+    while (handle != NONE) {
+        probe_t *probe = s_probe (self, handle);
+        if (probe->phase == PHASE_IN_FLIGHT && probe->job_id == done->job_id)
+            break;
+        handle = probe->next;
+    }
+    if (handle == NONE) {
         self->counters [JOB_BOOK_stale]++;
         return -1;
     }
+    probe_t *probe = s_probe (self, handle);
     self->counters [JOB_BOOK_done]++;
-    s_release_job (self, slot);
-    if (recheck) {
-        slot->phase = PHASE_IDLE;
-        slot->round = now + delay_ms;
-        s_schedule (self, index, slot->round);
+    s_release_job (self, probe);
+    if (done->recheck) {
+        probe->phase = PHASE_IDLE;
+        probe->round = now + done->delay_ms;
+        int avoid = *done->avoid ? job_book_pinger_find (self, done->avoid) : -1;
+        probe->avoid = (int16_t) avoid;
+        s_schedule (self, handle, probe->round);
     }
     else
     if (self->rules.once) {
-        slot->phase = PHASE_FINISHED;
-        sq_heap_remove (self->schedule, index);
+        probe->phase = PHASE_FINISHED;
+        probe->avoid = -1;
+        sq_heap_remove (self->regions [s_handle_region (handle)].schedule,
+                        handle & PROBE_INDEX_MAX);
         self->counters [JOB_BOOK_finished]++;
     }
     else
-        s_next_round (self, index, now);
+        s_next_round (self, handle, now);
     return 0;
 }
 
 int64_t
 job_book_wake_at (job_book_t *self)
 {
-    uint32_t index;
-    int64_t at;
-    if (s_has_credit (self) && sq_heap_peek (self->schedule, &index, &at))
-        return at;
-    return INT64_MAX;
+    bool credit [JOB_BOOK_REGIONS_MAX];
+    s_regions_with_credit (self, credit);
+    int64_t earliest = INT64_MAX;
+    for (int region = 0; region < self->region_count; region++) {
+        uint32_t index;
+        int64_t at;
+        if (credit [region] && sq_heap_peek (self->regions [region].schedule, &index, &at)
+        &&  at < earliest)
+            earliest = at;
+    }
+    return earliest;
 }
 
 const uint64_t *

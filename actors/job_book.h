@@ -5,26 +5,53 @@
     passes the monotonic time in, asks what to do, does it (a ROUTER send)
     and reports back.  No ZeroMQ, no libcurl.
 
-    A site is in one phase at a time:
+    Regions and probes.  A site is checked from each of its regions every
+    round: the book keeps one probe per (site, region), and a probe is what
+    the rules below schedule (its own job id, phase, deadline, resends,
+    cadence and rechecks).  A probe's job goes only to a live pinger of
+    its region that has credit (round robin among them); while its region
+    has none, the probe waits, and goes when one comes.  Pingers without a
+    region (the hub's own threads) form the region "".
+      explicit regions ("eu,us")  one probe per region named, fixed
+      every region ("", default)  one probe per region that has a live
+                                  pinger: a region that gains its first
+                                  live pinger gives every such site a probe
+                                  (first due as a new site would be: at its
+                                  first due time if that is still ahead,
+                                  else now + its spread offset); a region
+                                  whose last live pinger goes loses them (a
+                                  late DONE for one is stale).  While no
+                                  region has a live pinger the last set is
+                                  kept, waiting, so a lone hub whose only
+                                  pinger blinks behaves as before regions.
+    With one region a site has one probe and behaves as a site always did.
+
+    A probe is in one phase at a time:
       IDLE       its next check is due at `at`
       IN_FLIGHT  a job is out; its deadline (timeout + margin) is `at`
       FINISHED   once mode only: checked to a verdict, never again
-    One min-heap keyed by `at`, whatever the phase, holds the schedule.
+    One min-heap per region keyed by `at`, whatever the phase, holds that
+    region's probes (so a region without credit never holds up another).
 
-    Jobs: a due IDLE site gets a new job id, attempt 1.  An IN_FLIGHT site
-    whose deadline passes is sent again with attempt + 1, to another pinger
-    when one has credit; after max_attempts sends it is abandoned and the
-    site waits for its next round.  DONE for the current job ends it: the
-    next round one interval after this one was due (cadence kept, unless
-    that moment has passed), a recheck after the delay DONE asks for, or,
-    in once mode, FINISHED.
+    Jobs: a due IDLE probe gets a new job id, attempt 1.  An IN_FLIGHT
+    probe whose deadline passes is sent again with attempt + 1, to another
+    pinger of its region when one has credit; after max_attempts sends it
+    is abandoned and waits for its next round.  DONE for the current job
+    ends it: the next round one interval after this one was due (cadence
+    kept, unless that moment has passed), a recheck after the delay DONE
+    asks for (by another pinger of the region than DONE's avoid when one
+    has credit), or, in once mode, FINISHED.
 
     Pingers and credit: READY adds free slots; each job sent takes one;
     a HEARTBEAT, when no job sent to the pinger still lacks its DONE, sets
     the credit to the free slots it reports.  A pinger is gone when it is
     silent for pinger_silence_ms or a send to it fails: one path for both,
     its credit dropped and each job it held due again at once.  A pinger
-    that speaks again starts afresh.
+    that speaks again starts afresh (a pinger that speaks from another
+    region than before is gone from the old one and starts afresh).
+
+    Cost: every event is O(log probes) plus O(pingers + regions), except a
+    region gaining its first or losing its last live pinger: O(sites).
 */
 #ifndef JOB_BOOK_H_INCLUDED
 #define JOB_BOOK_H_INCLUDED
@@ -33,6 +60,7 @@
 #include "sq_counters.h"
 
 #define JOB_BOOK_PINGERS_MAX    256     //  pingers one book tracks
+#define JOB_BOOK_REGIONS_MAX    256     //  region names one book knows at once
 
 //  Counters of the book's decisions (see sq_counters.h for the convention).
 #define JOB_BOOK_COUNTERS(C) \
@@ -43,7 +71,9 @@
     C (JOB_BOOK, stale,         "DONE for a job no longer current") \
     C (JOB_BOOK, unroutable,    "sends a vanished pinger refused") \
     C (JOB_BOOK, gone,          "times a pinger was declared gone") \
-    C (JOB_BOOK, finished,      "once mode: sites checked for good")
+    C (JOB_BOOK, finished,      "once mode: probes checked for good") \
+    C (JOB_BOOK, probes,        "gauge: schedule entries, one per site and region") \
+    C (JOB_BOOK, unplaced,      "region names refused: region table full")
 
 typedef enum { JOB_BOOK_COUNTERS (SQ_COUNTER_ENUM) JOB_BOOK_COUNTER_COUNT } job_book_counter_t;
 
@@ -70,6 +100,10 @@ typedef struct {
     uint8_t max_redirects;      //  redirects followed
     bool tls_verify;            //  false: site opted out
     uint32_t interval_ms;       //  time between rounds
+    const char *regions;        //  "eu,us": checked from each; NULL or "" =
+                                //  every region with a live pinger.  Read by
+                                //  job_book_site_put, not kept (NULL in the
+                                //  book's copy)
 } job_site_t;
 
 //  A pinger as the book sees it.
@@ -81,6 +115,7 @@ typedef struct {
     int64_t credit;             //  CHECKs it can take now
     int64_t outstanding;        //  jobs sent to it still without a DONE
     int64_t last_seen;          //  mono ms of its last message
+    int region;                 //  index of its region (see job_book_region)
     bool alive;                 //  false once gone
 } job_pinger_t;
 
@@ -92,10 +127,11 @@ typedef enum {
 } job_action_t;
 
 //  A job to send.  Its pointers are borrowed from the book and stay valid
-//  only until the next job_book_site_put or job_book_sites_end.
+//  only until the next call that changes the book.
 typedef struct {
-    uint32_t slot;              //  the site's slot in the book
+    uint32_t probe;             //  the probe's handle in the book
     const job_site_t *site;     //  what to check (borrowed)
+    const char *region;         //  the probe's region (borrowed)
     uint64_t job_id;            //  job number
     uint32_t attempt;           //  1 on the first send
     int pinger;                 //  index of the pinger to send to
@@ -108,7 +144,7 @@ typedef enum {
     PINGER_SEEN,                //  a known, live pinger
     PINGER_JOINED,              //  first message from this id
     PINGER_BACK,                //  a pinger that had been declared gone
-    PINGER_REFUSED              //  no room for another pinger
+    PINGER_REFUSED              //  no room for another pinger or region
 } pinger_event_t;
 
 typedef struct _job_book_t job_book_t;
@@ -122,12 +158,15 @@ void job_book_destroy (job_book_t **self_p);
 //  --- Sites: a list is given as begin, put for each site, end.
 //  Marks every site as not (yet) in the new list.
 void job_book_sites_begin (job_book_t *self);
-//  Add or update a site (strings copied).  A known site keeps its schedule
-//  (a new interval applies from the current round); a new one is first due
-//  at now + first_offset_ms (the caller spreads them over the interval;
-//  in once mode every new site is due at once and the offset is ignored).
-void job_book_site_put (job_book_t *self, const job_site_t *site, int64_t now,
-                        uint32_t first_offset_ms);
+//  Add or update a site (strings copied).  A known site keeps the schedule
+//  of the probes it keeps (a new interval applies from the current round);
+//  a region it no longer names loses its probe.  A new site, or a new
+//  region of a known one, is first due at now + first_offset_ms (the caller
+//  spreads them over the interval; in once mode every new probe is due at
+//  once and the offset is ignored).  Returns the region names that could
+//  not be placed (region table full; counted as unplaced): 0 normally.
+int job_book_site_put (job_book_t *self, const job_site_t *site, int64_t now,
+                       uint32_t first_offset_ms);
 //  Forget every site not put since begin (a late DONE for one is stale).
 void job_book_sites_end (job_book_t *self);
 //  Sites in the book.
@@ -135,19 +174,26 @@ size_t job_book_site_count (job_book_t *self);
 //  A site by id, or NULL (borrowed: valid until the next site_put or
 //  sites_end).
 const job_site_t *job_book_site (job_book_t *self, uint64_t site_id);
-//  When a site's next event is (mono ms): due time, or deadline while a job
-//  is out; -1 if the site is unknown or finished.
+//  When a site's next event is (mono ms): the earliest of its probes' due
+//  times or deadlines; -1 if the site is unknown, finished or has no probe.
 int64_t job_book_site_at (job_book_t *self, uint64_t site_id);
+//  The same for the site's probe of region (NULL = ""): -1 if it has none.
+int64_t job_book_probe_at (job_book_t *self, uint64_t site_id, const char *region);
+//  Probes of a site (0 if unknown).
+int job_book_site_probes (job_book_t *self, uint64_t site_id);
+//  A region's name by index (borrowed), or NULL.
+const char *job_book_region (job_book_t *self, int region);
 
 //  --- Pingers
-//  A READY (ready true) or HEARTBEAT from pinger id with free slots.
+//  A READY (ready true) or HEARTBEAT from pinger id, without a region,
+//  with free slots.
 pinger_event_t job_book_pinger_message (job_book_t *self, const char *id, bool ready,
                                         uint32_t slots, int64_t now);
-//  The same, recording key for a pinger seen for the first time (after
-//  job_book_pinger_key_check said yes).
+//  The same from region (NULL = ""), recording key for a pinger seen for
+//  the first time (after job_book_pinger_key_check said yes).
 pinger_event_t job_book_pinger_message_keyed (job_book_t *self, const char *id,
-                                              const char *key, bool ready, uint32_t slots,
-                                              int64_t now);
+                                              const char *key, const char *region, bool ready,
+                                              uint32_t slots, int64_t now);
 //  Whether pinger id may speak with key (its CURVE public key, "" over
 //  inproc/ipc): the first key an id is seen with is its key for good, so
 //  one allowed node cannot take over another's name.  A new id is not
@@ -165,6 +211,8 @@ const job_pinger_t *job_book_pinger (job_book_t *self, int pinger);
 int job_book_pinger_find (job_book_t *self, const char *id);
 //  Live pingers.
 int job_book_pingers_alive (job_book_t *self);
+//  Live pingers of region (NULL = "").
+int job_book_region_alive (job_book_t *self, const char *region);
 
 //  --- Jobs
 //  The next thing to do at now.  JOB_SEND fills job and changes nothing
@@ -174,10 +222,12 @@ job_action_t job_book_next (job_book_t *self, int64_t now, job_t *job);
 void job_book_sent (job_book_t *self, const job_t *job, int64_t now);
 //  The pinger could not be reached: it is gone; call job_book_next again.
 void job_book_unroutable (job_book_t *self, const job_t *job, int64_t now);
-//  DONE for job_id of site_id: recheck after delay_ms, or the next round.
-//  0, or -1 when stale (not the current job, or an unknown site).
-int job_book_done (job_book_t *self, uint64_t site_id, uint64_t job_id, bool recheck,
-                   uint32_t delay_ms, int64_t now);
+//  DONE: for the site's probe whose current job is done->job_id (job ids
+//  are unique, so the job id alone finds the probe; done->region is not
+//  needed), recheck after delay_ms (by another pinger of the region than
+//  done->avoid when one has credit), or the next round.  0, or -1 when
+//  stale (not a current job of the site, or an unknown site or probe).
+int job_book_done (job_book_t *self, const sq_done_t *done, int64_t now);
 //  When job_book_next may next have work (mono ms): the earliest event in
 //  the schedule while some pinger has credit; INT64_MAX otherwise.
 int64_t job_book_wake_at (job_book_t *self);

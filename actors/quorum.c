@@ -45,3 +45,30 @@ quorum_judge (const quorum_region_t *regions, size_t count, unsigned quorum, int
         verdict.state = SQ_STATE_UP;
     return verdict;
 }
+
+//  States an owner or an operator hears of.
+static bool
+s_published (sq_state_t state)
+{
+    return state == SQ_STATE_DOWN || state == SQ_STATE_DEGRADED
+        || state == SQ_STATE_UNMONITORED;
+}
+
+quorum_step_t
+quorum_step (sq_state_t *state, sq_state_t *settled, sq_state_t judged)
+{
+    quorum_step_t step = {
+        .changed = judged != *state, .from = *state, .to = judged, .previous = *settled
+    };
+    *state = judged;
+    if (s_published (judged) && judged != *settled) {
+        step.publish = true;
+        *settled = judged;
+    }
+    else
+    if (judged == SQ_STATE_UP && *settled != SQ_STATE_UP) {
+        step.publish = s_published (*settled);
+        *settled = SQ_STATE_UP;
+    }
+    return step;
+}

@@ -47,4 +47,21 @@ typedef struct {
 quorum_t quorum_judge (const quorum_region_t *regions, size_t count, unsigned quorum,
                        int64_t now_us, int64_t fresh_us);
 
+//  A site's published life across regions: the state the quorum judged,
+//  and whether the change is published (ALERT) or only stored (CHANGE).
+//  Published: DOWN, DEGRADED, UNMONITORED, and UP after any of them.  Not
+//  published: UNKNOWN -> UP (first seen up), SUSPECT and UNKNOWN (a region
+//  rechecks).  `settled` is the last published state (UP, or UNKNOWN
+//  before the site was first seen up); an ALERT's previous is it.
+typedef struct {
+    bool changed;               //  the state changed: record it
+    bool publish;               //  ... on the feed too, as an ALERT
+    sq_state_t from;            //  state before
+    sq_state_t to;              //  state now
+    sq_state_t previous;        //  for an ALERT: the settled state before
+} quorum_step_t;
+
+//  Move *state (and *settled) to judged; what to do about it.
+quorum_step_t quorum_step (sq_state_t *state, sq_state_t *settled, sq_state_t judged);
+
 #endif

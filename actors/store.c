@@ -90,7 +90,7 @@ static const char *s_schema_v2_sql =
 
 //  Version 3 keeps, with each alert, what the notifier tells an owner
 //  besides the state: how long the previous state lasted, the deciding
-//  check's status and phases.  Older rows read them as 0 (unknown).
+//  check's status and phases, the regions that saw it down.  Older rows read them as 0 (unknown).
 static const char *s_schema_v3_sql =
     "ALTER TABLE alert ADD COLUMN previous_since_us INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE alert ADD COLUMN http_status INTEGER NOT NULL DEFAULT 0;"
@@ -99,6 +99,7 @@ static const char *s_schema_v3_sql =
     "ALTER TABLE alert ADD COLUMN tls_us INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE alert ADD COLUMN ttfb_us INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE alert ADD COLUMN total_us INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE alert ADD COLUMN regions TEXT NOT NULL DEFAULT '';"
     "PRAGMA user_version = 3;";
 
 #define S_STATEMENT_SQL(NAME, sql) sql,
@@ -443,6 +444,34 @@ store_status (store_t *self, int64_t now_us,
 }
 
 int
+store_site_regions (store_t *self, uint64_t site_id,
+                    void (*callback) (const char *region, bool up, sq_reason_t reason,
+                                      int64_t at_us, void *arg), void *arg)
+{
+    assert (self && callback);
+    if (site_id > INT64_MAX)
+        return 0;
+    sqlite3_stmt *statement = self->statement [STMT_SITE_REGIONS];
+    sqlite3_bind_int64 (statement, 1, (int64_t) site_id);
+    int rows = 0;
+    int rc;
+    //  SQLite takes the bare columns from the row that holds the MAX.
+    while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
+        const char *region = (const char *) sqlite3_column_text (statement, 0);
+        int reason = sqlite3_column_int (statement, 2);
+        callback (region ? region : "", sqlite3_column_int (statement, 1) != 0,
+                  reason >= 0 && reason < SQ_REASON_COUNT ? (sq_reason_t) reason : SQ_REASON_OK,
+                  sqlite3_column_int64 (statement, 3), arg);
+        rows++;
+    }
+    if (rc != SQLITE_DONE)
+        zsys_error ("store: cannot read the regions of site %llu: %s",
+                    (unsigned long long) site_id, sqlite3_errmsg (self->db));
+    sqlite3_reset (statement);
+    return rc == SQLITE_DONE ? rows : -1;
+}
+
+int
 store_cert_expiries (store_t *self, void (*callback) (uint64_t site_id, int64_t expiry, void *arg),
                      void *arg)
 {
@@ -565,6 +594,7 @@ s_alert_rows (store_t *self, sqlite3_stmt *statement, const char *what,
             int64_t value = sqlite3_column_int64 (statement, 10 + phase);
             *phases [phase] = value > 0 ? (uint64_t) value : 0;
         }
+        s_column_text (statement, 15, alert.regions, sizeof (alert.regions));
         callback (&alert, arg);
         rows++;
     }

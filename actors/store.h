@@ -138,6 +138,13 @@ int store_incidents (store_t *self, uint64_t site_id, size_t limit,
 //  from there after a restart.  0, or -1 (logged).
 int store_last_seq (store_t *self, uint64_t *seq);
 
+//  A site's latest kept verdict from each region that checked it, by region
+//  name, for `squirrel status`: callback (region, up, reason, at_us, arg).
+//  Returns the number of regions, or -1.
+int store_site_regions (store_t *self, uint64_t site_id,
+                        void (*callback) (const char *region, bool up, sq_reason_t reason,
+                                          int64_t at_us, void *arg), void *arg);
+
 //  The newest stored alert of every site that has one, in seq order (the
 //  notifier restores what it last heard of each site).  Returns the number,
 //  or -1.

@@ -58,18 +58,20 @@
                         " WHERE s.active = 1 GROUP BY s.id ORDER BY s.url") \
     S (ALERT_INSERT,    "INSERT INTO alert (seq, site_id, previous, state, since_us, reason, detail," \
                         " previous_since_us, http_status, dns_us, connect_us, tls_us, ttfb_us," \
-                        " total_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12," \
-                        " ?13, ?14)") \
+                        " total_us, regions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11," \
+                        " ?12, ?13, ?14, ?15)") \
     S (ALERT_LAST,      "SELECT MAX (seq) FROM alert") \
     S (ALERTS_LATEST,   "SELECT a.seq, a.site_id, s.url, a.previous, a.state, a.since_us, a.reason," \
                         " a.detail, a.previous_since_us, a.http_status, a.dns_us, a.connect_us," \
-                        " a.tls_us, a.ttfb_us, a.total_us FROM alert a JOIN site s ON s.id = a.site_id" \
+                        " a.tls_us, a.ttfb_us, a.total_us, a.regions FROM alert a JOIN site s ON s.id = a.site_id" \
                         " WHERE a.seq IN (SELECT MAX (seq) FROM alert GROUP BY site_id)" \
                         " ORDER BY a.seq") \
     S (ALERTS,          "SELECT a.seq, a.site_id, s.url, a.previous, a.state, a.since_us, a.reason," \
                         " a.detail, a.previous_since_us, a.http_status, a.dns_us, a.connect_us," \
-                        " a.tls_us, a.ttfb_us, a.total_us FROM alert a JOIN site s ON s.id = a.site_id" \
+                        " a.tls_us, a.ttfb_us, a.total_us, a.regions FROM alert a JOIN site s ON s.id = a.site_id" \
                         " WHERE a.seq > ?1 AND a.seq <= ?2 ORDER BY a.seq LIMIT ?3") \
+    S (SITE_REGIONS,    "SELECT region, up, reason, MAX (at_us) FROM result WHERE site_id = ?1" \
+                        " GROUP BY region ORDER BY region") \
     S (CERTS,           "SELECT s.id, (SELECT r.cert_expiry FROM result r WHERE r.site_id = s.id" \
                         " ORDER BY r.at_us DESC LIMIT 1) FROM site s WHERE s.active = 1") \
     S (INCIDENTS,       "SELECT start_us, end_us, reason, detail FROM incident" \

@@ -41,6 +41,7 @@ typedef struct {
     int64_t previous_since;     //  unix µs the previous state began (ALERT only)
     uint16_t http_status;       //  the deciding check's status (ALERT only)
     uint64_t phase_us [5];      //  its dns, connect, tls, ttfb, total (ALERT only)
+    char *regions;              //  where it was down (ALERT only), malloc'd; NULL = ""
 } pending_alert_t;
 
 //  One write waiting for the next flush.
@@ -77,6 +78,8 @@ typedef struct {
 
 static const char *const s_counter_names [] = { STORE_COUNTERS (SQ_COUNTER_STRING) };
 
+static void s_pending_clear (self_t *self);
+
 static void
 s_self_destroy (self_t **self_p)
 {
@@ -86,6 +89,7 @@ s_self_destroy (self_t **self_p)
     zpoller_destroy (&self->poller);
     zsock_destroy (&self->writes);
     store_close (&self->store);
+    s_pending_clear (self);
     free (self->pending);
     free (self);
     *self_p = NULL;
@@ -209,6 +213,7 @@ s_apply_alert (store_t *store, const pending_alert_t *alert, bool *known)
         sqlite3_bind_int (statement, 9, alert->http_status);
         for (int phase = 0; phase < 5; phase++)
             sqlite3_bind_int64 (statement, 10 + phase, s_clamp (alert->phase_us [phase], INT64_MAX));
+        sqlite3_bind_text (statement, 15, alert->regions ? alert->regions : "", -1, SQLITE_STATIC);
         rc = store_step (store, STMT_ALERT_INSERT);
         if (rc != SQLITE_OK)
             return rc;
@@ -272,6 +277,18 @@ s_apply (self_t *self, const pending_write_t *write, uint64_t *dropped)
     return rc;
 }
 
+//  Forget every pending write (after a commit, or when giving up).
+static void
+s_pending_clear (self_t *self)
+{
+    for (size_t index = 0; index < self->pending_count; index++)
+        if (self->pending [index].type != SQ_MSG_RESULT) {
+            free (self->pending [index].alert.regions);
+            self->pending [index].alert.regions = NULL;
+        }
+    self->pending_count = 0;
+}
+
 //  Drop every pending write, loudly.
 static void
 s_give_up (self_t *self, const char *why)
@@ -282,7 +299,7 @@ s_give_up (self_t *self, const char *why)
                 (unsigned long long) s_site_of (&self->pending [self->pending_count - 1]),
                 self->flush_failures, why);
     self->counters [STORE_dropped] += self->pending_count;
-    self->pending_count = 0;
+    s_pending_clear (self);
     self->alert_pending = false;
     self->flush_failures = 0;
     self->retry_at = 0;
@@ -309,7 +326,7 @@ s_flush (self_t *self)
     if (rc == SQLITE_OK) {
         self->counters [STORE_flushes]++;
         self->counters [STORE_dropped] += dropped;
-        self->pending_count = 0;
+        s_pending_clear (self);
         self->alert_pending = false;
         self->flush_failures = 0;
         self->retry_at = 0;
@@ -413,6 +430,7 @@ s_take_one (self_t *self)
         write->alert.phase_us [2] = msg.alert.tls_us;
         write->alert.phase_us [3] = msg.alert.ttfb_us;
         write->alert.phase_us [4] = msg.alert.total_us;
+        write->alert.regions = msg.alert.regions [0] ? strdup (msg.alert.regions) : NULL;
         if (msg.type == SQ_MSG_ALERT)
             self->alert_pending = true;
     }

@@ -78,9 +78,13 @@ s_pinger (int argc, char **argv)
             case 'k': key = optarg; break;
             case 's': server_key = optarg; break;
             case 'r':
-                if (!s_name_valid (optarg, SQ_NAME_MAX)) {
-                    fprintf (stderr, "squirrel pinger: --region takes a name of 1 to %d printable "
-                             "characters without spaces, not '%s'\n", SQ_NAME_MAX, optarg);
+                //  As the config's `regions` names them (a site lists
+                //  "eu,us"), so that any region can be named there.
+                if (!s_name_valid (optarg, SQ_NAME_MAX)
+                ||  strspn (optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "0123456789-_") != strlen (optarg)) {
+                    fprintf (stderr, "squirrel pinger: --region takes a name of 1 to %d letters, "
+                             "digits, '-' or '_', not '%s'\n", SQ_NAME_MAX, optarg);
                     return EXIT_USAGE;
                 }
                 region = optarg;

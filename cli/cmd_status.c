@@ -34,10 +34,50 @@ s_uptime (double value, char *out, size_t size)
         snprintf (out, size, "%.2f%%", value);
 }
 
+typedef struct {
+    bool json;                  //  --json
+    store_t *store;             //  for each site's regions
+    char *regions;              //  the regions of the row being printed (sq_json buffer)
+    size_t length;              //  its length
+    size_t count;               //  regions in it
+} printer_t;
+
+//  One region's latest verdict: " eu:up", " us:down(timeout)"; in JSON
+//  "eu":{"up":true,"reason":"ok","at":"..."}.
+static void
+s_region (const char *region, bool up, sq_reason_t reason, int64_t at_us, void *arg)
+{
+    printer_t *printer = (printer_t *) arg;
+    const char *name = *region ? region : "-";
+    if (printer->json) {
+        char at [40];
+        sq_time_iso (at_us, at, sizeof (at));
+        sq_json_appendf (&printer->regions, &printer->length, "%s", printer->count ? "," : "");
+        sq_json_append_string (&printer->regions, &printer->length, name);
+        sq_json_appendf (&printer->regions, &printer->length,
+                         ":{\"up\":%s,\"reason\":\"%s\",\"at\":\"%s\"}", up ? "true" : "false",
+                         sq_reason_name (reason), at);
+    }
+    else
+    if (up)
+        sq_json_appendf (&printer->regions, &printer->length, " %s:up", name);
+    else
+        sq_json_appendf (&printer->regions, &printer->length, " %s:down(%s)", name,
+                         sq_reason_name (reason));
+    printer->count++;
+}
+
 static void
 s_print_row (const store_status_t *row, void *arg)
 {
-    bool json = *(bool *) arg;
+    printer_t *printer = (printer_t *) arg;
+    bool json = printer->json;
+    //  Each region's latest verdict, when it was checked from a named region.
+    free (printer->regions);
+    printer->regions = NULL;
+    printer->length = printer->count = 0;
+    store_site_regions (printer->store, row->id, s_region, printer);
+    bool regional = printer->count > 1 || (printer->count == 1 && *row->last_region);
     char url [SQ_URL_MAX + 1];
     sq_url_shown (row->url, url, sizeof (url));
     char last [40] = "never";
@@ -68,7 +108,8 @@ s_print_row (const store_status_t *row, void *arg)
         sq_json_append_string (&line, &length, row->last_pinger);
         sq_json_appendf (&line, &length, ",\"region\":");
         sq_json_append_string (&line, &length, row->last_region);
-        sq_json_appendf (&line, &length, "}");
+        sq_json_appendf (&line, &length, ",\"regions\":{%s}}",
+                         regional && printer->regions ? printer->regions : "");
         puts (line);
         free (line);
         return;
@@ -77,9 +118,10 @@ s_print_row (const store_status_t *row, void *arg)
     s_uptime (row->uptime_24h, day, sizeof (day));
     s_uptime (row->uptime_7d, week, sizeof (week));
     s_uptime (row->uptime_30d, month, sizeof (month));
-    printf ("%-8s %8s %8s %8s  %-24s  %-11s  %-16s  %s\n", sq_state_name (row->state), day, week,
-            month, last, row->last_check_us ? sq_reason_name (row->last_reason) : "-",
-            *row->last_region ? row->last_region : "-", url);
+    printf ("%-8s %8s %8s %8s  %-24s  %-11s  %-16s  %s%s\n", sq_state_name (row->state), day,
+            week, month, last, row->last_check_us ? sq_reason_name (row->last_reason) : "-",
+            *row->last_region ? row->last_region : "-", url,
+            regional && printer->regions ? printer->regions : "");
 }
 
 //  The outbox's counts per channel, when there is an outbox.  0, or -1.
@@ -177,7 +219,9 @@ s_run (int argc, char **argv)
     if (!json)
         printf ("%-8s %8s %8s %8s  %-24s  %-11s  %-16s  %s\n", "STATE", "24H", "7D", "30D",
                 "LAST CHECK", "REASON", "REGION", "URL");
-    int rows = store_status (store, sq_wallclock_us (), s_print_row, &json);
+    printer_t printer = { .json = json, .store = store };
+    int rows = store_status (store, sq_wallclock_us (), s_print_row, &printer);
+    free (printer.regions);
     store_close (&store);
     if (rows < 0) {
         fprintf (stderr, "squirrel status: cannot read the store\n");

@@ -29,6 +29,8 @@
         digest_window       duration, 1s to 1h
         give_up_after       duration, 1s to 7d
         retry_max           duration, 1s to 1h
+        canaries            list of at most 16 http(s) URLs, each once; kept,
+                            not used yet (the pinger health check is not built)
         defaults, a site:
           interval          duration, 10s to 24h
           timeout           duration, above 0, at most 10m (SQ_TIMEOUT_MAX_MS)
@@ -51,6 +53,13 @@
                             the length to 366d, optional }; times ISO 8601,
                             "2026-12-01T02:00Z" or "...T02:00:00+01:00".
                             A site's list replaces the defaults' whole
+          regions           list of 1 to 16 region names, each once, each 1 to
+                            64 letters, digits, '-' or '_'; kept joined with
+                            ','; absent = every region with a live pinger.
+                            A site's list replaces the defaults' whole
+          quorum            whole number, 1 to 16, at most the regions listed
+                            (wherever each of the two is set); absent = a
+                            majority of the regions that count
         a site only:
           url               required; sq_url_check decides; unique
           owner             a name declared under owners
@@ -64,7 +73,8 @@
           command           absolute path of an executable file, at most
                             512 bytes
           quiet             true or false
-          maintenance       as for a site }
+          maintenance       as for a site
+          notify_degraded   true or false }
     The notification keys' rules are in config_notify.c.
 */
 #include "config_private.h"
@@ -109,8 +119,12 @@ typedef enum {
     KEY_FLAP_WINDOW,
     KEY_CERT_WARN_DAYS,
     KEY_MAINTENANCE,
+    KEY_REGIONS,
+    KEY_QUORUM,
     KEY_COUNT
 } check_key_t;
+//  given holds one bit per check key.
+_Static_assert (KEY_COUNT <= 32, "check keys must fit the given bits");
 
 //  The top-level keys.  defaults, owners and sites are sections, and come
 //  last.
@@ -126,6 +140,7 @@ typedef enum {
     TOP_DIGEST_WINDOW,
     TOP_GIVE_UP_AFTER,
     TOP_RETRY_MAX,
+    TOP_CANARIES,
     TOP_DEFAULTS,
     TOP_OWNERS,
     TOP_SITES
@@ -136,13 +151,14 @@ typedef enum {
 //  k is site key k + 2.
 static const char *s_top_keys [] = {
     "data_dir", "feed", "listen", "keys", "heartbeat", "workers", "smtp", "digest_after",
-    "digest_window", "give_up_after", "retry_max", "defaults", "owners", "sites"
+    "digest_window", "give_up_after", "retry_max", "canaries", "defaults", "owners", "sites"
 };
 static const char *s_worker_keys [] = { "mode", "pingers" };
 static const char *s_site_keys [] = {
     "url", "owner", "interval", "timeout", "method", "failure_threshold",
     "success_threshold", "accept", "keyword", "max_latency", "max_redirects", "tls_verify",
-    "remind_every", "flap_changes", "flap_window", "cert_warn_days", "maintenance"
+    "remind_every", "flap_changes", "flap_window", "cert_warn_days", "maintenance", "regions",
+    "quorum"
 };
 static const char **s_check_keys = s_site_keys + 2;
 #define KEYS_COUNT(keys) (sizeof (keys) / sizeof (keys [0]))
@@ -457,6 +473,12 @@ s_check_value (loader_t *loader, const node_t *node, check_key_t key, config_sit
             return config_days_parse (loader, node, name, &site->cert_warn_days);
         case KEY_MAINTENANCE:
             return config_windows_parse (loader, node, name, &site->maintenance);
+        case KEY_REGIONS:
+            return config_regions_parse (loader, node, name, &site->regions);
+        case KEY_QUORUM:
+            //  0 is what an absent quorum means (a majority); written out
+            //  it is more likely a mistake than a wish, so it is refused.
+            return config_whole (loader, node, name, 1, SQ_REGIONS_MAX, &site->quorum);
         case KEY_COUNT:
             break;
     }
@@ -478,6 +500,7 @@ s_site_defaults (config_site_t *site)
     site->failure_threshold = DEFAULT_THRESHOLD;
     site->success_threshold = DEFAULT_THRESHOLD;
     site->keyword = s_strdup ("");
+    site->regions = s_strdup ("");
     site->max_redirects = DEFAULT_MAX_REDIRECTS;
     site->tls_verify = true;
     site->remind_every_ms = SQ_NOTIFY_REMIND_MS;
@@ -492,7 +515,8 @@ s_site_free (config_site_t *site)
     free (site->url);
     free (site->owner);
     free (site->keyword);
-    site->url = site->owner = site->keyword = NULL;
+    free (site->regions);
+    site->url = site->owner = site->keyword = site->regions = NULL;
 }
 
 //  Copy every check key not in given from defaults into site.
@@ -515,9 +539,12 @@ s_site_complete (config_site_t *site, const config_site_t *defaults, uint32_t gi
     S_TAKE (KEY_FLAP_WINDOW, flap_window_ms)
     S_TAKE (KEY_CERT_WARN_DAYS, cert_warn_days)
     S_TAKE (KEY_MAINTENANCE, maintenance)       //  the whole list: a site's replaces
+    S_TAKE (KEY_QUORUM, quorum)
     #undef S_TAKE
     if (!(given & (1u << KEY_KEYWORD)))
         config_replace (&site->keyword, defaults->keyword);
+    if (!(given & (1u << KEY_REGIONS)))
+        config_replace (&site->regions, defaults->regions);     //  the whole list
 }
 
 //  FNV-1a: the URL index only needs a spread, not strength.
@@ -615,6 +642,70 @@ s_owner_declared (const node_t *owners, const char *name)
     return false;
 }
 
+//  The value of key name in mapping, or NULL.
+static const node_t *
+s_value_find (const node_t *mapping, const char *name)
+{
+    for (size_t pair = 0; mapping && pair < mapping->count / 2; pair++) {
+        const node_t *key = mapping->children [pair * 2];
+        if (key->kind == NODE_SCALAR && strcmp (key->value, name) == 0)
+            return mapping->children [pair * 2 + 1];
+    }
+    return NULL;
+}
+
+//  A quorum larger than the regions listed could never be reached: refuse
+//  it.  at is the value reported: the quorum's when at_quorum, else the
+//  regions'.  other says where the other one of the two came from: "" (the
+//  same mapping) or " in defaults".  No regions listed (every live region)
+//  is decided at run time: too few regions then is "unmonitored".
+static int
+s_quorum_check (loader_t *loader, const char *regions, uint32_t quorum, const node_t *at,
+                bool at_quorum, const char *other)
+{
+    size_t count = config_region_count (regions);
+    if (count == 0 || quorum <= count)
+        return 0;
+    if (at_quorum)
+        return config_fail (&loader->source, at->line, at->column,
+                            "quorum: expected at most %zu, the regions listed%s (%.*s), got %u",
+                            count, other, QUOTE_MAX, regions, quorum);
+    return config_fail (&loader->source, at->line, at->column,
+                        "regions: expected at least %u names, the quorum%s, got %zu (%.*s)",
+                        quorum, other, count, QUOTE_MAX, regions);
+}
+
+//  Sites that set one of regions and quorum and take the other from
+//  defaults: checked once the whole file is read, as defaults may come
+//  after the sites.  The one the site set is reported.
+static int
+s_quorum_check_sites (loader_t *loader, const node_t *sites)
+{
+    const config_t *config = loader->config;
+    const config_site_t *defaults = &config->defaults;
+    uint32_t both = (1u << KEY_REGIONS) | (1u << KEY_QUORUM);
+    //  Every item of sites made one site, in order (rc was 0 throughout).
+    for (size_t index = 0; sites && index < sites->count; index++) {
+        assert (index < config->site_count);
+        const config_site_t *site = &config->sites [index];
+        uint32_t given = loader->given [index] & both;
+        if (given == (1u << KEY_QUORUM)) {
+            if (s_quorum_check (loader, defaults->regions, site->quorum,
+                                s_value_find (sites->children [index], "quorum"), true,
+                                " in defaults"))
+                return -1;
+        }
+        else
+        if (given == (1u << KEY_REGIONS)) {
+            if (s_quorum_check (loader, site->regions, defaults->quorum,
+                                s_value_find (sites->children [index], "regions"), false,
+                                " in defaults"))
+                return -1;
+        }
+    }
+    return 0;
+}
+
 static int
 s_site_parse (loader_t *loader, const node_t *node)
 {
@@ -624,6 +715,7 @@ s_site_parse (loader_t *loader, const node_t *node)
     config_site_t *site = s_site_append (loader);
     uint32_t *given = &loader->given [loader->config->site_count - 1];
     site->line = node->line;
+    const node_t *quorum = NULL;        //  the site's quorum value, if it sets one
     for (size_t pair = 0; pair < node->count / 2; pair++) {
         int key = config_key_check (loader, node, pair, "in site", s_site_keys,
                                     KEYS_COUNT (s_site_keys));
@@ -649,11 +741,16 @@ s_site_parse (loader_t *loader, const node_t *node)
             if (s_check_value (loader, value, (check_key_t) (key - 2), site))
                 return -1;
             *given |= 1u << (key - 2);
+            if (key - 2 == KEY_QUORUM)
+                quorum = value;
         }
     }
     if (!site->url)
         return config_fail (&loader->source, node->line, node->column,
                             "site: expected a url key (url: https://...), got none");
+    //  Both set here: checked now.  One from defaults: at the end.
+    if (quorum && (*given & (1u << KEY_REGIONS)))
+        return s_quorum_check (loader, site->regions, site->quorum, quorum, true, "");
     return 0;
 }
 
@@ -768,7 +865,9 @@ s_top_value (loader_t *loader, top_key_t key, const node_t *value)
         case TOP_GIVE_UP_AFTER:
         case TOP_RETRY_MAX:
             return config_notify_setting (loader, s_top_keys [key], value);
-        case TOP_DEFAULTS:
+        case TOP_CANARIES:
+            return config_canaries_parse (loader, value);
+        case TOP_DEFAULTS: {
             for (size_t pair = 0; pair < value->count / 2; pair++) {
                 int check = config_key_check (loader, value, pair, "in defaults", s_check_keys,
                                               KEY_COUNT);
@@ -776,7 +875,10 @@ s_top_value (loader_t *loader, top_key_t key, const node_t *value)
                                                 (check_key_t) check, &config->defaults))
                     return -1;
             }
-            return 0;
+            const node_t *quorum = s_value_find (value, "quorum");
+            return quorum ? s_quorum_check (loader, config->defaults.regions,
+                                            config->defaults.quorum, quorum, true, "") : 0;
+        }
         case TOP_OWNERS:
             config->owners = (config_owner_t *) calloc (value->count / 2 + 1,
                                                         sizeof (config_owner_t));
@@ -838,7 +940,9 @@ s_document (loader_t *loader, const node_t *root)
         return config_fail (&loader->source, loader->pingers->line, loader->pingers->column,
                             "pingers: 0 means remote pingers only, which needs listen: "
                             "(tcp://HOST:PORT) for them to connect to");
-    return 0;
+    //  A site's quorum against regions from defaults, or the other way.
+    const node_t *sites = s_value_find (root, "sites");
+    return s_quorum_check_sites (loader, sites && sites->kind == NODE_LIST ? sites : NULL);
 }
 
 
@@ -1057,6 +1161,7 @@ config_destroy (config_t **self_p)
     for (size_t index = 0; index < self->site_count; index++)
         s_site_free (&self->sites [index]);
     free (self->sites);
+    config_canaries_free (self);
     config_notify_free (self);
     s_site_free (&self->defaults);
     free (self->feed);

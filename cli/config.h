@@ -9,13 +9,17 @@
         data_dir: ./squirrel-data
         feed: ipc:///tmp/squirrel.feed
         smtp: { url: smtps://mail.example.com:465, from: squirrel@example.com }
-        defaults: { interval: 5m, timeout: 20s, method: HEAD, ... }
+        canaries: [https://www.example.org/]
+        defaults: { interval: 5m, timeout: 20s, method: HEAD, regions: [eu, us], ... }
         owners:
-          alice: { email: alice@example.com, webhook: https://hooks.example.com/alice }
+          alice: { email: alice@example.com, webhook: https://hooks.example.com/alice,
+                   notify_degraded: true }
         sites:
           - url: https://example.com/
             owner: alice
             interval: 1m
+            regions: [eu, us, asia]
+            quorum: 2
 
     A site may override any key of defaults.  Every mistake is reported as
     "FILE:LINE:COLUMN: what was expected, and what was found", first one
@@ -43,6 +47,7 @@ extern "C" {
 #define CONFIG_REDIRECTS_MAX    50          //  max_redirects
 #define CONFIG_FILE_MAX         (64 << 20)  //  bytes in a config file
 #define CONFIG_PINGERS_MAX      64          //  workers.pingers
+#define CONFIG_CANARIES_MAX     16          //  canaries
 
 //  One site, or the defaults a site starts from.
 typedef struct {
@@ -65,6 +70,12 @@ typedef struct {
     sq_days_t cert_warn_days;   //  days before expiry to warn, descending, unique
     sq_windows_t maintenance;   //  no notification inside these; a site's list
                                 //  replaces the defaults' whole
+    char *regions;              //  region names joined with ',' ("eu,us"), each
+                                //  once; "" = every region with a live pinger;
+                                //  never NULL.  A site's list replaces the defaults'
+    uint32_t quorum;            //  regions that must see it down for DOWN, at most
+                                //  the regions listed; 0 = a majority of those
+                                //  that count
     int line;                   //  line of the site in the file, for messages
                                 //  (0 for sites added from the command line)
 } config_site_t;
@@ -81,6 +92,7 @@ typedef struct {
     char *command;              //  absolute path of a program to run, or NULL
     bool quiet;                 //  no reminders
     sq_windows_t maintenance;   //  no notification inside these
+    bool notify_degraded;       //  told of DEGRADED too (always in feed and store)
 } config_owner_t;
 
 //  The smtp section: where email goes out.  Strings NULL when absent (url
@@ -111,6 +123,10 @@ typedef struct {
     size_t owner_count;         //  entries in owners
     config_site_t *sites;       //  sites, in file order, URLs unique
     size_t site_count;          //  entries in sites
+    char **canaries;            //  http(s) URLs every pinger checks to judge its own
+                                //  health, unique, in file order; accepted, not used
+                                //  yet (the pinger health check is not built)
+    size_t canary_count;        //  entries in canaries, at most CONFIG_CANARIES_MAX
 } config_t;
 
 //  Load a config file.  NULL on any error, with one message in error:

@@ -48,10 +48,11 @@ typedef enum {
 static const char *s_smtp_keys [] = { "url", "from", "user", "password_file", "ca_file" };
 typedef enum {
     OWNER_EMAIL, OWNER_WEBHOOK, OWNER_WEBHOOK_TEMPLATE, OWNER_SLACK, OWNER_DISCORD,
-    OWNER_COMMAND, OWNER_QUIET, OWNER_MAINTENANCE
+    OWNER_COMMAND, OWNER_QUIET, OWNER_MAINTENANCE, OWNER_NOTIFY_DEGRADED
 } owner_key_t;
 static const char *s_owner_keys [] = {
-    "email", "webhook", "webhook_template", "slack", "discord", "command", "quiet", "maintenance"
+    "email", "webhook", "webhook_template", "slack", "discord", "command", "quiet", "maintenance",
+    "notify_degraded"
 };
 typedef enum { WINDOW_START, WINDOW_END, WINDOW_DURATION, WINDOW_EVERY } window_key_t;
 static const char *s_window_keys [] = { "start", "end", "duration", "every" };
@@ -513,6 +514,9 @@ config_owner_parse (loader_t *loader, const node_t *name, const node_t *node)
                 break;
             case OWNER_MAINTENANCE:
                 rc = config_windows_parse (loader, item, "maintenance", &owner->maintenance);
+                break;
+            case OWNER_NOTIFY_DEGRADED:
+                rc = config_bool (loader, item, "notify_degraded", &owner->notify_degraded);
                 break;
         }
         if (rc)

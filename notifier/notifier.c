@@ -798,8 +798,10 @@ s_set_sites (self_t *self, zmsg_t *batch)
             .flap_window_ms = site.flap_window_ms,
             .site_windows = site.maintenance,
         };
-        if (owner)
+        if (owner) {
             settings.owner_windows = owner->maintenance;
+            settings.notify_degraded = owner->notify_degraded;
+        }
         policy_set_site (self->policy, site.site_id, &settings);
     }
     //  Sites gone from the list are forgotten by the policy too.

@@ -430,6 +430,12 @@ policy_alert (policy_t *self, const sq_alert_t *alert, int64_t now_us)
         site->hushed = true;
         return POLICY_HUSH_MAINTENANCE;
     }
+    //  Degraded (down in fewer regions than the quorum) and unmonitored
+    //  reach only the owners who asked; the others hear of the site again
+    //  when it is down, or up after a down they were told of.
+    bool partial = alert->state == SQ_STATE_DEGRADED || alert->state == SQ_STATE_UNMONITORED;
+    if (partial && !(site->has_settings && site->settings.notify_degraded))
+        return POLICY_HUSH_DEGRADED;
     if (site->has_settings && s_flap_detection (&site->settings)) {
         if (site->flapping)
             return POLICY_HUSH_FLAPPING;
@@ -442,6 +448,12 @@ policy_alert (policy_t *self, const sq_alert_t *alert, int64_t now_us)
             return POLICY_FLAPPING;
         }
     }
+    //  Back from a partial state its owner never heard of (degraded with
+    //  notify_degraded off) to the state they were told: nothing to tell.
+    bool from_partial = alert->previous == SQ_STATE_DEGRADED
+                     || alert->previous == SQ_STATE_UNMONITORED;
+    if (from_partial && site->told_us && alert->state == site->told_state)
+        return POLICY_HUSH_UNCHANGED;
     s_told (site, alert->state, now_us);
     return POLICY_SEND;
 }
@@ -519,7 +531,8 @@ const char *
 policy_verdict_name (policy_verdict_t verdict)
 {
     static const char *const names [POLICY_VERDICT_COUNT] = {
-        "send", "flapping", "hush_flapping", "hush_maintenance", "hush_stale"
+        "send", "flapping", "hush_flapping", "hush_maintenance", "hush_stale",
+        "hush_degraded", "hush_unchanged"
     };
     return (unsigned) verdict < POLICY_VERDICT_COUNT ? names [verdict] : "?";
 }

@@ -36,6 +36,7 @@
 //  A site's settings, from its SITE and its owner's OWNER.
 typedef struct {
     uint32_t remind_every_ms;   //  0 = no reminders (also when the owner is quiet)
+    bool notify_degraded;       //  the owner is told of DEGRADED and UNMONITORED too
     uint32_t flap_changes;      //  0 = no flap detection
     uint32_t flap_window_ms;    //  0 = no flap detection
     sq_windows_t site_windows;  //  the site's maintenance windows
@@ -50,6 +51,10 @@ typedef enum {
     POLICY_HUSH_MAINTENANCE,    //  inside a maintenance window: tell nobody
     POLICY_HUSH_STALE,          //  older than (or the same as) the change last heard of:
                                 //  tell nobody (an alert caught up late, or twice)
+    POLICY_HUSH_DEGRADED,       //  degraded or unmonitored, and the owner did not ask
+                                //  (notify_degraded): the feed and the store have it
+    POLICY_HUSH_UNCHANGED,      //  back from degraded or unmonitored to the state its
+                                //  owner was last told: nothing to tell
     POLICY_VERDICT_COUNT
 } policy_verdict_t;
 

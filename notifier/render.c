@@ -508,6 +508,12 @@ s_site_text (buffer_t *buffer, const notice_t *const *notices, size_t count)
         BUFFER_PRINTF (buffer, "http status: %u\n", (unsigned) alert->http_status);
     else
         BUFFER_PRINTF (buffer, "http status: none\n");
+    if (alert->regions [0]) {
+        char regions [SQ_REGION_LIST_MAX + 1];
+        snprintf (regions, sizeof (regions), "%s", alert->regions);
+        render_clean (regions, true);
+        BUFFER_PRINTF (buffer, "down in: %s\n", regions);
+    }
     BUFFER_PRINTF (buffer, "timings (ms): ");
     s_phase (buffer, "dns", alert->dns_us, false);
     s_phase (buffer, "connect", alert->connect_us, false);
@@ -740,7 +746,9 @@ s_json_notice (buffer_t *buffer, const notice_t *notice)
     s_json_ms (buffer, "tls", alert->tls_us, false);
     s_json_ms (buffer, "ttfb", alert->ttfb_us, false);
     s_json_ms (buffer, "total", alert->total_us, true);
-    BUFFER_PRINTF (buffer, "},\"owner\":");
+    BUFFER_PRINTF (buffer, "},\"regions\":");
+    s_json_clean_string (buffer, alert->regions, sizeof (alert->regions));
+    BUFFER_PRINTF (buffer, ",\"owner\":");
     s_json_owner (buffer, notice);
     if (notice->kind == NOTICE_FLAPPING)
         BUFFER_PRINTF (buffer, ",\"changes\":%" PRIu32 ",\"window_ms\":%" PRIu32,

@@ -52,6 +52,8 @@ extern "C" {
 #define SQ_DAYS_VALUE_MAX   3650    //  largest of them, in days
 #define SQ_REMIND_MAX_MS    (7 * 86400000U) //  longest reminder interval: a week
 #define SQ_FLAP_CHANGES_MAX 100     //  flap_changes
+#define SQ_REGIONS_MAX      16      //  regions one site is checked from
+#define SQ_REGION_LIST_MAX  (SQ_REGIONS_MAX * (SQ_NAME_MAX + 1))    //  "eu,us,asia"
 
 //  HTTP method a check uses.
 typedef enum {
@@ -153,7 +155,9 @@ typedef struct {
     F (S, U32,    flap_changes, 0, SQ_FLAP_CHANGES_MAX) /* more changes than this in ... */ \
     F (S, U32,    flap_window_ms, 0, SQ_INTERVAL_MAX_MS) /* ... this window is flapping; 0 = off */ \
     F (S, DAYS,   cert_warn_days, 0, SQ_DAYS_MAX)       /* warn this many days before expiry */ \
-    F (S, WINDOWS, maintenance, 0, SQ_WINDOWS_MAX)      /* no notification inside these */
+    F (S, WINDOWS, maintenance, 0, SQ_WINDOWS_MAX)      /* no notification inside these */ \
+    F (S, STR,    regions,      0, SQ_REGION_LIST_MAX)  /* "eu,us": checked from each; "" = every live region */ \
+    F (S, U32,    quorum,       0, SQ_REGIONS_MAX)      /* regions that must see it down; 0 = majority */
 
 //  OWNER: supervisor -> notifier.  Someone told of their sites' changes,
 //  and through what.  Empty strings are channels the owner does not use.
@@ -166,7 +170,8 @@ typedef struct {
     F (S, STR,    discord,      0, SQ_CHANNEL_URL_MAX)  /* Discord webhook */ \
     F (S, STR,    command,      0, SQ_COMMAND_MAX)      /* program run with the alert in its env */ \
     F (S, BOOL,   quiet,        0, 1)                   /* no reminders */ \
-    F (S, WINDOWS, maintenance, 0, SQ_WINDOWS_MAX)      /* no notification inside these */
+    F (S, WINDOWS, maintenance, 0, SQ_WINDOWS_MAX)      /* no notification inside these */ \
+    F (S, BOOL,   notify_degraded, 0, 1)                /* told of DEGRADED too */
 
 //  RESULT: pinger -> collector.  The verdict of one check.
 #define SQ_RESULT_FIELDS(F, S) \
@@ -205,7 +210,8 @@ typedef struct {
     F (S, U64,    connect_us,   0, UINT64_MAX) \
     F (S, U64,    tls_us,       0, UINT64_MAX) \
     F (S, U64,    ttfb_us,      0, UINT64_MAX) \
-    F (S, U64,    total_us,     0, UINT64_MAX)
+    F (S, U64,    total_us,     0, UINT64_MAX) \
+    F (S, STR,    regions,      0, SQ_REGION_LIST_MAX)  /* "eu:timeout,us:connect": where it is down, why */
 
 //  ALERT: collector -> feed (PUB), and -> store, which keeps it by seq.  A
 //  published change of state: DOWN, or back UP.
@@ -239,12 +245,15 @@ typedef struct {
 #define SQ_HEARTBEAT_FIELDS(F, S) SQ_READY_FIELDS (F, S)
 
 //  DONE: collector -> dispatcher.  A job's result is in: schedule the site
-//  again, at its interval or, when it is suspect, after delay_ms.
+//  again from that region, at its interval or, when it is suspect there,
+//  after delay_ms, by another pinger of the region than avoid if one can.
 #define SQ_DONE_FIELDS(F, S) \
     F (S, U64,    job_id,       1, UINT64_MAX)          /* the job that finished */ \
     F (S, U64,    site_id,      1, UINT64_MAX)          /* its site */ \
     F (S, BOOL,   recheck,      0, 1)                   /* check again soon */ \
-    F (S, U32,    delay_ms,     0, SQ_TIMEOUT_MAX_MS)   /* how soon, if recheck */
+    F (S, U32,    delay_ms,     0, SQ_TIMEOUT_MAX_MS)   /* how soon, if recheck */ \
+    F (S, STR,    region,       0, SQ_NAME_MAX)         /* the region that checked */ \
+    F (S, STR,    avoid,        0, SQ_NAME_MAX)         /* recheck: not this pinger if another can; "" */
 
 //  Message list.  M (NAME, name, id): the type id is on the wire, never reuse one.
 #define SQ_MESSAGES(M) \

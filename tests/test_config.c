@@ -137,6 +137,8 @@ s_assert_built_in (const config_site_t *site)
     assert_int_equal (site->cert_warn_days.day [0], 14);
     assert_int_equal (site->cert_warn_days.day [1], 3);
     assert_int_equal (site->maintenance.count, 0);
+    assert_string_equal (site->regions, "");
+    assert_int_equal (site->quorum, 0);
 }
 
 static void
@@ -375,7 +377,7 @@ test_errors (void **state)
           "  - url: https://example.com/\n",
           "bad.yaml:2:1: unknown key 'site' at top level; expected one of: "
           "data_dir, feed, listen, keys, heartbeat, workers, smtp, digest_after, digest_window, "
-          "give_up_after, retry_max, defaults, owners, sites" },
+          "give_up_after, retry_max, canaries, defaults, owners, sites" },
         //  The topology keys.
         { "data_dir: ./data\n"
           "listen: tcp://0.0.0.0:7700\n",
@@ -423,26 +425,26 @@ test_errors (void **state)
           "bad.yaml:3:3: unknown key 'retries' in defaults; expected one of: interval, timeout, "
           "method, failure_threshold, success_threshold, accept, keyword, max_latency, "
           "max_redirects, tls_verify, remind_every, flap_changes, flap_window, cert_warn_days, "
-          "maintenance" },
+          "maintenance, regions, quorum" },
         { "defaults:\n"
           "  url: https://example.com/\n",
           "bad.yaml:2:3: unknown key 'url' in defaults; expected one of: interval, timeout, "
           "method, failure_threshold, success_threshold, accept, keyword, max_latency, "
           "max_redirects, tls_verify, remind_every, flap_changes, flap_window, cert_warn_days, "
-          "maintenance" },
+          "maintenance, regions, quorum" },
         { "sites:\n"
           "  - url: https://example.com/\n"
           "    intervall: 1m\n",
           "bad.yaml:3:5: unknown key 'intervall' in site; expected one of: url, owner, "
           "interval, timeout, method, failure_threshold, success_threshold, accept, keyword, "
           "max_latency, max_redirects, tls_verify, remind_every, flap_changes, flap_window, "
-          "cert_warn_days, maintenance" },
+          "cert_warn_days, maintenance, regions, quorum" },
         { "owners:\n"
           "  alice:\n"
           "    webhook: https://hooks.example.com/alice\n"
           "    sms: +100\n",
           "bad.yaml:4:5: unknown key 'sms' in owner 'alice'; expected one of: email, webhook, "
-          "webhook_template, slack, discord, command, quiet, maintenance" },
+          "webhook_template, slack, discord, command, quiet, maintenance, notify_degraded" },
         { "defaults:\n"
           "  interval: 5m\n"
           "  interval: 1m\n",
@@ -1388,6 +1390,198 @@ test_times (void **state)
     assert_int_equal (config_time_parse (NULL, &unix_s), -1);
 }
 
+//  regions, quorum, notify_degraded and canaries: accepted values, and
+//  where each value comes from when a site sets one and defaults the other.
+static void
+test_regions (void **state)
+{
+    config_t *config = s_load ("regions.yaml",
+        "canaries:\n"
+        "  - https://canary1.example/\n"
+        "  - http://canary2.example/health\n"
+        "sites:\n"
+        "  - url: https://a.example/            # both from defaults\n"
+        "    owner: alice\n"
+        "  - url: https://b.example/            # regions replaced, quorum 2 still fits\n"
+        "    regions: [eu-west_1, US2]\n"
+        "  - url: https://c.example/\n"
+        "    regions:\n"
+        "      - eu\n"
+        "    quorum: 1\n"
+        "  - url: https://d.example/            # quorum up to the defaults' three\n"
+        "    quorum: 3\n"
+        "defaults:\n"
+        "  regions: [eu, us, asia]\n"
+        "  quorum: 2\n"
+        "owners:\n"
+        "  alice: { webhook: https://hooks.example.com/a, notify_degraded: true }\n"
+        "  bob: { notify_degraded: off }\n"
+        "  carol:\n");
+    assert_int_equal (config->canary_count, 2);
+    assert_string_equal (config->canaries [0], "https://canary1.example/");
+    assert_string_equal (config->canaries [1], "http://canary2.example/health");
+    assert_string_equal (config->defaults.regions, "eu,us,asia");
+    assert_int_equal (config->defaults.quorum, 2);
+    assert_int_equal (config->site_count, 4);
+    assert_string_equal (config->sites [0].regions, "eu,us,asia");
+    assert_ptr_not_equal (config->sites [0].regions, config->defaults.regions);    //  a copy
+    assert_int_equal (config->sites [0].quorum, 2);
+    assert_string_equal (config->sites [1].regions, "eu-west_1,US2");
+    assert_int_equal (config->sites [1].quorum, 2);
+    assert_string_equal (config->sites [2].regions, "eu");
+    assert_int_equal (config->sites [2].quorum, 1);
+    assert_string_equal (config->sites [3].regions, "eu,us,asia");
+    assert_int_equal (config->sites [3].quorum, 3);
+    assert_true (config_owner (config, "alice")->notify_degraded);
+    assert_false (config_owner (config, "bob")->notify_degraded);
+    assert_false (config_owner (config, "carol")->notify_degraded);
+    config_destroy (&config);
+
+    //  Quorum without regions: every live region, decided at run time.
+    //  No canaries; the most names, the longest name.
+    char text [4096];
+    int used = snprintf (text, sizeof (text), "canaries: []\ndefaults:\n  quorum: 16\n"
+                         "sites:\n  - url: https://a.example/\n    regions: [");
+    for (int index = 0; index < SQ_REGIONS_MAX; index++)
+        used += snprintf (text + used, sizeof (text) - (size_t) used, "%sr%d",
+                          index ? ", " : "", index);
+    snprintf (text + used, sizeof (text) - (size_t) used,
+              "]\n  - url: https://b.example/\n    regions: [%0*d]\n    quorum: 1\n",
+              SQ_NAME_MAX, 7);
+    config = s_load ("most.yaml", text);
+    assert_int_equal (config->canary_count, 0);
+    assert_null (config->canaries);
+    assert_string_equal (config->defaults.regions, "");
+    assert_int_equal (config->defaults.quorum, 16);
+    assert_string_equal (config->sites [0].regions, "r0,r1,r2,r3,r4,r5,r6,r7,r8,r9,r10,r11,"
+                                                    "r12,r13,r14,r15");
+    assert_int_equal (config->sites [0].quorum, 16);
+    assert_int_equal (strlen (config->sites [1].regions), SQ_NAME_MAX);
+    config_destroy (&config);
+
+    //  Built in, and in the plain list: every live region, a majority.
+    config = s_load ("plain.txt", "https://a.example/\n");
+    assert_string_equal (config->sites [0].regions, "");
+    assert_int_equal (config->sites [0].quorum, 0);
+    config_destroy (&config);
+    config = config_new_empty ();
+    assert_int_equal (config_add_site (config, "https://a.example/", text, sizeof (text)), 0);
+    assert_string_equal (config->sites [0].regions, "");
+    assert_int_equal (config->canary_count, 0);
+    config_destroy (&config);
+}
+
+//  Each mistake in the region keys, at its line and column.
+static void
+test_region_errors (void **state)
+{
+    struct { const char *text; const char *error; } cases [] = {
+        { "defaults:\n"
+          "  regions: []\n",
+          "bad.yaml:2:12: regions: expected a list of 1 to 16 region names such as [eu, us], "
+          "got an empty list" },
+        { "defaults:\n"
+          "  regions: eu\n",
+          "bad.yaml:2:12: regions: expected a list of 1 to 16 region names such as [eu, us], "
+          "got 'eu'" },
+        { "defaults:\n"
+          "  regions: [eu, \"e u\"]\n",
+          "bad.yaml:2:17: regions: expected a region name of 1 to 64 letters, digits, '-' or "
+          "'_', got 'e u'" },
+        //  A comma would split the name on the wire.
+        { "sites:\n"
+          "  - url: https://a.example/\n"
+          "    regions:\n"
+          "      - eu,us\n",
+          "bad.yaml:4:9: regions: expected a region name of 1 to 64 letters, digits, '-' or "
+          "'_', got 'eu,us'" },
+        { "defaults:\n"
+          "  regions: [eu, \"\"]\n",
+          "bad.yaml:2:17: regions: expected a region name of 1 to 64 letters, digits, '-' or "
+          "'_', got ''" },
+        { "defaults:\n"
+          "  regions: [eu, [us]]\n",
+          "bad.yaml:2:17: regions: expected a region name of 1 to 64 letters, digits, '-' or "
+          "'_', got a list" },
+        { "defaults:\n"
+          "  regions: [eu, us, eu]\n",
+          "bad.yaml:2:21: regions: expected each region once, got 'eu' again" },
+        //  0 written out is refused: leave quorum out for a majority.
+        { "defaults:\n"
+          "  quorum: 0\n",
+          "bad.yaml:2:11: quorum: expected a whole number from 1 to 16, got '0'" },
+        { "sites:\n"
+          "  - url: https://a.example/\n"
+          "    quorum: 17\n",
+          "bad.yaml:3:13: quorum: expected a whole number from 1 to 16, got '17'" },
+        { "sites:\n"
+          "  - url: https://a.example/\n"
+          "    quorum: two\n",
+          "bad.yaml:3:13: quorum: expected a whole number from 1 to 16, got 'two'" },
+        //  Quorum above the regions listed: in one site, in defaults.
+        { "sites:\n"
+          "  - url: https://a.example/\n"
+          "    quorum: 3\n"
+          "    regions: [eu, us]\n",
+          "bad.yaml:3:13: quorum: expected at most 2, the regions listed (eu,us), got 3" },
+        { "defaults:\n"
+          "  quorum: 3\n"
+          "  regions: [eu, us]\n",
+          "bad.yaml:2:11: quorum: expected at most 2, the regions listed (eu,us), got 3" },
+        //  One from the site, the other from defaults (after the sites):
+        //  the site's own key is reported.
+        { "sites:\n"
+          "  - url: https://a.example/\n"
+          "  - url: https://b.example/\n"
+          "    quorum: 3\n"
+          "defaults:\n"
+          "  regions: [eu, us]\n",
+          "bad.yaml:4:13: quorum: expected at most 2, the regions listed in defaults (eu,us), "
+          "got 3" },
+        { "defaults:\n"
+          "  regions: [eu, us, asia]\n"
+          "  quorum: 3\n"
+          "sites:\n"
+          "  - url: https://a.example/\n"
+          "    regions: [eu, us]\n",
+          "bad.yaml:6:14: regions: expected at least 3 names, the quorum in defaults, "
+          "got 2 (eu,us)" },
+        { "owners:\n"
+          "  alice:\n"
+          "    notify_degraded: maybe\n",
+          "bad.yaml:3:22: notify_degraded: expected true or false, got 'maybe'" },
+        { "canaries: [ftp://x.example/]\n",
+          "bad.yaml:1:12: canaries: scheme 'ftp' is not monitored: only http and https" },
+        { "canaries: https://x.example/\n",
+          "bad.yaml:1:11: canaries: expected a list of at most 16 http or https URLs, "
+          "got 'https://x.example/'" },
+        { "canaries:\n"
+          "  - https://x.example/\n"
+          "  - https://x.example/\n",
+          "bad.yaml:3:5: canaries: expected each URL once, got 'https://x.example/' again" },
+    };
+    for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++)
+        s_expect_error (cases [index].text, cases [index].error);
+
+    //  17 names, 17 canaries: reported at the 17th.
+    char text [4096];
+    int used = snprintf (text, sizeof (text), "defaults:\n  regions:\n");
+    for (int index = 0; index <= SQ_REGIONS_MAX; index++)
+        used += snprintf (text + used, sizeof (text) - (size_t) used, "    - r%d\n", index);
+    s_expect_error (text, "bad.yaml:19:7: regions: expected at most 16 region names, got 17");
+    used = snprintf (text, sizeof (text), "canaries:\n");
+    for (int index = 0; index <= CONFIG_CANARIES_MAX; index++)
+        used += snprintf (text + used, sizeof (text) - (size_t) used,
+                          "  - https://c%d.example/\n", index);
+    s_expect_error (text, "bad.yaml:18:5: canaries: expected at most 16 URLs, got 17");
+
+    //  A name one byte too long (quoted cut to 60 bytes).
+    snprintf (text, sizeof (text), "defaults:\n  regions: [%0*d]\n", SQ_NAME_MAX + 1, 7);
+    s_expect_error (text, "bad.yaml:2:13: regions: expected a region name of 1 to 64 letters, "
+                    "digits, '-' or '_', got '0000000000000000000000000000000000000000000000000000"
+                    "00000000...'");
+}
+
 //  Decode every frame of batch into messages, at most max; returns how many.
 static size_t
 s_decode_batch (zmsg_t *batch, sq_msg_t *messages, size_t max)
@@ -1423,6 +1617,7 @@ test_batches (void **state)
         "    discord: https://discord.com/api/webhooks/1/x\n"
         "    command: %s/page.sh\n"
         "    quiet: yes\n"
+        "    notify_degraded: yes\n"
         "    maintenance:\n"
         "      - { start: 2026-12-01T02:00Z, duration: 2h, every: 1w }\n"
         "      - { start: 2026-12-24T00:00+01:00, end: 2026-12-27T00:00+01:00 }\n"
@@ -1435,6 +1630,8 @@ test_batches (void **state)
         "    flap_changes: 9\n"
         "    flap_window: 1h\n"
         "    cert_warn_days: [1, 7, 30]\n"
+        "    regions: [eu, us, asia]\n"
+        "    quorum: 2\n"
         "    maintenance:\n"
         "      - { start: 2026-12-01T02:00Z, duration: 30m, every: 1d }\n"
         "  - url: https://b.example/\n"
@@ -1459,6 +1656,7 @@ test_batches (void **state)
     assert_string_equal (owner->discord, alice->discord);
     assert_string_equal (owner->command, alice->command);
     assert_true (owner->quiet);
+    assert_true (owner->notify_degraded);
     assert_int_equal (owner->maintenance.count, 2);
     assert_memory_equal (&owner->maintenance, &alice->maintenance, sizeof (sq_windows_t));
     assert_int_equal (owner->maintenance.window [1].start_s,
@@ -1471,6 +1669,7 @@ test_batches (void **state)
     assert_string_equal (owner->webhook_template, "");
     assert_string_equal (owner->command, "");
     assert_false (owner->quiet);
+    assert_false (owner->notify_degraded);
     assert_int_equal (owner->maintenance.count, 0);
 
     //  Sites without an id are not in the batch.
@@ -1497,12 +1696,16 @@ test_batches (void **state)
     assert_int_equal (site->maintenance.window [0].start_s, T_2026_12_01_0200Z);
     assert_int_equal (site->maintenance.window [0].length_s, 1800);
     assert_int_equal (site->maintenance.window [0].every_s, 86400);
+    assert_string_equal (site->regions, "eu,us,asia");
+    assert_int_equal (site->quorum, 2);
     site = &messages [1].site;
     assert_int_equal (site->site_id, 12);
     assert_string_equal (site->owner, "bob");
     assert_int_equal (site->remind_every_ms, SQ_NOTIFY_REMIND_MS);
     assert_int_equal (site->flap_changes, SQ_NOTIFY_FLAP_CHANGES);
     assert_int_equal (site->flap_window_ms, SQ_NOTIFY_FLAP_WINDOW_MS);
+    assert_string_equal (site->regions, "");
+    assert_int_equal (site->quorum, 0);
     assert_int_equal (site->cert_warn_days.count, 2);
     assert_int_equal (site->cert_warn_days.day [0], 14);
     assert_int_equal (site->cert_warn_days.day [1], 3);
@@ -1548,6 +1751,8 @@ main (void)
         cmocka_unit_test (test_notify_keys),
         cmocka_unit_test (test_notify_errors),
         cmocka_unit_test (test_times),
+        cmocka_unit_test (test_regions),
+        cmocka_unit_test (test_region_errors),
         cmocka_unit_test (test_batches),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);

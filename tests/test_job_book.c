@@ -2,7 +2,8 @@
     clock the test moves by hand.  Cadence across rounds, deadlines and
     resends, the attempt limit, credit per pinger, heartbeats that resync
     credit, one "pinger gone" path for silence and for an unroutable send,
-    stale DONEs, once mode, reloads.  Counts are exact.
+    stale DONEs, once mode, reloads; regions: one probe per site and
+    region, each sent only to its region's pingers.  Counts are exact.
 */
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,6 +54,16 @@ s_expect_send (job_book_t *book, int64_t now, uint64_t site_id, uint32_t attempt
     return job;
 }
 
+//  DONE for job_id of site_id (avoiding no pinger): 0, or -1 if stale.
+static int
+s_done (job_book_t *book, uint64_t site_id, uint64_t job_id, bool recheck, uint32_t delay_ms,
+        int64_t now)
+{
+    sq_done_t done = { .job_id = job_id, .site_id = site_id, .recheck = recheck,
+                       .delay_ms = delay_ms };
+    return job_book_done (book, &done, now);
+}
+
 static void
 s_expect_none (job_book_t *book, int64_t now)
 {
@@ -78,17 +89,17 @@ test_cadence_is_kept (void **state)
     job_t job = s_expect_send (book, 100, 1, 1, "p1");
     assert_int_equal (job.job_id, 1);
     //  Finished 250 ms later: due one interval after 100, not after 350.
-    assert_int_equal (job_book_done (book, 1, job.job_id, false, 0, 350), 0);
+    assert_int_equal (s_done (book, 1, job.job_id, false, 0, 350), 0);
     assert_int_equal (job_book_site_at (book, 1), 100 + INTERVAL);
     s_expect_none (book, 100 + INTERVAL - 1);
     job = s_expect_send (book, 100 + INTERVAL, 1, 1, "p1");
     assert_int_equal (job.job_id, 2);
-    assert_int_equal (job_book_done (book, 1, job.job_id, false, 0, 100 + INTERVAL + 900), 0);
+    assert_int_equal (s_done (book, 1, job.job_id, false, 0, 100 + INTERVAL + 900), 0);
     assert_int_equal (job_book_site_at (book, 1), 100 + 2 * INTERVAL);
     //  A round that ends after the next was due: the next starts now.
     job = s_expect_send (book, 100 + 2 * INTERVAL, 1, 1, "p1");
     int64_t late = 100 + 3 * INTERVAL + 500;
-    assert_int_equal (job_book_done (book, 1, job.job_id, false, 0, late), 0);
+    assert_int_equal (s_done (book, 1, job.job_id, false, 0, late), 0);
     assert_int_equal (job_book_site_at (book, 1), late);
     job_book_destroy (&book);
     assert_null (book);
@@ -103,14 +114,14 @@ test_recheck_delay (void **state)
     s_put (book, 1, INTERVAL, 0, 0);
     job_book_pinger_message (book, "p1", true, 10, 0);
     job_t job = s_expect_send (book, 0, 1, 1, NULL);
-    assert_int_equal (job_book_done (book, 1, job.job_id, true, 0, 300), 0);
+    assert_int_equal (s_done (book, 1, job.job_id, true, 0, 300), 0);
     assert_int_equal (job_book_site_at (book, 1), 300);
     job = s_expect_send (book, 300, 1, 1, NULL);
-    assert_int_equal (job_book_done (book, 1, job.job_id, true, 4000, 700), 0);
+    assert_int_equal (s_done (book, 1, job.job_id, true, 4000, 700), 0);
     assert_int_equal (job_book_site_at (book, 1), 4700);
     //  The round after a recheck counts from the recheck.
     job = s_expect_send (book, 4700, 1, 1, NULL);
-    assert_int_equal (job_book_done (book, 1, job.job_id, false, 0, 4800), 0);
+    assert_int_equal (s_done (book, 1, job.job_id, false, 0, 4800), 0);
     assert_int_equal (job_book_site_at (book, 1), 4700 + INTERVAL);
     job_book_destroy (&book);
 }
@@ -130,7 +141,7 @@ test_deadline_resend_and_attempt_limit (void **state)
     //  Site 8 goes to p2, so round robin would pick p1 next: the resend
     //  below must go to p2 because it avoids p1, not by turn.
     job_t other = s_expect_send (book, 1, 8, 1, "p2");
-    assert_int_equal (job_book_done (book, 8, other.job_id, false, 0, 2), 0);
+    assert_int_equal (s_done (book, 8, other.job_id, false, 0, 2), 0);
     int64_t deadline = TIMEOUT + MARGIN;
     assert_int_equal (job_book_site_at (book, 7), deadline);
     //  Keep both pingers alive across the wait.
@@ -155,7 +166,7 @@ test_deadline_resend_and_attempt_limit (void **state)
     assert_int_equal (job_book_site_at (book, 7), INTERVAL);
     s_expect_none (book, 3 * deadline);
     //  A late DONE for the abandoned job is stale.
-    assert_int_equal (job_book_done (book, 7, first.job_id, false, 0, 3 * deadline + 1), -1);
+    assert_int_equal (s_done (book, 7, first.job_id, false, 0, 3 * deadline + 1), -1);
     assert_int_equal (s_counter (book, JOB_BOOK_stale), 1);
     job_book_destroy (&book);
 }
@@ -178,7 +189,7 @@ test_credit (void **state)
     assert_int_equal (job_book_pinger (book, 0)->credit, 0);
     assert_int_equal (job_book_pinger (book, 0)->outstanding, 2);
     //  DONE gives no credit (the pinger's READY does) ...
-    assert_int_equal (job_book_done (book, 1, one.job_id, false, 0, 10), 0);
+    assert_int_equal (s_done (book, 1, one.job_id, false, 0, 10), 0);
     assert_int_equal (job_book_pinger (book, 0)->outstanding, 1);
     s_expect_none (book, 10);
     //  ... and a READY for one slot lets exactly one more job go.
@@ -200,7 +211,7 @@ test_heartbeat_resyncs_credit (void **state)
     assert_int_equal (job_book_pinger (book, 0)->credit, 4);
     job_book_pinger_message (book, "p1", false, 5, 10);        //  outstanding 1: ignored
     assert_int_equal (job_book_pinger (book, 0)->credit, 4);
-    assert_int_equal (job_book_done (book, 1, job.job_id, false, 0, 20), 0);
+    assert_int_equal (s_done (book, 1, job.job_id, false, 0, 20), 0);
     job_book_pinger_message (book, "p1", false, 7, 30);        //  outstanding 0: taken
     assert_int_equal (job_book_pinger (book, 0)->credit, 7);
     job_book_destroy (&book);
@@ -311,7 +322,7 @@ test_gone_pinger_back_before_resend (void **state)
     assert_int_equal (job_book_pinger (book, 0)->outstanding, 1);
     assert_int_equal (job_book_pinger (book, 1)->outstanding, 1);
     //  Site 1's DONE releases p2, not p1.
-    assert_int_equal (job_book_done (book, 1, old.job_id, false, 0, 4100), 0);
+    assert_int_equal (s_done (book, 1, old.job_id, false, 0, 4100), 0);
     assert_int_equal (job_book_pinger (book, 0)->outstanding, 1);
     assert_int_equal (job_book_pinger (book, 1)->outstanding, 0);
     job_book_destroy (&book);
@@ -342,11 +353,11 @@ test_stale_done (void **state)
     s_put (book, 1, INTERVAL, 0, 0);
     job_book_pinger_message (book, "p1", true, 10, 0);
     job_t job = s_expect_send (book, 0, 1, 1, NULL);
-    assert_int_equal (job_book_done (book, 1, job.job_id + 1, false, 0, 10), -1);
-    assert_int_equal (job_book_done (book, 99, job.job_id, false, 0, 10), -1);
+    assert_int_equal (s_done (book, 1, job.job_id + 1, false, 0, 10), -1);
+    assert_int_equal (s_done (book, 99, job.job_id, false, 0, 10), -1);
     assert_int_equal (job_book_site_at (book, 1), TIMEOUT + MARGIN);
-    assert_int_equal (job_book_done (book, 1, job.job_id, false, 0, 10), 0);
-    assert_int_equal (job_book_done (book, 1, job.job_id, false, 0, 11), -1);   //  twice
+    assert_int_equal (s_done (book, 1, job.job_id, false, 0, 10), 0);
+    assert_int_equal (s_done (book, 1, job.job_id, false, 0, 11), -1);   //  twice
     assert_int_equal (s_counter (book, JOB_BOOK_stale), 3);
     assert_int_equal (s_counter (book, JOB_BOOK_done), 1);
     job_book_destroy (&book);
@@ -362,13 +373,13 @@ test_once_mode (void **state)
     job_book_pinger_message (book, "p1", true, 10, 0);
     job_t one = s_expect_send (book, 0, 1, 1, NULL);
     job_t two = s_expect_send (book, 0, 2, 1, NULL);
-    assert_int_equal (job_book_done (book, 1, one.job_id, true, 0, 5), 0);
-    assert_int_equal (job_book_done (book, 2, two.job_id, false, 0, 5), 0);
+    assert_int_equal (s_done (book, 1, one.job_id, true, 0, 5), 0);
+    assert_int_equal (s_done (book, 2, two.job_id, false, 0, 5), 0);
     assert_int_equal (job_book_site_at (book, 2), -1);
     assert_int_equal (s_counter (book, JOB_BOOK_finished), 1);
     one = s_expect_send (book, 5, 1, 1, NULL);
     s_expect_none (book, 5);
-    assert_int_equal (job_book_done (book, 1, one.job_id, false, 0, 9), 0);
+    assert_int_equal (s_done (book, 1, one.job_id, false, 0, 9), 0);
     assert_int_equal (s_counter (book, JOB_BOOK_finished), 2);
     assert_int_equal (job_book_wake_at (book), INT64_MAX);
     job_book_destroy (&book);
@@ -417,7 +428,7 @@ test_pinger_name_bound_to_key (void **state)
 {
     job_book_t *book = s_book (false, 3);
     assert_true (job_book_pinger_key_check (book, "p1", "KEY-ONE"));      //  unknown: yes
-    assert_int_equal (job_book_pinger_message_keyed (book, "p1", "KEY-ONE", true, 5, 0),
+    assert_int_equal (job_book_pinger_message_keyed (book, "p1", "KEY-ONE", "", true, 5, 0),
                       PINGER_JOINED);
     assert_true (job_book_pinger_key_check (book, "p1", "KEY-ONE"));
     assert_false (job_book_pinger_key_check (book, "p1", "KEY-TWO"));
@@ -443,9 +454,316 @@ test_job_ids_grow (void **state)
     job_t a = s_expect_send (book, 0, 1, 1, NULL);
     job_t b = s_expect_send (book, 0, 2, 1, NULL);
     assert_true (b.job_id > a.job_id);
-    assert_int_equal (job_book_done (book, 1, a.job_id, true, 0, 1), 0);
+    assert_int_equal (s_done (book, 1, a.job_id, true, 0, 1), 0);
     job_t c = s_expect_send (book, 1, 1, 1, NULL);
     assert_true (c.job_id > b.job_id);
+    job_book_destroy (&book);
+}
+
+
+//  --- Regions
+
+//  A site checked from regions ("eu,us"; NULL = every live region).
+static void
+s_put_in (job_book_t *book, uint64_t site_id, const char *regions, int64_t now, uint32_t offset)
+{
+    char url [64];
+    snprintf (url, sizeof (url), "http://site-%llu.test/", (unsigned long long) site_id);
+    job_site_t site = { .site_id = site_id, .url = url, .timeout_ms = TIMEOUT,
+                        .interval_ms = INTERVAL, .regions = regions };
+    assert_int_equal (job_book_site_put (book, &site, now, offset), 0);
+}
+
+//  A READY for slots from pinger id of region.
+static pinger_event_t
+s_hello (job_book_t *book, const char *id, const char *region, uint32_t slots, int64_t now)
+{
+    return job_book_pinger_message_keyed (book, id, "", region, true, slots, now);
+}
+
+//  The next action must be a SEND of site_id from region to pinger; sent.
+static job_t
+s_expect_region (job_book_t *book, int64_t now, uint64_t site_id, const char *region,
+                 const char *pinger)
+{
+    job_t job;
+    assert_int_equal (job_book_next (book, now, &job), JOB_SEND);
+    assert_int_equal (job.site->site_id, site_id);
+    assert_string_equal (job.region, region);
+    assert_string_equal (job.pinger_id, pinger);
+    job_book_sent (book, &job, now);
+    return job;
+}
+
+//  DONE as the collector sends it, with the region and the pinger to avoid.
+static int
+s_done_avoid (job_book_t *book, const job_t *job, bool recheck, uint32_t delay_ms,
+              const char *avoid, int64_t now)
+{
+    sq_done_t done = { .job_id = job->job_id, .site_id = job->site->site_id,
+                       .recheck = recheck, .delay_ms = delay_ms };
+    snprintf (done.region, sizeof (done.region), "%s", job->region);
+    snprintf (done.avoid, sizeof (done.avoid), "%s", avoid);
+    return job_book_done (book, &done, now);
+}
+
+//  Two regions with one pinger each: every round exactly one job per
+//  region, each to its own region's pinger, whatever the round robin.
+static void
+test_regions_one_job_per_region_per_round (void **state)
+{
+    job_book_t *book = s_book (false, 3);
+    s_put_in (book, 1, "eu, us", 0, 100);
+    assert_int_equal (s_hello (book, "e1", "eu", 100, 0), PINGER_JOINED);
+    assert_int_equal (s_hello (book, "u1", "us", 100, 0), PINGER_JOINED);
+    assert_int_equal (job_book_site_probes (book, 1), 2);
+    assert_int_equal (s_counter (book, JOB_BOOK_probes), 2);
+    for (int64_t round = 0; round < 4; round++) {
+        int64_t due = 100 + round * INTERVAL;
+        s_expect_none (book, due - 1);
+        job_t jobs [2];
+        for (int sent = 0; sent < 2; sent++) {
+            assert_int_equal (job_book_next (book, due, &jobs [sent]), JOB_SEND);
+            assert_int_equal (jobs [sent].site->site_id, 1);
+            assert_int_equal (jobs [sent].attempt, 1);
+            job_book_sent (book, &jobs [sent], due);
+        }
+        s_expect_none (book, due);
+        assert_string_not_equal (jobs [0].region, jobs [1].region);
+        for (int sent = 0; sent < 2; sent++) {
+            assert_string_equal (jobs [sent].pinger_id,
+                                 strcmp (jobs [sent].region, "eu") == 0 ? "e1" : "u1");
+            assert_int_equal (s_done_avoid (book, &jobs [sent], false, 0, "", due + 10), 0);
+        }
+        job_book_pinger_message_keyed (book, "e1", "", "eu", false, 100, due + 10);
+        job_book_pinger_message_keyed (book, "u1", "", "us", false, 100, due + 10);
+    }
+    assert_int_equal (s_counter (book, JOB_BOOK_jobs), 8);
+    assert_int_equal (s_counter (book, JOB_BOOK_done), 8);
+    job_book_destroy (&book);
+}
+
+//  A region without a live pinger: its probe waits (sent nowhere else,
+//  never abandoned) while the other region goes on; a pinger of that
+//  region joins and takes the waiting job.
+static void
+test_region_without_pinger_waits (void **state)
+{
+    job_book_t *book = s_book (false, 3);
+    s_put_in (book, 1, "eu,us", 0, 0);
+    s_hello (book, "e1", "eu", 100, 0);
+    s_hello (book, "r1", "", 100, 0);          //  a regionless pinger takes nothing of it
+    int64_t now = 0;
+    for (int round = 0; round < 5; round++, now += INTERVAL) {
+        job_t job = s_expect_region (book, now, 1, "eu", "e1");
+        s_expect_none (book, now);
+        assert_int_equal (s_done_avoid (book, &job, false, 0, "", now + 5), 0);
+        job_book_pinger_message_keyed (book, "e1", "", "eu", false, 100, now + 5);
+        job_book_pinger_message_keyed (book, "r1", "", "", false, 100, now + 5);
+    }
+    //  The us probe is still due since 0: no job, no abandon.
+    assert_int_equal (job_book_probe_at (book, 1, "us"), 0);
+    assert_int_equal (job_book_probe_at (book, 1, "eu"), now);
+    assert_int_equal (s_counter (book, JOB_BOOK_jobs), 5);
+    assert_int_equal (s_counter (book, JOB_BOOK_abandoned), 0);
+    //  A us pinger joins: the waiting job goes to it at once, attempt 1.
+    int64_t later = now - INTERVAL + 1000;
+    assert_int_equal (s_hello (book, "u1", "us", 10, later), PINGER_JOINED);
+    job_t job = s_expect_region (book, later, 1, "us", "u1");
+    assert_int_equal (job.attempt, 1);
+    s_expect_none (book, later);
+    assert_int_equal (job_book_site_probes (book, 1), 2);       //  explicit: fixed
+    job_book_destroy (&book);
+}
+
+//  Default regions follow the live pingers: one probe per region that has
+//  one; a region's first pinger adds probes (due at the site's first due
+//  time if still ahead, else now + its offset), its last one gone removes
+//  them, and a late DONE for a removed probe is stale.
+static void
+test_default_regions_follow_pingers (void **state)
+{
+    job_book_t *book = s_book (false, 3);
+    s_put_in (book, 1, NULL, 0, 100);
+    s_put_in (book, 2, "", 0, 200);
+    assert_int_equal (job_book_site_probes (book, 1), 0);      //  no pinger, no region
+    s_hello (book, "e1", "eu", 10, 0);
+    assert_int_equal (job_book_site_probes (book, 1), 1);
+    assert_int_equal (job_book_probe_at (book, 1, "eu"), 100);
+    s_hello (book, "e2", "eu", 10, 50);                         //  same region: no change
+    assert_int_equal (s_counter (book, JOB_BOOK_probes), 2);
+    s_hello (book, "u1", "us", 10, 150);
+    assert_int_equal (job_book_site_probes (book, 1), 2);
+    assert_int_equal (job_book_site_probes (book, 2), 2);
+    assert_int_equal (s_counter (book, JOB_BOOK_probes), 4);
+    assert_int_equal (job_book_probe_at (book, 1, "us"), 150 + 100);  //  first due passed
+    assert_int_equal (job_book_probe_at (book, 2, "us"), 200);        //  still ahead
+    //  Both of site 2's probes go out at 200 (on a tie, regions in the
+    //  order the book first heard of them).
+    s_expect_region (book, 100, 1, "eu", "e1");
+    job_t eu = s_expect_region (book, 200, 2, "eu", "e2");
+    job_t us = s_expect_region (book, 200, 2, "us", "u1");
+    s_expect_none (book, 249);
+    //  The last us pinger is gone: back to one probe per site.
+    job_book_pinger_message_keyed (book, "e1", "", "eu", false, 9, 3000);
+    job_book_pinger_message_keyed (book, "e2", "", "eu", false, 9, 3000);
+    assert_int_equal (job_book_expire_silent (book, 3651), 2);
+    assert_int_equal (job_book_expire_silent (book, 3651), -1);
+    assert_int_equal (job_book_region_alive (book, "us"), 0);
+    assert_int_equal (job_book_site_probes (book, 1), 1);
+    assert_int_equal (job_book_site_probes (book, 2), 1);
+    assert_int_equal (s_counter (book, JOB_BOOK_probes), 2);
+    assert_int_equal (job_book_probe_at (book, 2, "us"), -1);
+    //  Its job's DONE comes late: stale.  The eu one still counts.
+    assert_int_equal (s_done_avoid (book, &us, false, 0, "", 3700), -1);
+    assert_int_equal (s_counter (book, JOB_BOOK_stale), 1);
+    assert_int_equal (s_done_avoid (book, &eu, false, 0, "", 3700), 0);
+    assert_int_equal (job_book_probe_at (book, 2, "eu"), 200 + INTERVAL);
+    job_book_destroy (&book);
+}
+
+//  The last pinger of the only region gone: its probes stay and wait (a
+//  lone hub behaves as before regions); a pinger of another region then
+//  takes over the default set.
+static void
+test_default_regions_kept_while_none_is_live (void **state)
+{
+    job_book_t *book = s_book (false, 3);
+    s_put_in (book, 1, NULL, 0, 0);
+    s_hello (book, "e1", "eu", 10, 0);
+    s_expect_region (book, 0, 1, "eu", "e1");
+    assert_int_equal (job_book_expire_silent (book, 4000), 0);
+    assert_int_equal (job_book_site_probes (book, 1), 1);
+    assert_int_equal (job_book_probe_at (book, 1, "eu"), 4000);    //  its job due again
+    s_hello (book, "u1", "us", 10, 5000);
+    assert_int_equal (job_book_site_probes (book, 1), 1);
+    assert_int_equal (job_book_probe_at (book, 1, "eu"), -1);
+    job_t job = s_expect_region (book, 5000, 1, "us", "u1");
+    assert_int_equal (job.attempt, 1);
+    job_book_destroy (&book);
+}
+
+//  A recheck DONE asks to keep from a pinger goes to another live pinger
+//  of the region with credit when there is one, else to that same one.
+//  Site 1 went to p1, site 2 to p2: the round robin points at p1 again.
+static void
+test_recheck_avoids_a_pinger (void **state)
+{
+    struct {
+        const char *pingers;    //  live eu pingers with credit, "p1" or "p1,p2"
+        const char *avoid;      //  DONE's avoid
+        const char *expect;     //  who gets the recheck
+    } rows [] = {
+        { "p1,p2", "p1", "p2" },
+        { "p1,p2", "",   "p1" },        //  no avoid: round robin
+        { "p1,p2", "p2", "p1" },
+        { "p1",    "p1", "p1" },        //  nobody else: p1 after all
+        { "p1,p2", "u1", "p1" },        //  a pinger of another region: no effect
+    };
+    for (size_t row = 0; row < sizeof (rows) / sizeof (rows [0]); row++) {
+        job_book_t *book = s_book (false, 3);
+        s_put_in (book, 1, "eu", 0, 0);
+        s_put_in (book, 2, "eu", 0, 1);
+        s_hello (book, "u1", "us", 10, 0);
+        s_hello (book, "p1", "eu", 10, 0);
+        bool two = strcmp (rows [row].pingers, "p1,p2") == 0;
+        if (two)
+            s_hello (book, "p2", "eu", 10, 0);
+        job_t one = s_expect_region (book, 0, 1, "eu", "p1");
+        s_expect_region (book, 1, 2, "eu", two ? "p2" : "p1");
+        assert_int_equal (s_done_avoid (book, &one, true, 300, rows [row].avoid, 10), 0);
+        s_expect_none (book, 309);
+        job_t again = s_expect_region (book, 310, 1, "eu", rows [row].expect);
+        assert_int_equal (again.attempt, 1);
+        assert_true (again.job_id > one.job_id);
+        //  The avoid lasts one send: the next round is plain round robin.
+        assert_int_equal (s_done_avoid (book, &again, false, 0, "", 320), 0);
+        assert_int_equal (job_book_probe_at (book, 1, "eu"), 310 + INTERVAL);
+        job_book_destroy (&book);
+    }
+}
+
+//  A recheck's avoid when the other pinger has no credit: p1 after all.
+static void
+test_recheck_avoid_without_credit_elsewhere (void **state)
+{
+    job_book_t *book = s_book (false, 3);
+    s_put_in (book, 1, "eu", 0, 0);
+    s_hello (book, "p1", "eu", 10, 0);
+    s_hello (book, "p2", "eu", 1, 0);
+    job_t job = s_expect_region (book, 0, 1, "eu", "p1");
+    s_put_in (book, 2, "eu", 0, 0);
+    s_expect_region (book, 0, 2, "eu", "p2");                    //  p2's last credit
+    assert_int_equal (s_done_avoid (book, &job, true, 0, "p1", 10), 0);
+    s_expect_region (book, 10, 1, "eu", "p1");
+    job_book_destroy (&book);
+}
+
+//  DONE for the eu probe leaves the us probe as it was.
+static void
+test_done_touches_its_region_only (void **state)
+{
+    job_book_t *book = s_book (false, 3);
+    s_put_in (book, 1, "eu,us", 0, 0);
+    s_hello (book, "e1", "eu", 10, 0);
+    s_hello (book, "u1", "us", 10, 0);
+    job_t first = s_expect_region (book, 0, 1, "eu", "e1");
+    job_t second = s_expect_region (book, 0, 1, "us", "u1");
+    (void) second;
+    assert_int_equal (s_done_avoid (book, &first, true, 2000, "e1", 100), 0);
+    assert_int_equal (job_book_probe_at (book, 1, "eu"), 2100);
+    assert_int_equal (job_book_probe_at (book, 1, "us"), TIMEOUT + MARGIN);
+    assert_int_equal (job_book_site_at (book, 1), 2100);
+    assert_int_equal (job_book_pinger (book, 0)->outstanding, 0);
+    assert_int_equal (job_book_pinger (book, 1)->outstanding, 1);
+    //  The same DONE again is stale and moves nothing.
+    assert_int_equal (s_done_avoid (book, &first, false, 0, "", 200), -1);
+    assert_int_equal (job_book_probe_at (book, 1, "eu"), 2100);
+    assert_int_equal (s_counter (book, JOB_BOOK_stale), 1);
+    job_book_destroy (&book);
+}
+
+//  A reload changes a site's regions: kept regions keep their schedule,
+//  a dropped one's probe goes (its DONE stale), a new one is spread.
+static void
+test_reload_changes_regions (void **state)
+{
+    job_book_t *book = s_book (false, 3);
+    s_put_in (book, 1, "eu,us", 0, 0);
+    s_hello (book, "e1", "eu", 10, 0);
+    s_hello (book, "u1", "us", 10, 0);
+    job_t eu = s_expect_region (book, 0, 1, "eu", "e1");
+    job_t us = s_expect_region (book, 0, 1, "us", "u1");
+    job_book_sites_begin (book);
+    s_put_in (book, 1, "eu,asia", 500, 700);
+    job_book_sites_end (book);
+    assert_int_equal (job_book_site_probes (book, 1), 2);
+    assert_int_equal (job_book_probe_at (book, 1, "eu"), TIMEOUT + MARGIN);
+    assert_int_equal (job_book_probe_at (book, 1, "asia"), 1200);
+    assert_int_equal (job_book_probe_at (book, 1, "us"), -1);
+    assert_int_equal (job_book_pinger (book, 1)->outstanding, 0);
+    assert_int_equal (s_done_avoid (book, &us, false, 0, "", 600), -1);
+    assert_int_equal (s_done_avoid (book, &eu, false, 0, "", 600), 0);
+    job_book_destroy (&book);
+}
+
+//  A pinger that speaks from another region leaves the old one (its jobs
+//  due again there) and serves the new one.
+static void
+test_pinger_moves_region (void **state)
+{
+    job_book_t *book = s_book (false, 3);
+    s_put_in (book, 1, "eu,us", 0, 0);
+    s_hello (book, "p1", "eu", 10, 0);
+    s_expect_region (book, 0, 1, "eu", "p1");
+    assert_int_equal (s_hello (book, "p1", "us", 10, 100), PINGER_BACK);
+    assert_int_equal (job_book_region_alive (book, "eu"), 0);
+    assert_int_equal (job_book_region_alive (book, "us"), 1);
+    assert_int_equal (s_counter (book, JOB_BOOK_gone), 1);
+    job_t job = s_expect_region (book, 100, 1, "us", "p1");
+    assert_int_equal (job.attempt, 1);
+    s_expect_none (book, 100);                      //  eu's resend waits for an eu pinger
+    assert_int_equal (job_book_probe_at (book, 1, "eu"), 100);
     job_book_destroy (&book);
 }
 
@@ -468,6 +786,15 @@ main (void)
         cmocka_unit_test (test_job_ids_grow),
         cmocka_unit_test (test_first_job_id),
         cmocka_unit_test (test_pinger_name_bound_to_key),
+        cmocka_unit_test (test_regions_one_job_per_region_per_round),
+        cmocka_unit_test (test_region_without_pinger_waits),
+        cmocka_unit_test (test_default_regions_follow_pingers),
+        cmocka_unit_test (test_default_regions_kept_while_none_is_live),
+        cmocka_unit_test (test_recheck_avoids_a_pinger),
+        cmocka_unit_test (test_recheck_avoid_without_credit_elsewhere),
+        cmocka_unit_test (test_done_touches_its_region_only),
+        cmocka_unit_test (test_reload_changes_regions),
+        cmocka_unit_test (test_pinger_moves_region),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

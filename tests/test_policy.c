@@ -592,6 +592,42 @@ test_restore_untold_state (void **state)
     policy_destroy (&policy);
 }
 
+//  Degraded reaches only owners who asked; the way back to the state the
+//  owner was told is then nothing to tell.
+static void
+test_degraded (void **state)
+{
+    policy_t *policy = policy_new ();
+    policy_site_t quiet = { .remind_every_ms = 0 };
+    policy_set_site (policy, SITE, &quiet);
+    sq_alert_t *alert = (sq_alert_t *) s_alert_of (SITE, 'U', T0, 1);
+    alert->previous = SQ_STATE_UNKNOWN;
+    assert_int_equal (policy_alert (policy, alert, T0), POLICY_SEND);
+    alert = (sq_alert_t *) s_alert_of (SITE, 'U', T0 + SECONDS (10), 2);
+    alert->state = SQ_STATE_DEGRADED;
+    alert->previous = SQ_STATE_UP;
+    assert_int_equal (policy_alert (policy, alert, T0), POLICY_HUSH_DEGRADED);
+    alert = (sq_alert_t *) s_alert_of (SITE, 'U', T0 + SECONDS (20), 3);
+    alert->previous = SQ_STATE_DEGRADED;
+    assert_int_equal (policy_alert (policy, alert, T0), POLICY_HUSH_UNCHANGED);
+    //  Degraded, then down: told down; then up from down: told up.
+    alert = (sq_alert_t *) s_alert_of (SITE, 'U', T0 + SECONDS (30), 4);
+    alert->state = SQ_STATE_DEGRADED;
+    assert_int_equal (policy_alert (policy, alert, T0), POLICY_HUSH_DEGRADED);
+    alert = (sq_alert_t *) s_alert_of (SITE, 'D', T0 + SECONDS (40), 5);
+    alert->previous = SQ_STATE_DEGRADED;
+    assert_int_equal (policy_alert (policy, alert, T0), POLICY_SEND);
+    assert_int_equal (policy_alert (policy, s_alert_of (SITE, 'U', T0 + SECONDS (50), 6), T0),
+                      POLICY_SEND);
+    //  An owner who asked is told of degraded.
+    policy_site_t asked = { .notify_degraded = true };
+    policy_set_site (policy, SITE, &asked);
+    alert = (sq_alert_t *) s_alert_of (SITE, 'U', T0 + SECONDS (60), 7);
+    alert->state = SQ_STATE_DEGRADED;
+    assert_int_equal (policy_alert (policy, alert, T0), POLICY_SEND);
+    policy_destroy (&policy);
+}
+
 int
 main (void)
 {
@@ -603,6 +639,7 @@ main (void)
         cmocka_unit_test (test_names),
         cmocka_unit_test (test_stale_alert),
         cmocka_unit_test (test_restore_untold_state),
+        cmocka_unit_test (test_degraded),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

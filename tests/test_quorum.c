@@ -71,11 +71,52 @@ test_table (void **state)
     }
 }
 
+//  Which changes are published: a run of judged states and, after each,
+//  'P' published, 's' stored only, '.' no change; and the previous of each
+//  published one.
+static void
+test_steps (void **state)
+{
+    static const struct { const char *name, *judged, *marks, *previous; } rows [] = {
+        { "first up is stored, a suspect that recovers wakes nobody", "USU", "sss", "" },
+        { "down, then up: both published, previous up then down",  "USDU", "ssPP", "UD" },
+        { "degraded, down, up",                                    "UGDU", "sPPP", "UGD" },
+        { "degraded back to up is published",                      "UGU",  "sPP",  "UG" },
+        { "unmonitored and back",                                  "UMU",  "sPP",  "UM" },
+        { "down from unknown: previous unknown",                   "SD",   "sP",   "?" },
+        { "suspect inside degraded is stored only",                "UGSG", "sPss", "U" },
+        { "unknown again after up: stored only, up again silent",  "U?U",  "sss",  "" },
+    };
+    for (size_t row = 0; row < sizeof (rows) / sizeof (rows [0]); row++) {
+        sq_state_t now = SQ_STATE_UNKNOWN, settled = SQ_STATE_UNKNOWN;
+        char marks [16] = "", previous [16] = "";
+        size_t published = 0;
+        for (size_t index = 0; rows [row].judged [index]; index++) {
+            char letter = rows [row].judged [index];
+            sq_state_t judged = letter == 'U' ? SQ_STATE_UP : letter == 'S' ? SQ_STATE_SUSPECT
+                              : letter == 'D' ? SQ_STATE_DOWN : letter == 'G' ? SQ_STATE_DEGRADED
+                              : letter == 'M' ? SQ_STATE_UNMONITORED : SQ_STATE_UNKNOWN;
+            quorum_step_t step = quorum_step (&now, &settled, judged);
+            marks [index] = step.publish ? 'P' : step.changed ? 's' : '.';
+            if (step.publish) {
+                sq_state_t before = step.previous;
+                previous [published++] = before == SQ_STATE_UP ? 'U' : before == SQ_STATE_DOWN ? 'D'
+                                       : before == SQ_STATE_DEGRADED ? 'G'
+                                       : before == SQ_STATE_UNMONITORED ? 'M' : '?';
+            }
+        }
+        if (strcmp (marks, rows [row].marks) || strcmp (previous, rows [row].previous))
+            fail_msg ("row '%s': marks %s previous %s, want %s and %s", rows [row].name, marks,
+                      previous, rows [row].marks, rows [row].previous);
+    }
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_table),
+        cmocka_unit_test (test_steps),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -608,7 +608,7 @@ test_webhook_json (void **state)
         "d = json.loads (sys.stdin.buffer.read ().decode ('utf-8'))\n"
         "assert list (d) == ['id', 'kind', 'seq', 'site_id', 'url', 'state', 'previous', "
         "'reason', 'detail', 'at', 'since', 'previous_since', 'http_status', 'timings_ms', "
-        "'owner'], list (d)\n"
+        "'regions', 'owner'], list (d)\n"
         "t = d ['timings_ms']\n"
         "print (d ['id'], d ['kind'], d ['seq'], d ['site_id'], d ['url'], d ['state'], "
         "d ['previous'], d ['reason'], repr (d ['detail']), d ['at'], d ['since'], "

@@ -167,8 +167,11 @@ static const usage_case_t s_cases [] = {
     { { "pinger", "--connect", "tcp://hub:7700", "--key", KEY, "--server-key", KEY }, 2,
       { "squirrel pinger: --key: " }, { NULL } },
     { { "pinger", "--region", "two words" }, 2,
-      { "squirrel pinger: --region takes a name of 1 to 64 printable characters without "
-        "spaces, not 'two words'" }, { NULL } },
+      { "squirrel pinger: --region takes a name of 1 to 64 letters, digits, '-' or '_', "
+        "not 'two words'" }, { NULL } },
+    { { "pinger", "--region", "eu,us" }, 2,
+      { "squirrel pinger: --region takes a name of 1 to 64 letters, digits, '-' or '_', "
+        "not 'eu,us'" }, { NULL } },
     { { "pinger", "--pingers", "0" }, 2, { COUNT ("pinger", "pingers", "1 to 64", "0") },
       { NULL } },
     { { "pinger", "--heartbeat", "10ms" }, 2,
