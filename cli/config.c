@@ -350,7 +350,7 @@ s_duration (loader_t *loader, const node_t *node, const char *key,
             const duration_rule_t *rule, uint32_t *value)
 {
     assert (rule->max_ms <= UINT32_MAX);
-    uint64_t ms;
+    uint64_t ms = 0;
     if (config_duration (loader, node, key, rule, &ms))
         return -1;
     *value = (uint32_t) ms;

@@ -645,7 +645,7 @@ s_window_parse (loader_t *loader, const node_t *node, const char *key, sq_window
     int64_t start_s;
     if (s_time (loader, values [WINDOW_START], "start", &start_s))
         return -1;
-    uint64_t length_s;
+    uint64_t length_s = 0;
     const node_t *end = values [WINDOW_END];
     if (end) {
         int64_t end_s;

@@ -290,6 +290,7 @@ outbox_add (outbox_t *self, notice_t *notice, const char *const *receivers, size
         char owner [SQ_NAME_MAX + 1];
         int parsed = outbox_receiver_parse (receivers [index], &kind, owner, sizeof (owner));
         assert (parsed == 0);       //  the caller made the key
+        (void) parsed;
         sqlite3_stmt *delivery = self->statement [STMT_DELIVERY_INSERT];
         sqlite3_bind_int64 (delivery, 1, (int64_t) notice->id);
         sqlite3_bind_text (delivery, 2, receivers [index], -1, SQLITE_STATIC);

@@ -164,6 +164,15 @@ def main():
 
     feed = Feed(args.squirrel, args.feed)
     feed.start()
+    try:
+        return measure(args, feed)
+    finally:
+        feed.proc.terminate()
+        feed.proc.wait()
+
+
+def measure(args, feed):
+    """The outages, then the figures; the exit status."""
     arrivals = Arrivals(args.hook_log, args.maildir)
     arrivals.start()
     # Every site has had its first check (spread over one interval) and is UP.
@@ -176,8 +185,10 @@ def main():
     outages = []            # dicts, in the order they began
     open_ = []
 
-    def follow(final):
-        """Set back up each outage told by both channels (or too old)."""
+    def follow():
+        """Once both channels told an outage (or it is too old), set its site
+        back up after a random part of an interval, so that the recovery
+        too falls at a random point of it."""
         for outage in list(open_):
             name = outage["name"]
             if outage["t1"] is None:
@@ -185,14 +196,16 @@ def main():
             if outage["t2"] is None:
                 outage["t2"] = arrivals.mail(name + "@example.com", outage["t0"])
             told = outage["t1"] is not None and outage["t2"] is not None
-            if told or now_ms() - outage["t0"] > DEADLINE * 1000.0 or final:
+            if "back" not in outage and (told or now_ms() - outage["t0"] > DEADLINE * 1000.0):
+                outage["back"] = now_ms() + rng.uniform(0, args.interval * 1000.0)
+            if "back" in outage and now_ms() >= outage["back"]:
                 switch(args.site_port, name, 200)
                 outage["up0"] = now_ms()
                 open_.remove(outage)
 
     for due, index in plan:
         while now_ms() < due:
-            follow(False)
+            follow()
             time.sleep(min(0.01, max(0.0, (due - now_ms()) / 1000.0)))
         name = "s%d" % index
         t0 = now_ms()
@@ -202,7 +215,7 @@ def main():
         outages.append(outage)
         open_.append(outage)
     while open_:
-        follow(False)
+        follow()
         time.sleep(0.01)
     # The last UP alerts and the store's last batch (committed after 500 ms).
     deadline = time.time() + 3 * args.interval + 10
@@ -220,12 +233,13 @@ def main():
         if not down or outage["t1"] is None or outage["t2"] is None or len(found) < 2:
             missed.append(outage["name"])
             continue
-        (c1, _), (c2, c2_total) = found
+        (c1, c1_total), (c2, c2_total) = found
         up1 = arrivals.post("/" + outage["name"], "up", outage["up0"])
         row = {
             "webhook": outage["t1"] - outage["t0"],
             "mail": outage["t2"] - outage["t0"],
             "wait": c1 - outage["t0"],             # until the next scheduled check ends
+            "check": c1_total,                     # that check's own time
             "recheck": c2 - c1,                    # the immediate recheck, round trip
             "publish": down[0] - c2,               # collector -> feed -> watch
             "hook_part": outage["t1"] - down[0],   # notifier + webhook delivery
@@ -266,16 +280,19 @@ def main():
     webhook = [r["webhook"] for r in rows]
     mail = [r["mail"] for r in rows]
     floor = [r["floor"] for r in rows]
-    bound = args.interval * 1000.0 + max(r["recheck"] for r in rows)
-    print("bound from the config: interval %.0f ms + one check and its recheck" % (
-        args.interval * 1000.0))
-    print("webhook: p99 / interval = %.3f, max / interval = %.3f; mean / mean floor = %.3f" % (
-        percentile(webhook, 99) / (args.interval * 1000.0), max(webhook) / (args.interval * 1000.0),
-        sum(webhook) / sum(floor)))
-    print("mail:    p99 / interval = %.3f, max / interval = %.3f; mean / mean floor = %.3f" % (
-        percentile(mail, 99) / (args.interval * 1000.0), max(mail) / (args.interval * 1000.0),
-        sum(mail) / sum(floor)))
-    print("(bound with the slowest recheck seen: %.0f ms)" % bound)
+    # What the config allows: a whole interval until the next check, then
+    # the failing check and its immediate recheck (failure_threshold 2) and
+    # the notifier; those last three taken at their slowest in this run.
+    rest = (max(r["check"] for r in rows)
+            + max(max(r["webhook"], r["mail"]) - r["wait"] for r in rows))
+    bound = args.interval * 1000.0 + rest
+    print("bound: interval %.0f ms + the slowest check, recheck, publication and delivery "
+          "seen (%.0f ms) = %.0f ms" % (args.interval * 1000.0, rest, bound))
+    for name, values in (("webhook", webhook), ("mail", mail)):
+        print("%-8s p50 / bound %.3f, p99 / bound %.3f, max / bound %.3f; "
+              "mean / mean floor %.4f" % (
+                  name + ":", percentile(values, 50) / bound, percentile(values, 99) / bound,
+                  max(values) / bound, sum(values) / sum(floor)))
     return 0 if not missed else 1
 
 

@@ -25,6 +25,10 @@ here=$(dirname "$0")
 [ -x "$build/squirrel" ] || { echo "alert_latency.sh: $build/squirrel missing: run 'make'" >&2; exit 2; }
 command -v openssl >/dev/null || { echo "alert_latency.sh: needs openssl" >&2; exit 2; }
 bench_tmp
+# squirrel is stopped here, not by bench_cleanup: under set -e its kill of a
+# child already gone ends the clean-up before the folder is removed.
+squirrel_pid=""
+trap '[ -z "$squirrel_pid" ] || kill "$squirrel_pid" 2>/dev/null || true; bench_cleanup' EXIT INT TERM
 
 # The mail server's CA and certificate (as tests/support/smtp.c makes them).
 cat > "$dir/ca.cnf" <<'EOF'
@@ -90,7 +94,6 @@ smtp=$(json "$dir/smtp.json" port)
 
 "$build/squirrel" run "$dir/squirrel.yaml" > "$dir/run.log" 2>&1 &
 squirrel_pid=$!
-bench_children="$bench_children $squirrel_pid"
 deadline=$(( $(date +%s) + 10 ))
 until [ -S "$dir/feed" ]; do
     kill -0 "$squirrel_pid" 2>/dev/null || { cat "$dir/run.log" >&2; exit 1; }
@@ -110,6 +113,7 @@ rc=$?
 set -e
 kill "$squirrel_pid"
 wait "$squirrel_pid" 2>/dev/null || true
-echo "run log: $(grep -c ' E: ' "$dir/run.log" || true) error lines, $(grep -c ' W: ' "$dir/run.log" || true) warnings"
-grep -E ' (E|W): ' "$dir/run.log" | head -5
+squirrel_pid=""
+echo "run log: $(grep -c '^E: ' "$dir/run.log" || true) error lines, $(grep -c '^W: ' "$dir/run.log" || true) warnings"
+grep -E '^(E|W): ' "$dir/run.log" | head -5
 exit $rc

@@ -10,7 +10,7 @@ bench_tmp() {
 
 bench_cleanup() {
     [ -f "$dir/nginx.pid" ] && kill "$(cat "$dir/nginx.pid")" 2>/dev/null
-    for pid in ${bench_children:-}; do kill "$pid" 2>/dev/null; done
+    for pid in ${bench_children:-}; do kill "$pid" 2>/dev/null || true; done
     rm -rf "$dir"
 }
 
