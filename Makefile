@@ -32,6 +32,7 @@ bench: build
 	sh tests/bench/sweep_tutorial.sh
 	sh tests/bench/sweep_50k.sh
 	sh tests/bench/compare.sh
+	sh tests/bench/alert_latency.sh
 
 # The decoder fuzzer, FUZZ_SECONDS long (default 600).  New inputs go to
 # the build tree; the committed seeds are only read.
