@@ -26,7 +26,10 @@ typedef struct {
     uint32_t quorum;            //  regions that must see it down; 0 = majority
     region_t regions [SQ_REGIONS_MAX];  //  the regions that checked it
     size_t region_count;        //  entries in regions
-    sq_state_t restored;        //  state from the store at start (regions start there)
+    sq_state_t restored;        //  UP or DOWN from the store at start: regions heard
+                                //  within the first freshness window start there
+    int64_t added_us;           //  wall clock when the collector took the site
+    size_t expected;            //  regions listed in its SITE (0: every live region)
     sq_state_t state;           //  the state across regions (quorum.h)
     sq_state_t settled;         //  the last published state (quorum_step)
     int64_t since_us;           //  wall clock when the state began
@@ -47,11 +50,28 @@ typedef struct {
     zhashx_t *sites;            //  site id -> site_t *
     zhashx_t *pinger_keys;      //  pinger id -> the key its first result came with
     uint64_t seq;               //  last feed sequence number (from the store at start)
+    zhashx_t *last_published;   //  site id -> its last ALERT's state + 1 (from the store at start)
+    zhashx_t *live_regions;     //  region name -> wall clock of its latest result (int64_t *)
     bool terminated;            //  $TERM received
     uint64_t counters [COLLECTOR_COUNTER_COUNT];    //  reported on STATS
 } self_t;
 
 static const char *const s_counter_names [] = { COLLECTOR_COUNTERS (SQ_COUNTER_STRING) };
+
+static void
+s_free_value (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+static void
+s_remember_published (const sq_alert_t *alert, void *arg)
+{
+    self_t *self = (self_t *) arg;
+    zhashx_update (self->last_published, (void *) (uintptr_t) alert->site_id,
+                   (void *) (uintptr_t) (alert->state + 1));
+}
 
 static void
 s_site_destroy (void **item)
@@ -92,13 +112,21 @@ s_set_sites (self_t *self, zmsg_t *batch)
             int64_t since = 0;
             if (store && store_site_state (store, entry.site_id, &state, &since) != 0)
                 state = SQ_STATE_UNKNOWN;
+            //  The site's state as stored (DEGRADED too); the state its
+            //  last ALERT published (what owners last heard), else UP for
+            //  a site only ever seen up; each region's machine starts
+            //  from UP or DOWN.
             site_state_t probe;
             site_state_init (&probe, state);
-            site->restored = site->state = probe.state;
-            site->settled = probe.state == SQ_STATE_DOWN || probe.state == SQ_STATE_UP
-                          ? probe.state : SQ_STATE_UNKNOWN;
+            site->restored = probe.state;
+            site->state = state == SQ_STATE_SUSPECT ? SQ_STATE_UNKNOWN : state;
+            uintptr_t published = (uintptr_t) zhashx_lookup (self->last_published,
+                                                             (void *) (uintptr_t) entry.site_id);
+            site->settled = published ? (sq_state_t) (published - 1)
+                          : state == SQ_STATE_UP ? SQ_STATE_UP : SQ_STATE_UNKNOWN;
             if (site->state != SQ_STATE_UNKNOWN)
                 site->since_us = since;
+            site->added_us = sq_wallclock_us ();
             zhashx_insert (self->sites, (void *) (uintptr_t) entry.site_id, site);
         }
         free (site->url);
@@ -109,6 +137,13 @@ s_set_sites (self_t *self, zmsg_t *batch)
                                        .interval_ms = entry.interval_ms };
         site->timeout_ms = entry.timeout_ms;
         site->quorum = entry.quorum;
+        site->expected = 0;
+        if (entry.regions [0]) {
+            site->expected = 1;
+            for (const char *comma = strchr (entry.regions, ','); comma;
+                 comma = strchr (comma + 1, ','))
+                site->expected++;
+        }
         site->active = true;
     }
     //  Sites no longer listed: forget their state.
@@ -196,8 +231,8 @@ s_record_change (self_t *self, site_t *site, const quorum_step_t *step,
             snprintf (alert->detail, sizeof (alert->detail), "%s", result->error);
     }
     else
-        snprintf (alert->detail, sizeof (alert->detail), "fewer regions can check it than its "
-                  "quorum needs");
+        snprintf (alert->detail, sizeof (alert->detail), "judged again: a region's verdicts are "
+                  "too old to count");
     s_down_regions (site, now_us, alert->regions, sizeof (alert->regions));
     if (step->publish) {
         char topic [SQ_URL_MAX + 16];
@@ -220,45 +255,81 @@ s_record_change (self_t *self, site_t *site, const quorum_step_t *step,
         zsys_error ("collector: %s: state change not sent to the store", site->url);
 }
 
-//  The region of a site a result came from, made on its first result
-//  (starting from the site's restored state, so a restart does not alert
-//  again); NULL when the site already has SQ_REGIONS_MAX regions.
+//  The region of a site a result came from, made on its first result.
+//  Within the first freshness window after the site was taken it starts
+//  from the site's restored state (so a restart does not alert again),
+//  later from UNKNOWN (a region added days later knows nothing).  When the
+//  table is full, a region gone quiet makes room; NULL when none has.
 static region_t *
-s_region (site_t *site, const char *name)
+s_region (site_t *site, const char *name, int64_t now_us)
 {
     for (size_t index = 0; index < site->region_count; index++)
         if (streq (site->regions [index].name, name))
             return &site->regions [index];
-    if (site->region_count == SQ_REGIONS_MAX)
+    region_t *region = NULL;
+    if (site->region_count < SQ_REGIONS_MAX)
+        region = &site->regions [site->region_count++];
+    else
+        for (size_t index = 0; index < site->region_count && !region; index++)
+            if (now_us - site->regions [index].last_us > s_fresh_us (site))
+                region = &site->regions [index];
+    if (!region)
         return NULL;
-    region_t *region = &site->regions [site->region_count++];
     memset (region, 0, sizeof (*region));
     snprintf (region->name, sizeof (region->name), "%s", name);
-    site_state_init (&region->judged, site->restored);
+    bool starting = now_us - site->added_us <= s_fresh_us (site);
+    site_state_init (&region->judged, starting ? site->restored : SQ_STATE_UNKNOWN);
     return region;
 }
 
-//  The site judged across its regions at now_us.
-static sq_state_t
-s_judge (const site_t *site, int64_t now_us)
+//  Regions that checked anything lately (any site): those a site without
+//  a regions list is expected to hear from.
+static size_t
+s_live_regions (self_t *self, int64_t now_us, int64_t fresh_us)
 {
+    size_t live = 0;
+    for (int64_t *last = (int64_t *) zhashx_first (self->live_regions); last;
+         last = (int64_t *) zhashx_next (self->live_regions))
+        if (now_us - *last <= fresh_us)
+            live++;
+    return live;
+}
+
+//  The site judged across its regions at now_us.  During the first
+//  freshness window after the site was taken, while fewer regions have
+//  reported than are expected (those listed, or every region live), the
+//  judgement holds: the first region to report does not decide alone, and
+//  a quorum not yet reachable is not "unmonitored".
+static sq_state_t
+s_judge (self_t *self, const site_t *site, int64_t now_us)
+{
+    int64_t fresh = s_fresh_us (site);
     quorum_region_t views [SQ_REGIONS_MAX];
-    for (size_t index = 0; index < site->region_count; index++)
+    size_t heard = 0;
+    for (size_t index = 0; index < site->region_count; index++) {
         views [index] = (quorum_region_t) { .state = site->regions [index].judged.state,
                                             .last_us = site->regions [index].last_us };
-    return quorum_judge (views, site->region_count, site->quorum, now_us, s_fresh_us (site)).state;
+        heard += site->regions [index].last_us != 0;
+    }
+    size_t expected = site->expected ? site->expected : s_live_regions (self, now_us, fresh);
+    if (heard < expected && now_us - site->added_us <= fresh)
+        return site->state;
+    return quorum_judge (views, site->region_count, site->quorum, now_us, fresh).state;
 }
 
 //  Regions go quiet without a result to say so: judge every site again.
+//  (Not in report mode: a sweep checks each site to one verdict and goes.)
 static void
 s_rejudge (self_t *self)
 {
+    if (self->report)
+        return;
     int64_t now = sq_wallclock_us ();
     for (site_t *site = (site_t *) zhashx_first (self->sites); site;
          site = (site_t *) zhashx_next (self->sites)) {
         if (site->region_count == 0)
             continue;
-        sq_state_t judged = s_judge (site, now);
+        sq_state_t judged = s_judge (self, site, now);
         if (judged == site->state)
             continue;
         quorum_step_t step = quorum_step (&site->state, &site->settled, judged);
@@ -274,9 +345,19 @@ s_handle_result (self_t *self, const sq_result_t *result)
         self->counters [COLLECTOR_unknown_site]++;
         return;
     }
-    region_t *region = s_region (site, result->region);
+    int64_t now = sq_wallclock_us ();
+    region_t *region = s_region (site, result->region, now);
     if (!region) {
+        //  Still a DONE, or the dispatcher would resend the job for ever.
         self->counters [COLLECTOR_regions_refused]++;
+        sq_msg_t msg;
+        memset (&msg, 0, sizeof (msg));
+        msg.type = SQ_MSG_DONE;
+        msg.done.job_id = result->job_id;
+        msg.done.site_id = result->site_id;
+        snprintf (msg.done.region, sizeof (msg.done.region), "%s", result->region);
+        if (sq_wire_send (self->done, NULL, 0, &msg))
+            zsys_error ("collector: %s: DONE not sent to the dispatcher", site->url);
         return;
     }
     if (!site_state_accept_job (&region->judged, result->job_id)) {
@@ -294,11 +375,18 @@ s_handle_result (self_t *self, const sq_result_t *result)
     //  The region's own machine decides its state and its recheck; the
     //  quorum across regions decides the site's.  Times are ours, not the
     //  pingers' (their clocks may differ).
-    int64_t now = sq_wallclock_us ();
+    int64_t *live = (int64_t *) zhashx_lookup (self->live_regions, result->region);
+    if (!live && zhashx_size (self->live_regions) < COLLECTOR_PINGERS_MAX) {
+        live = (int64_t *) malloc (sizeof (int64_t));
+        assert (live);
+        zhashx_insert (self->live_regions, result->region, live);
+    }
+    if (live)
+        *live = now;
     site_step_t region_step = site_state_step (&region->judged, &site->rules, result->up);
     region->last_us = now;
     region->reason = result->reason;
-    quorum_step_t step = quorum_step (&site->state, &site->settled, s_judge (site, now));
+    quorum_step_t step = quorum_step (&site->state, &site->settled, s_judge (self, site, now));
     if (step.changed)
         s_record_change (self, site, &step, result, now);
     int64_t recheck = region_step.recheck_ms;
@@ -427,6 +515,8 @@ s_self_destroy (self_t **self_p)
     zpoller_destroy (&self->poller);
     zhashx_destroy (&self->sites);
     zhashx_destroy (&self->pinger_keys);
+    zhashx_destroy (&self->last_published);
+    zhashx_destroy (&self->live_regions);
     zsock_destroy (&self->results);
     zsock_destroy (&self->feed);
     zsock_destroy (&self->done);
@@ -449,6 +539,10 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
     assert (self->pinger_keys);
     zhashx_set_duplicator (self->pinger_keys, (zhashx_duplicator_fn *) strdup);
     zhashx_set_destructor (self->pinger_keys, (zhashx_destructor_fn *) zstr_free);
+    self->last_published = sq_id_table_new (NULL);
+    self->live_regions = zhashx_new ();     //  string keys, copied; values freed
+    assert (self->last_published && self->live_regions);
+    zhashx_set_destructor (self->live_regions, s_free_value);
     self->results = zsock_new (ZMQ_PULL);
     self->feed = zsock_new (ZMQ_PUB);
     self->done = zsock_new (ZMQ_PUSH);
@@ -483,6 +577,8 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
         }
         if (self->seq)
             zsys_info ("collector: alerts go on from #%llu", (unsigned long long) self->seq + 1);
+        //  What each site's last ALERT said: what its owner last heard.
+        store_latest_alerts (self->reader, s_remember_published, self);
     }
     if (!rc && args->store) {
         self->store = zsock_new (ZMQ_PUSH);

@@ -35,6 +35,12 @@ quorum_judge (const quorum_region_t *regions, size_t count, unsigned quorum, int
     if (verdict.down >= verdict.needed)
         verdict.state = SQ_STATE_DOWN;
     else
+    //  Down here, suspect there, enough of them together for the quorum:
+    //  the suspects are being rechecked, and an outage seen everywhere
+    //  should read DOWN, not DEGRADED first.
+    if (verdict.down + suspect >= verdict.needed)
+        verdict.state = SQ_STATE_SUSPECT;
+    else
     if (verdict.down > 0)
         verdict.state = SQ_STATE_DEGRADED;
     else

@@ -15,8 +15,10 @@
     - fewer available than needed: UNMONITORED (never a false UP or
       DOWN); none available: UNKNOWN if no region ever checked it, else
       UNMONITORED;
-    - down >= needed: DOWN; some down: DEGRADED; else SUSPECT if one is
-      suspect, UP if one is up, else UNKNOWN.
+    - down >= needed: DOWN; down and suspect together >= needed: SUSPECT
+      (the suspects are being rechecked: an outage seen everywhere reads
+      DOWN, not DEGRADED first); some down: DEGRADED; else SUSPECT if one
+      is suspect, UP if one is up, else UNKNOWN.
 
     With one region this is that region's own state, so a single-region
     monitor behaves as before.  No clock: now is an argument.

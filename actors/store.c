@@ -453,6 +453,9 @@ store_site_regions (store_t *self, uint64_t site_id,
         return 0;
     sqlite3_stmt *statement = self->statement [STMT_SITE_REGIONS];
     sqlite3_bind_int64 (statement, 1, (int64_t) site_id);
+    //  The last two days only: a range of the (site, time) index, not every
+    //  result kept (a region silent that long is no longer checking).
+    sqlite3_bind_int64 (statement, 2, sq_wallclock_us () - STORE_REGIONS_WINDOW_US);
     int rows = 0;
     int rc;
     //  SQLite takes the bare columns from the row that holds the MAX.

@@ -24,6 +24,7 @@
 #define STORE_FLUSH_WRITES          2000    //  ... or as soon as this many are pending
 #define STORE_PRUNE_SLICE           5000    //  raw results deleted per prune transaction
 #define STORE_PENDING_MAX           50000   //  writes held in memory while flushes fail
+#define STORE_REGIONS_WINDOW_US     (INT64_C (2) * 86400 * 1000000) //  status's look back per region
 
 //  The writer actor.  Binds a PULL at `endpoint` (inproc:// in practice) and
 //  takes encoded RESULT, ALERT and CHANGE messages (sq_wire_send of sq_msg_t,
@@ -138,8 +139,9 @@ int store_incidents (store_t *self, uint64_t site_id, size_t limit,
 //  from there after a restart.  0, or -1 (logged).
 int store_last_seq (store_t *self, uint64_t *seq);
 
-//  A site's latest kept verdict from each region that checked it, by region
-//  name, for `squirrel status`: callback (region, up, reason, at_us, arg).
+//  A site's latest kept verdict from each region that checked it in the
+//  last STORE_REGIONS_WINDOW_US, by region name, for `squirrel status`:
+//  callback (region, up, reason, at_us, arg).
 //  Returns the number of regions, or -1.
 int store_site_regions (store_t *self, uint64_t site_id,
                         void (*callback) (const char *region, bool up, sq_reason_t reason,

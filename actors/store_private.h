@@ -71,7 +71,7 @@
                         " a.tls_us, a.ttfb_us, a.total_us, a.regions FROM alert a JOIN site s ON s.id = a.site_id" \
                         " WHERE a.seq > ?1 AND a.seq <= ?2 ORDER BY a.seq LIMIT ?3") \
     S (SITE_REGIONS,    "SELECT region, up, reason, MAX (at_us) FROM result WHERE site_id = ?1" \
-                        " GROUP BY region ORDER BY region") \
+                        " AND at_us > ?2 GROUP BY region ORDER BY region") \
     S (CERTS,           "SELECT s.id, (SELECT r.cert_expiry FROM result r WHERE r.site_id = s.id" \
                         " ORDER BY r.at_us DESC LIMIT 1) FROM site s WHERE s.active = 1") \
     S (INCIDENTS,       "SELECT start_us, end_us, reason, detail FROM incident" \

@@ -299,6 +299,11 @@ s_run (int argc, char **argv)
             config->sites [index].timeout_ms = (uint32_t) timeout_ms;
         if (failure_threshold)
             config->sites [index].failure_threshold = (uint32_t) failure_threshold;
+        //  A sweep checks from here, once: the regions and quorum of a
+        //  `run` config name pinger nodes that are not part of it.
+        free (config->sites [index].regions);
+        config->sites [index].regions = NULL;
+        config->sites [index].quorum = 0;
     }
     if (!verbose)
         zsys_set_logstream (NULL);

@@ -44,7 +44,7 @@ static const char s_usage [] =
     "options:\n"
     "  --site PREFIX      only sites whose URL starts with PREFIX\n"
     "  --json             one JSON object per alert (seq, url, state, previous,\n"
-    "                     reason, detail, at, site_id)\n"
+    "                     reason, detail, regions, at, site_id)\n"
     "  --since SEQ        first the stored alerts after SEQ (0: all), then the live\n"
     "                     ones, each once and in order; gaps are fetched\n"
     "  --key PATH         tcp: this watcher's key pair, PATH and PATH_secret (from\n"
@@ -70,10 +70,11 @@ s_print (const sq_alert_t *alert, bool json)
     char at [40];
     sq_time_iso (alert->since, at, sizeof (at));
     if (!json) {
-        printf ("%s  #%llu  %-4s  %s  (was %s)  %s  %s\n", at, (unsigned long long) alert->seq,
+        printf ("%s  #%llu  %-4s  %s  (was %s)  %s  %s%s%s\n", at, (unsigned long long) alert->seq,
                 alert->state == SQ_STATE_DOWN ? "DOWN" : sq_state_name ((sq_state_t) alert->state),
                 alert->url, sq_state_name ((sq_state_t) alert->previous),
-                sq_reason_name ((sq_reason_t) alert->reason), alert->detail);
+                sq_reason_name ((sq_reason_t) alert->reason), alert->detail,
+                alert->regions [0] ? "  down in " : "", alert->regions);
         fflush (stdout);
         return;
     }
@@ -86,6 +87,8 @@ s_print (const sq_alert_t *alert, bool json)
                      sq_state_name ((sq_state_t) alert->previous),
                      sq_reason_name ((sq_reason_t) alert->reason));
     sq_json_append_string (&line, &length, alert->detail);
+    sq_json_appendf (&line, &length, ",\"regions\":");
+    sq_json_append_string (&line, &length, alert->regions);
     sq_json_appendf (&line, &length, ",\"at\":\"%s\",\"site_id\":%llu}", at,
                      (unsigned long long) alert->site_id);
     puts (line);

@@ -421,21 +421,32 @@ policy_alert (policy_t *self, const sq_alert_t *alert, int64_t now_us)
         return POLICY_HUSH_STALE;
     s_alert_keep (&site->latest, alert);
     site->has_latest = true;
-    s_changes_add (site, alert->since);
 
     //  Maintenance first: a change inside a window tells nobody, not even
     //  that the site flaps.  The told state stays, so that the end of the
     //  window can say where the site went.
     if (s_in_maintenance (site, alert->since)) {
+        s_changes_add (site, alert->since);
         site->hushed = true;
         return POLICY_HUSH_MAINTENANCE;
     }
     //  Degraded (down in fewer regions than the quorum) and unmonitored
     //  reach only the owners who asked; the others hear of the site again
-    //  when it is down, or up after a down they were told of.
+    //  when it is down, or up after a down they were told of.  Neither
+    //  counts as a change for flapping: the owner saw none.
     bool partial = alert->state == SQ_STATE_DEGRADED || alert->state == SQ_STATE_UNMONITORED;
-    if (partial && !(site->has_settings && site->settings.notify_degraded))
+    bool asked = site->has_settings && site->settings.notify_degraded;
+    if (partial && !asked)
         return POLICY_HUSH_DEGRADED;
+    //  Back from a partial state its owner never heard of to the state
+    //  they were told (never told anything, the owner takes the site for
+    //  up: the collector publishes no first UP): nothing to tell.
+    bool from_partial = alert->previous == SQ_STATE_DEGRADED
+                     || alert->previous == SQ_STATE_UNMONITORED;
+    sq_state_t believed = site->told_us ? (sq_state_t) site->told_state : SQ_STATE_UP;
+    if (from_partial && !asked && alert->state == believed)
+        return POLICY_HUSH_UNCHANGED;
+    s_changes_add (site, alert->since);
     if (site->has_settings && s_flap_detection (&site->settings)) {
         if (site->flapping)
             return POLICY_HUSH_FLAPPING;
@@ -448,12 +459,6 @@ policy_alert (policy_t *self, const sq_alert_t *alert, int64_t now_us)
             return POLICY_FLAPPING;
         }
     }
-    //  Back from a partial state its owner never heard of (degraded with
-    //  notify_degraded off) to the state they were told: nothing to tell.
-    bool from_partial = alert->previous == SQ_STATE_DEGRADED
-                     || alert->previous == SQ_STATE_UNMONITORED;
-    if (from_partial && site->told_us && alert->state == site->told_state)
-        return POLICY_HUSH_UNCHANGED;
     s_told (site, alert->state, now_us);
     return POLICY_SEND;
 }

@@ -619,6 +619,14 @@ test_degraded (void **state)
     assert_int_equal (policy_alert (policy, alert, T0), POLICY_SEND);
     assert_int_equal (policy_alert (policy, s_alert_of (SITE, 'U', T0 + SECONDS (50), 6), T0),
                       POLICY_SEND);
+    //  A site never told anything: degraded then up is nothing to tell.
+    alert = (sq_alert_t *) s_alert_of (SITE + 1, 'U', T0 + SECONDS (10), 10);
+    alert->state = SQ_STATE_DEGRADED;
+    alert->previous = SQ_STATE_UNKNOWN;
+    assert_int_equal (policy_alert (policy, alert, T0), POLICY_HUSH_DEGRADED);
+    alert = (sq_alert_t *) s_alert_of (SITE + 1, 'U', T0 + SECONDS (20), 11);
+    alert->previous = SQ_STATE_DEGRADED;
+    assert_int_equal (policy_alert (policy, alert, T0), POLICY_HUSH_UNCHANGED);
     //  An owner who asked is told of degraded.
     policy_site_t asked = { .notify_degraded = true };
     policy_set_site (policy, SITE, &asked);

@@ -42,7 +42,8 @@ static const row_t s_rows [] = {
     { "quorum 2, one region left, down: unmonitored, not down", "Du", 2, SQ_STATE_UNMONITORED, 1, 1, 2 },
     { "every region gone quiet: unmonitored",       "uu",  0, SQ_STATE_UNMONITORED, 0, 0, 0 },
     { "a suspect region and an up one: suspect",    "SU",  0, SQ_STATE_SUSPECT,     2, 0, 2 },
-    { "down beats suspect: degraded",               "DS",  0, SQ_STATE_DEGRADED,    2, 1, 2 },
+    { "down and suspect reach the quorum: suspect, rechecking", "DS", 0, SQ_STATE_SUSPECT, 2, 1, 2 },
+    { "down and suspect short of the quorum: degraded", "DSU", 3, SQ_STATE_DEGRADED, 3, 1, 3 },
     { "checked but unknown everywhere",             "??",  0, SQ_STATE_UNKNOWN,     2, 0, 2 },
 };
 
