@@ -360,13 +360,16 @@ s_decode_field (const field_t *field, const msgpack_object *object, uint8_t *bas
             if (object->type != MSGPACK_OBJECT_STR)
                 break;
             uint32_t length = object->via.str.size;
+            //  An empty string may come with a NULL pointer: touch it only
+            //  when there are bytes.
             if (length < field->min || length > field->max
-            ||  memchr (object->via.str.ptr, '\0', length)) {
+            ||  (length && memchr (object->via.str.ptr, '\0', length))) {
                 s_why (why, why_size, "field %s: string of %u bytes out of bounds or with NUL",
                        field->name, length);
                 return -1;
             }
-            memcpy (at, object->via.str.ptr, length);
+            if (length)
+                memcpy (at, object->via.str.ptr, length);
             ((char *) at) [length] = '\0';
             return 0;
         }

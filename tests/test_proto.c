@@ -337,6 +337,21 @@ test_names_and_ranges (void **state)
     assert_false (sq_ranges_accept (&ranges, 0));
 }
 
+//  A frame whose empty strings msgpack-c hands over with a NULL pointer
+//  (found by the fuzzer: DONE, version 2, empty region and avoid): decoded
+//  without touching the pointer (UBSan in `make test` watches).
+static void
+test_empty_strings (void **state)
+{
+    const uint8_t frame [] = { 0x98, 0x02, 0x06, 0x03, 0x03, 0xc2, 0x0f, 0xa0, 0xa0 };
+    sq_msg_t msg;
+    assert_int_equal (sq_msg_decode (frame, sizeof (frame), &msg, NULL, 0), SQ_PROTO_OK);
+    assert_int_equal (msg.type, SQ_MSG_DONE);
+    assert_string_equal (msg.done.region, "");
+    assert_string_equal (msg.done.avoid, "");
+    assert_int_equal (msg.done.delay_ms, 15);
+}
+
 //  URLs as shown anywhere: no user, password, query value or (for a
 //  channel) path token survives.
 static void
@@ -373,6 +388,7 @@ main (void)
         cmocka_unit_test (test_random_frames),
         cmocka_unit_test (test_names_and_ranges),
         cmocka_unit_test (test_urls_shown),
+        cmocka_unit_test (test_empty_strings),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
