@@ -24,7 +24,8 @@ typedef struct {
     site_rules_t rules;         //  thresholds and interval
     uint32_t timeout_ms;        //  its checks' timeout, for the freshness window
     uint32_t quorum;            //  regions that must see it down; 0 = majority
-    region_t regions [SQ_REGIONS_MAX];  //  the regions that checked it
+    region_t *regions;          //  the regions that checked it, grown one by one up to
+                                //  SQ_REGIONS_MAX (most sites have one or two)
     size_t region_count;        //  entries in regions
     sq_state_t restored;        //  UP or DOWN from the store at start: regions heard
                                 //  within the first freshness window start there
@@ -79,6 +80,7 @@ s_site_destroy (void **item)
     site_t *site = (site_t *) *item;
     if (site) {
         free (site->url);
+        free (site->regions);
         free (site);
         *item = NULL;
     }
@@ -267,8 +269,13 @@ s_region (site_t *site, const char *name, int64_t now_us)
         if (streq (site->regions [index].name, name))
             return &site->regions [index];
     region_t *region = NULL;
-    if (site->region_count < SQ_REGIONS_MAX)
+    if (site->region_count < SQ_REGIONS_MAX) {
+        region_t *grown = (region_t *) realloc (site->regions,
+                                                (site->region_count + 1) * sizeof (region_t));
+        assert (grown);
+        site->regions = grown;
         region = &site->regions [site->region_count++];
+    }
     else
         for (size_t index = 0; index < site->region_count && !region; index++)
             if (now_us - site->regions [index].last_us > s_fresh_us (site))
