@@ -177,31 +177,31 @@ s_status() {
 }
 
 # Wait until status of site $1 is exactly $2, for $3 seconds.
-s_wait_status() {
-    end=$(($(date +%s) + $3))
-    while [ "$(s_status "$1")" != "$2" ]; do
+# Wait until the command "$@" (after the first two arguments) prints at
+# least $2 (a number), or, with $2 a word, exactly it; for $1 seconds.
+s_wait_until() {
+    end=$(($(date +%s) + $1))
+    want=$2
+    shift 2
+    while :; do
+        got=$("$@")
+        case $want in
+            *[!0-9]*) [ "$got" = "$want" ] && return 0 ;;
+            *) [ "$got" -ge "$want" ] && return 0 ;;
+        esac
         [ "$(date +%s)" -lt "$end" ] || return 1
-        sleep 0.5
+        sleep 0.2
     done
 }
+
+# Wait until site $1's status is $2, for $3 seconds.
+s_wait_status() { s_wait_until "$3" "$2" s_status "$1"; }
 
 # Wait until the feed has $3 alerts of site $1 in state $2, for $4 seconds.
-s_wait_feed() {
-    end=$(($(date +%s) + $4))
-    while [ "$(s_feed "$1" "$2")" -lt "$3" ]; do
-        [ "$(date +%s)" -lt "$end" ] || return 1
-        sleep 0.2
-    done
-}
+s_wait_feed() { s_wait_until "$4" "$3" s_feed "$1" "$2"; }
 
 # Wait until owner $1 has $3 notices in state $2, for $4 seconds.
-s_wait_told() {
-    end=$(($(date +%s) + $4))
-    while [ "$(s_told "$1" "$2")" -lt "$3" ]; do
-        [ "$(date +%s)" -lt "$end" ] || return 1
-        sleep 0.2
-    done
-}
+s_wait_told() { s_wait_until "$4" "$3" s_told "$1" "$2"; }
 
 # Check that the count $2 is $3: "ok - $1" or "FAIL - $1 (got $2)".
 s_expect() {
