@@ -636,6 +636,30 @@ test_degraded (void **state)
     policy_destroy (&policy);
 }
 
+//  Certificate warnings: the tightest threshold reached, one warning
+//  covering those above it; whole days, rounded down.
+static void
+test_cert_thresholds (void **state)
+{
+    sq_days_t days = { .count = 2, .day = { 14, 3 } };
+    assert_int_equal (notice_cert_threshold (&days, 30), -1);
+    assert_int_equal (notice_cert_threshold (&days, 15), -1);
+    assert_int_equal (notice_cert_threshold (&days, 14), 14);
+    assert_int_equal (notice_cert_threshold (&days, 4), 14);
+    assert_int_equal (notice_cert_threshold (&days, 3), 3);
+    assert_int_equal (notice_cert_threshold (&days, 0), 3);
+    assert_int_equal (notice_cert_threshold (&days, -2), 3);
+    sq_days_t none = { .count = 0 };
+    assert_int_equal (notice_cert_threshold (&none, 0), -1);
+    int64_t now = T0_S;
+    assert_int_equal (notice_days_left (now + 14 * 86400, now), 14);
+    assert_int_equal (notice_days_left (now + 14 * 86400 - 1, now), 13);
+    assert_int_equal (notice_days_left (now, now), 0);
+    assert_int_equal (notice_days_left (now - 1, now), -1);
+    assert_int_equal (notice_days_left (now - 86400, now), -1);
+    assert_int_equal (notice_days_left (now - 86401, now), -2);
+}
+
 int
 main (void)
 {
@@ -648,6 +672,7 @@ main (void)
         cmocka_unit_test (test_stale_alert),
         cmocka_unit_test (test_restore_untold_state),
         cmocka_unit_test (test_degraded),
+        cmocka_unit_test (test_cert_thresholds),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
