@@ -60,13 +60,6 @@ typedef struct {
 static const char *const s_counter_names [] = { COLLECTOR_COUNTERS (SQ_COUNTER_STRING) };
 
 static void
-s_free_value (void **item)
-{
-    free (*item);
-    *item = NULL;
-}
-
-static void
 s_remember_published (const sq_alert_t *alert, void *arg)
 {
     self_t *self = (self_t *) arg;
@@ -318,9 +311,12 @@ s_judge (self_t *self, const site_t *site, int64_t now_us)
                                             .last_us = site->regions [index].last_us };
         heard += site->regions [index].last_us != 0;
     }
-    size_t expected = site->expected ? site->expected : s_live_regions (self, now_us, fresh);
-    if (heard < expected && now_us - site->added_us <= fresh)
-        return site->state;
+    //  Past the grace (nearly always), no count of live regions is needed.
+    if (now_us - site->added_us <= fresh) {
+        size_t expected = site->expected ? site->expected : s_live_regions (self, now_us, fresh);
+        if (heard < expected)
+            return site->state;
+    }
     return quorum_judge (views, site->region_count, site->quorum, now_us, fresh).state;
 }
 
@@ -549,7 +545,7 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
     self->last_published = sq_id_table_new (NULL);
     self->live_regions = zhashx_new ();     //  string keys, copied; values freed
     assert (self->last_published && self->live_regions);
-    zhashx_set_destructor (self->live_regions, s_free_value);
+    zhashx_set_destructor (self->live_regions, sq_free_item);
     self->results = zsock_new (ZMQ_PULL);
     self->feed = zsock_new (ZMQ_PUB);
     self->done = zsock_new (ZMQ_PUSH);

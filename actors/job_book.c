@@ -205,13 +205,6 @@ s_region_intern (job_book_t *self, const char *name)
     return index;
 }
 
-const char *
-job_book_region (job_book_t *self, int region)
-{
-    return region >= 0 && region < self->region_count && self->regions [region].used
-         ? self->regions [region].name : NULL;
-}
-
 
 //  --------------------------------------------------------------------------
 //  Probes

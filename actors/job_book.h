@@ -115,7 +115,7 @@ typedef struct {
     int64_t credit;             //  CHECKs it can take now
     int64_t outstanding;        //  jobs sent to it still without a DONE
     int64_t last_seen;          //  mono ms of its last message
-    int region;                 //  index of its region (see job_book_region)
+    int region;                 //  index of its region in the book's table
     bool alive;                 //  false once gone
 } job_pinger_t;
 
@@ -181,8 +181,6 @@ int64_t job_book_site_at (job_book_t *self, uint64_t site_id);
 int64_t job_book_probe_at (job_book_t *self, uint64_t site_id, const char *region);
 //  Probes of a site (0 if unknown).
 int job_book_site_probes (job_book_t *self, uint64_t site_id);
-//  A region's name by index (borrowed), or NULL.
-const char *job_book_region (job_book_t *self, int region);
 
 //  --- Pingers
 //  A READY (ready true) or HEARTBEAT from pinger id, without a region,

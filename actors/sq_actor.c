@@ -259,6 +259,13 @@ s_id_compare (const void *one, const void *two)
     return a < b ? -1 : a > b;
 }
 
+void
+sq_free_item (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
 zhashx_t *
 sq_id_table_new (zhashx_destructor_fn *destructor)
 {

@@ -103,6 +103,9 @@ int sq_batch_next (zmsg_t *batch, sq_msg_type_t type, sq_msg_t *msg, const char 
 //  that is not a valid SITE (logged with who, counted in *malformed).
 int sq_sites_next (zmsg_t *batch, sq_site_t *site, const char *who, uint64_t *malformed);
 
+//  A destructor for containers of plain malloc'd items: free, null the item.
+void sq_free_item (void **item);
+
 //  A hash table keyed by site id (uint64_t cast to a pointer, never 0);
 //  values are freed with destructor, if not NULL.
 zhashx_t *sq_id_table_new (zhashx_destructor_fn *destructor);

@@ -100,6 +100,7 @@ static const char *s_schema_v3_sql =
     "ALTER TABLE alert ADD COLUMN ttfb_us INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE alert ADD COLUMN total_us INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE alert ADD COLUMN regions TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX alert_by_site ON alert (site_id, seq);"
     "PRAGMA user_version = 3;";
 
 #define S_STATEMENT_SQL(NAME, sql) sql,

@@ -135,13 +135,6 @@ static const notifier_counter_t s_channel_counters [CHANNEL_COUNT][3] = {
     [CHANNEL_COMMAND] = { NOTIFIER_command_delivered, NOTIFIER_command_failed, NOTIFIER_command_pending },
 };
 
-static void
-s_free_item (void **item)
-{
-    free (*item);
-    *item = NULL;
-}
-
 static int64_t
 s_wall_ms (void)
 {
@@ -775,7 +768,7 @@ s_set_owners (self_t *self, zmsg_t *batch)
 static void
 s_set_sites (self_t *self, zmsg_t *batch)
 {
-    zhashx_t *fresh = sq_id_table_new (s_free_item);
+    zhashx_t *fresh = sq_id_table_new (sq_free_item);
     sq_site_t site;
     int rc;
     while ((rc = sq_sites_next (batch, &site, "notifier",
@@ -1103,15 +1096,15 @@ s_self_new (zsock_t *pipe, const notifier_args_t *args, char *error, size_t erro
     self->policy = policy_new ();
     self->owners = zhashx_new ();
     assert (self->owners);
-    zhashx_set_destructor (self->owners, s_free_item);
-    self->sites = sq_id_table_new (s_free_item);
-    self->notices = sq_id_table_new (s_free_item);
+    zhashx_set_destructor (self->owners, sq_free_item);
+    self->sites = sq_id_table_new (sq_free_item);
+    self->notices = sq_id_table_new (sq_free_item);
     self->taken = sq_id_table_new (NULL);
     self->attempts = zlistx_new ();
     self->syncs = zlistx_new ();
     self->ended_ok = zlistx_new ();
     self->ended_failed = zlistx_new ();
-    zlistx_set_destructor (self->syncs, s_free_item);
+    zlistx_set_destructor (self->syncs, sq_free_item);
     self->multi = curl_multi_init ();
     self->feed = zsock_new (ZMQ_SUB);
     assert (self->book && self->policy && self->attempts && self->syncs && self->multi

@@ -321,13 +321,6 @@ s_mark_one (outbox_t *self, uint64_t notice, const char *receiver, outbox_state_
 }
 
 int
-outbox_mark (outbox_t *self, uint64_t notice, const char *receiver, outbox_state_t state,
-             const char *error_text)
-{
-    return outbox_mark_many (self, &notice, 1, receiver, state, error_text);
-}
-
-int
 outbox_mark_many (outbox_t *self, const uint64_t *notices, size_t count, const char *receiver,
                   outbox_state_t state, const char *error_text)
 {

@@ -42,11 +42,7 @@ void outbox_close (outbox_t **self_p);
 //  notice->id set to the earlier one's.  0 when recorded, -1 on error.
 int outbox_add (outbox_t *self, notice_t *notice, const char *const *receivers, size_t count);
 
-//  A delivery ended.  0, or -1.
-int outbox_mark (outbox_t *self, uint64_t notice, const char *receiver, outbox_state_t state,
-                 const char *error_text);
-
-//  Mark a batch in one transaction: state for every (notices [i], receiver).
+//  Deliveries ended, in one transaction: state for every (notices [i], receiver).
 int outbox_mark_many (outbox_t *self, const uint64_t *notices, size_t count,
                       const char *receiver, outbox_state_t state, const char *error_text);
 

@@ -296,6 +296,8 @@ for site in "$site_a" "$site_b" "$site_c"; do
         fatal "$site up, checked from eu and us (status: $(s_status "$site"))"
 done
 ok "every site up, checked from eu and us, after $(($(date +%s) - begin)) s"
+# A quiet moment, then count: nothing may come late (absence cannot be
+# polled for).  The same before each count of "nothing more" below.
 sleep 2
 alerts=$(python3 "$tmp/look.py" feedmark "$tmp/watch.log")
 if [ "$alerts" -eq 0 ]; then ok "start: no alert on the feed"
