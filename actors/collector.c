@@ -5,10 +5,17 @@
 #include "store.h"
 #include "site_state.h"
 #include "quorum.h"
+#include "pinger_health.h"
+#include "sq_json.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S_REJUDGE_MS        5000    //  sites judged again this often (regions go quiet)
+#define S_SEEN_MAX          8       //  pingers' latest verdicts kept per site
+#define S_PINGERS_FILE      "pingers.json"  //  in data_dir: the pingers' health, for status
 
 //  One region's view of a site: its own state machine on its own verdicts.
 typedef struct {
@@ -17,6 +24,24 @@ typedef struct {
     int64_t last_us;            //  wall clock (ours) of its latest verdict
     uint8_t reason;             //  that verdict's reason
 } region_t;
+
+//  One pinger's latest verdict on a site, for the health comparisons.
+typedef struct {
+    uint16_t pinger;            //  index in self->pingers
+    bool up;
+    int64_t at_us;              //  wall clock (ours)
+} seen_t;
+
+//  A pinger as the collector knows it: where it checks from and whether
+//  its own network looks sound (pinger_health.h).
+typedef struct {
+    char id [SQ_NAME_MAX + 1];
+    char region [SQ_NAME_MAX + 1];
+    pinger_health_t health;
+    int64_t last_us;            //  wall clock of its latest result
+    int64_t since_us;           //  quarantined since (0: healthy)
+    uint64_t results;           //  results from it
+} pinger_t;
 
 typedef struct {
     uint64_t id;                //  site id
@@ -34,6 +59,9 @@ typedef struct {
     sq_state_t state;           //  the state across regions (quorum.h)
     sq_state_t settled;         //  the last published state (quorum_step)
     int64_t since_us;           //  wall clock when the state began
+    seen_t *seen;               //  pingers' latest verdicts (health comparisons)
+    uint8_t seen_count;         //  entries in seen, <= S_SEEN_MAX
+    bool canary;                //  a canary: judges pingers, has no state
     bool reported;              //  report mode: verdict sent
     bool active;                //  in the current config
 } site_t;
@@ -53,11 +81,18 @@ typedef struct {
     uint64_t seq;               //  last feed sequence number (from the store at start)
     zhashx_t *last_published;   //  site id -> its last ALERT's state + 1 (from the store at start)
     zhashx_t *live_regions;     //  region name -> wall clock of its latest result (int64_t *)
+    pinger_t *pingers;          //  pingers heard from, grown, <= COLLECTOR_PINGERS_MAX
+    size_t pinger_count;
+    zhashx_t *pinger_index;     //  pinger id -> its index + 1
+    char *pingers_file;         //  data_dir/pingers.json, or NULL
+    bool pingers_dirty;         //  the file is behind
     bool terminated;            //  $TERM received
     uint64_t counters [COLLECTOR_COUNTER_COUNT];    //  reported on STATS
 } self_t;
 
 static const char *const s_counter_names [] = { COLLECTOR_COUNTERS (SQ_COUNTER_STRING) };
+
+static void s_write_pingers (self_t *self);
 
 static void
 s_remember_published (const sq_alert_t *alert, void *arg)
@@ -74,6 +109,7 @@ s_site_destroy (void **item)
     if (site) {
         free (site->url);
         free (site->regions);
+        free (site->seen);
         free (site);
         *item = NULL;
     }
@@ -132,6 +168,7 @@ s_set_sites (self_t *self, zmsg_t *batch)
                                        .interval_ms = entry.interval_ms };
         site->timeout_ms = entry.timeout_ms;
         site->quorum = entry.quorum;
+        site->canary = entry.canary;
         site->expected = 0;
         if (entry.regions [0]) {
             site->expected = 1;
@@ -327,10 +364,12 @@ s_rejudge (self_t *self)
 {
     if (self->report)
         return;
+    //  Each pinger's standing and latest result, for `squirrel status`.
+    s_write_pingers (self);
     int64_t now = sq_wallclock_us ();
     for (site_t *site = (site_t *) zhashx_first (self->sites); site;
          site = (site_t *) zhashx_next (self->sites)) {
-        if (site->region_count == 0)
+        if (site->region_count == 0 || site->canary)
             continue;
         sq_state_t judged = s_judge (self, site, now);
         if (judged == site->state)
@@ -338,6 +377,181 @@ s_rejudge (self_t *self)
         quorum_step_t step = quorum_step (&site->state, &site->settled, judged);
         s_record_change (self, site, &step, NULL, now);
     }
+}
+
+//  --------------------------------------------------------------------------
+//  Pinger health (pinger_health.h)
+
+//  The pinger named id, checking from region, made on its first result;
+//  -1 when the table is full (its results still count, unjudged).
+static int
+s_pinger (self_t *self, const char *id, const char *region, int64_t now_us)
+{
+    uintptr_t known = (uintptr_t) zhashx_lookup (self->pinger_index, id);
+    int index;
+    if (known)
+        index = (int) (known - 1);
+    else {
+        if (self->pinger_count >= COLLECTOR_PINGERS_MAX)
+            return -1;
+        pinger_t *grown = (pinger_t *) realloc (self->pingers,
+                                                (self->pinger_count + 1) * sizeof (pinger_t));
+        assert (grown);
+        self->pingers = grown;
+        index = (int) self->pinger_count++;
+        memset (&self->pingers [index], 0, sizeof (pinger_t));
+        snprintf (self->pingers [index].id, sizeof (self->pingers [index].id), "%s", id);
+        zhashx_insert (self->pinger_index, id, (void *) (uintptr_t) (index + 1));
+        self->pingers_dirty = true;
+    }
+    pinger_t *pinger = &self->pingers [index];
+    if (strcmp (pinger->region, region)) {
+        snprintf (pinger->region, sizeof (pinger->region), "%s", region);
+        self->pingers_dirty = true;
+    }
+    pinger->last_us = now_us;
+    pinger->results++;
+    return index;
+}
+
+//  Compare a pinger's verdict on a site with the other pingers' fresh
+//  ones (of its region; of any region for a canary; never a quarantined
+//  pinger's), keep it as the pinger's latest, and update its standing.
+static void
+s_judge_pinger (self_t *self, site_t *site, int index, bool up, int64_t now_us)
+{
+    pinger_t *pinger = &self->pingers [index];
+    int64_t fresh = s_fresh_us (site);
+    uint32_t others_up = 0, others_down = 0;
+    seen_t *mine = NULL, *oldest = NULL;
+    for (size_t entry = 0; entry < site->seen_count; entry++) {
+        seen_t *seen = &site->seen [entry];
+        if (seen->pinger == index) {
+            mine = seen;
+            continue;
+        }
+        if (!oldest || seen->at_us < oldest->at_us)
+            oldest = seen;
+        const pinger_t *other = &self->pingers [seen->pinger];
+        if (now_us - seen->at_us > fresh || other->health.quarantined
+        ||  (!site->canary && strcmp (other->region, pinger->region)))
+            continue;
+        if (seen->up)
+            others_up++;
+        else
+            others_down++;
+    }
+    if (!mine && site->seen_count < S_SEEN_MAX) {
+        seen_t *grown = (seen_t *) realloc (site->seen, (site->seen_count + 1) * sizeof (seen_t));
+        assert (grown);
+        site->seen = grown;
+        mine = &site->seen [site->seen_count++];
+    }
+    if (!mine)
+        mine = oldest;          //  full: the oldest other verdict makes room
+    *mine = (seen_t) { .pinger = (uint16_t) index, .up = up, .at_us = now_us };
+
+    pinger_health_t before = pinger->health;
+    health_event_t event = pinger_health_observe (&pinger->health,
+                                                  pinger_health_compare (up, others_up, others_down));
+    if (event == HEALTH_QUARANTINED) {
+        pinger->since_us = now_us;
+        self->counters [COLLECTOR_quarantines]++;
+        self->pingers_dirty = true;
+        zsys_warning ("collector: pinger %s (region %s) quarantined: %u of its last %u compared "
+                      "checks failed where other pingers saw the target up; its results raise no "
+                      "alert and its jobs go to others until it agrees again", pinger->id,
+                      pinger->region [0] ? pinger->region : "-",
+                      (unsigned) pinger->health.disagreements, (unsigned) pinger->health.kept);
+    }
+    else
+    if (event == HEALTH_RELEASED) {
+        pinger->since_us = 0;
+        self->counters [COLLECTOR_releases]++;
+        self->pingers_dirty = true;
+        zsys_info ("collector: pinger %s (region %s) let back: its last %u compared checks "
+                   "agreed with the other pingers", pinger->id,
+                   pinger->region [0] ? pinger->region : "-", (unsigned) before.agree_run + 1);
+    }
+}
+
+//  Whether a pinger of region other than index, not quarantined, sent a
+//  result within fresh_us: one that can recheck in its place.
+static bool
+s_other_healthy (self_t *self, int index, const char *region, int64_t now_us, int64_t fresh_us)
+{
+    for (size_t other = 0; other < self->pinger_count; other++) {
+        const pinger_t *pinger = &self->pingers [other];
+        if ((int) other != index && !pinger->health.quarantined
+        &&  now_us - pinger->last_us <= fresh_us && streq (pinger->region, region))
+            return true;
+    }
+    return false;
+}
+
+//  The pingers and their standing as JSON in data_dir, for `squirrel
+//  status` (written whole to a temporary file, then renamed; mode 0600).
+static void
+s_write_pingers (self_t *self)
+{
+    if (!self->pingers_file)
+        return;
+    self->pingers_dirty = false;
+    char *json = NULL;
+    size_t length = 0;
+    int rc = sq_json_appendf (&json, &length, "{\"at\":%lld,\"pingers\":[",
+                              (long long) sq_wallclock_us ());
+    for (size_t index = 0; index < self->pinger_count && !rc; index++) {
+        const pinger_t *pinger = &self->pingers [index];
+        rc = sq_json_appendf (&json, &length, "%s{\"id\":", index ? "," : "")
+          || sq_json_append_string (&json, &length, pinger->id)
+          || sq_json_appendf (&json, &length, ",\"region\":")
+          || sq_json_append_string (&json, &length, pinger->region)
+          || sq_json_appendf (&json, &length, ",\"state\":\"%s\",\"since\":%lld,"
+                              "\"last_result\":%lld,\"results\":%llu,\"compared\":%u,"
+                              "\"disagreed\":%u}",
+                              pinger->health.quarantined ? "quarantined" : "healthy",
+                              (long long) pinger->since_us, (long long) pinger->last_us,
+                              (unsigned long long) pinger->results,
+                              (unsigned) pinger->health.kept,
+                              (unsigned) pinger->health.disagreements);
+    }
+    rc = rc || sq_json_appendf (&json, &length, "]}\n");
+    char temporary [PATH_MAX];
+    snprintf (temporary, sizeof (temporary), "%s.tmp", self->pingers_file);
+    int fd = rc ? -1 : open (temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool written = fd >= 0 && write (fd, json, length) == (ssize_t) length;
+    if (fd >= 0 && (close (fd) || !written || rename (temporary, self->pingers_file))) {
+        written = false;
+        unlink (temporary);
+    }
+    if (!written && self->counters [COLLECTOR_pingers_file_errors]++ == 0)
+        zsys_warning ("collector: cannot write %s: %s", self->pingers_file,
+                      rc ? "out of memory" : strerror (errno));
+    free (json);
+}
+
+//  DONE for a result: next round (recheck_ms SITE_NO_RECHECK) or a recheck
+//  after recheck_ms by another pinger of the region than avoid ("" any),
+//  with the checking pinger's standing.
+static void
+s_send_done (self_t *self, const sq_result_t *result, int64_t recheck_ms, const char *avoid,
+             int checker)
+{
+    sq_msg_t msg;
+    memset (&msg, 0, sizeof (msg));
+    msg.type = SQ_MSG_DONE;
+    msg.done.job_id = result->job_id;
+    msg.done.site_id = result->site_id;
+    msg.done.recheck = recheck_ms >= 0;
+    msg.done.delay_ms = recheck_ms > 0 ? (uint32_t) recheck_ms : 0;
+    snprintf (msg.done.region, sizeof (msg.done.region), "%s", result->region);
+    snprintf (msg.done.avoid, sizeof (msg.done.avoid), "%s", avoid);
+    snprintf (msg.done.pinger, sizeof (msg.done.pinger), "%s", result->pinger_id);
+    msg.done.quarantined = checker >= 0 && self->pingers [checker].health.quarantined;
+    if (sq_wire_send (self->done, NULL, 0, &msg))
+        zsys_error ("collector: site %llu: DONE not sent to the dispatcher",
+                    (unsigned long long) result->site_id);
 }
 
 static void
@@ -349,22 +563,36 @@ s_handle_result (self_t *self, const sq_result_t *result)
         return;
     }
     int64_t now = sq_wallclock_us ();
+    int checker = s_pinger (self, result->pinger_id, result->region, now);
+    if (site->canary) {
+        //  A canary judges the pinger and nothing else.
+        self->counters [COLLECTOR_canary_results]++;
+        if (checker >= 0)
+            s_judge_pinger (self, site, checker, result->up, now);
+        s_send_done (self, result, SITE_NO_RECHECK, "", checker);
+        return;
+    }
     region_t *region = s_region (site, result->region, now);
     if (!region) {
         //  Still a DONE, or the dispatcher would resend the job for ever.
         self->counters [COLLECTOR_regions_refused]++;
-        sq_msg_t msg;
-        memset (&msg, 0, sizeof (msg));
-        msg.type = SQ_MSG_DONE;
-        msg.done.job_id = result->job_id;
-        msg.done.site_id = result->site_id;
-        snprintf (msg.done.region, sizeof (msg.done.region), "%s", result->region);
-        if (sq_wire_send (self->done, NULL, 0, &msg))
-            zsys_error ("collector: %s: DONE not sent to the dispatcher", site->url);
+        s_send_done (self, result, SITE_NO_RECHECK, "", checker);
         return;
     }
     if (!site_state_accept_job (&region->judged, result->job_id)) {
         self->counters [COLLECTOR_duplicates]++;
+        return;
+    }
+    if (checker >= 0 && !self->report)
+        s_judge_pinger (self, site, checker, result->up, now);
+    if (checker >= 0 && self->pingers [checker].health.quarantined) {
+        //  Its verdict is not the site's: not stepped, not stored.  Another
+        //  pinger of the region checks at once if one can; else the region
+        //  waits for the next round (and goes unavailable if none comes).
+        self->counters [COLLECTOR_quarantined_results]++;
+        bool other = s_other_healthy (self, checker, result->region, now, s_fresh_us (site));
+        s_send_done (self, result, other ? 0 : SITE_NO_RECHECK,
+                     other ? result->pinger_id : "", checker);
         return;
     }
     self->counters [COLLECTOR_results]++;
@@ -405,20 +633,10 @@ s_handle_result (self_t *self, const sq_result_t *result)
             zsock_send (self->pipe, "sbs", SQ_CMD_VERDICT, frame, (size_t) size,
                         sq_state_name (step.to));
     }
-    sq_msg_t msg;
-    memset (&msg, 0, sizeof (msg));
-    msg.type = SQ_MSG_DONE;
-    msg.done.job_id = result->job_id;
-    msg.done.site_id = result->site_id;
-    msg.done.recheck = recheck >= 0;
-    msg.done.delay_ms = recheck > 0 ? (uint32_t) recheck : 0;
-    snprintf (msg.done.region, sizeof (msg.done.region), "%s", result->region);
     //  A failure is rechecked by another pinger of the region if one can:
     //  the fault may be this pinger's own.
-    if (recheck >= 0 && !result->up)
-        snprintf (msg.done.avoid, sizeof (msg.done.avoid), "%s", result->pinger_id);
-    if (sq_wire_send (self->done, NULL, 0, &msg))
-        zsys_error ("collector: %s: DONE not sent to the dispatcher", site->url);
+    s_send_done (self, result, recheck, recheck >= 0 && !result->up ? result->pinger_id : "",
+                 checker);
 }
 
 
@@ -498,6 +716,9 @@ s_handle_pipe (self_t *self)
     if (streq (command, SQ_CMD_STATS)) {
         self->counters [COLLECTOR_sites] = zhashx_size (self->sites);
         self->counters [COLLECTOR_seq] = self->seq;
+        self->counters [COLLECTOR_quarantined] = 0;
+        for (size_t index = 0; index < self->pinger_count; index++)
+            self->counters [COLLECTOR_quarantined] += self->pingers [index].health.quarantined;
         sq_actor_send_counters (self->pipe, s_counter_names, self->counters, COLLECTOR_COUNTER_COUNT);
     }
     else
@@ -520,6 +741,9 @@ s_self_destroy (self_t **self_p)
     zhashx_destroy (&self->pinger_keys);
     zhashx_destroy (&self->last_published);
     zhashx_destroy (&self->live_regions);
+    zhashx_destroy (&self->pinger_index);
+    free (self->pingers);
+    free (self->pingers_file);
     zsock_destroy (&self->results);
     zsock_destroy (&self->feed);
     zsock_destroy (&self->done);
@@ -546,6 +770,8 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
     self->live_regions = zhashx_new ();     //  string keys, copied; values freed
     assert (self->last_published && self->live_regions);
     zhashx_set_destructor (self->live_regions, sq_free_item);
+    self->pinger_index = zhashx_new ();     //  string keys, copied; index + 1 values
+    assert (self->pinger_index);
     self->results = zsock_new (ZMQ_PULL);
     self->feed = zsock_new (ZMQ_PUB);
     self->done = zsock_new (ZMQ_PUSH);
@@ -580,6 +806,7 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
         }
         if (self->seq)
             zsys_info ("collector: alerts go on from #%llu", (unsigned long long) self->seq + 1);
+        self->pingers_file = zsys_sprintf ("%s/%s", args->data_dir, S_PINGERS_FILE);
         //  What each site's last ALERT said: what its owner last heard.
         store_latest_alerts (self->reader, s_remember_published, self);
     }

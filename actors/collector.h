@@ -37,7 +37,13 @@
     C (COLLECTOR, malformed,    "frames refused") \
     C (COLLECTOR, impostors,    "RESULTs under a pinger name from another key") \
     C (COLLECTOR, regions_refused, "RESULTs from a region past SQ_REGIONS_MAX for a site") \
-    C (COLLECTOR, seq,          "last feed sequence number")
+    C (COLLECTOR, seq,          "last feed sequence number") \
+    C (COLLECTOR, canary_results, "RESULTs of canaries (pinger health only)") \
+    C (COLLECTOR, quarantined_results, "RESULTs of quarantined pingers: no site verdict") \
+    C (COLLECTOR, quarantines,  "times a pinger was quarantined") \
+    C (COLLECTOR, releases,     "times a pinger was let back") \
+    C (COLLECTOR, quarantined,  "gauge: pingers in quarantine") \
+    C (COLLECTOR, pingers_file_errors, "writes of data_dir/pingers.json that failed")
 
 #define COLLECTOR_PINGERS_MAX   4096    //  pinger names whose key is remembered
 

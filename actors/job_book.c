@@ -64,6 +64,7 @@ typedef struct {
     bool defaults;              //  sites of every region have a probe here
     int live;                   //  live pingers of the region
     int cursor;                 //  round-robin start for its next job
+    uint64_t sends;             //  jobs sent to it (probation turns)
     sq_heap_t *schedule;        //  probe index -> next event time
     probe_t *probes;            //  its probes, holes included
     uint32_t probe_count;       //  entries in use or holes
@@ -642,6 +643,7 @@ job_book_pinger_message_keyed (job_book_t *self, const char *id, const char *key
         pinger->outstanding = 0;
         pinger->region = region;
         pinger->alive = true;
+        pinger->quarantined = false;
         if (self->regions [region].live++ == 0)
             s_region_up (self, region, now);
     }
@@ -717,22 +719,35 @@ job_book_region_alive (job_book_t *self, const char *region)
     return index < 0 ? 0 : self->regions [index].live;
 }
 
-//  A pinger of region with credit, preferring one other than avoid; -1 if
-//  none.  Does not move the region's round-robin cursor: only a send does.
+//  A pinger of region with credit, -1 if none.  In order of preference:
+//  a healthy one other than avoid; on the region's probation turn (one
+//  send in JOB_BOOK_PROBATION), a quarantined one other than avoid, so it
+//  can prove itself again; a quarantined one other than avoid; avoid
+//  itself.  Does not move the round-robin cursor: only a send does.
 static int
 s_pinger_choose (job_book_t *self, int region, int avoid)
 {
-    int fallback = -1;
+    int healthy = -1, quarantined = -1, fallback = -1;
     for (int step = 0; step < self->pinger_count; step++) {
         int index = (self->regions [region].cursor + step) % self->pinger_count;
         job_pinger_t *pinger = &self->pingers [index];
         if (!pinger->alive || pinger->region != region || pinger->credit <= 0)
             continue;
-        if (index != avoid)
-            return index;
-        fallback = index;
+        if (index == avoid)
+            fallback = index;
+        else
+        if (pinger->quarantined) {
+            if (quarantined < 0)
+                quarantined = index;
+        }
+        else
+        if (healthy < 0)
+            healthy = index;
     }
-    return fallback;
+    bool probation = self->regions [region].sends % JOB_BOOK_PROBATION == 0;
+    if (quarantined >= 0 && (probation || healthy < 0))
+        return quarantined;
+    return healthy >= 0 ? healthy : fallback;
 }
 
 //  Marks in credit [] each region with a live pinger that has credit.
@@ -835,6 +850,7 @@ job_book_sent (job_book_t *self, const job_t *job, int64_t now)
     if (job->job_id > self->last_job)
         self->last_job = job->job_id;
     self->regions [s_handle_region (job->probe)].cursor = (job->pinger + 1) % self->pinger_count;
+    self->regions [s_handle_region (job->probe)].sends++;
     s_schedule (self, job->probe, now + job->site->timeout_ms + self->rules.deadline_margin_ms);
     self->counters [JOB_BOOK_jobs]++;
     if (job->resend)
@@ -851,6 +867,13 @@ job_book_unroutable (job_book_t *self, const job_t *job, int64_t now)
 int
 job_book_done (job_book_t *self, const sq_done_t *done, int64_t now)
 {
+    //  The collector's word on the pinger's health holds even for a
+    //  stale job.
+    int checker = *done->pinger ? job_book_pinger_find (self, done->pinger) : -1;
+    if (checker >= 0 && self->pingers [checker].quarantined != done->quarantined) {
+        self->pingers [checker].quarantined = done->quarantined;
+        self->counters [done->quarantined ? JOB_BOOK_quarantined : JOB_BOOK_released]++;
+    }
     uint32_t index = s_site_of (self, done->site_id);
     uint32_t handle = index == NONE ? NONE : self->sites [index].first_probe;
     while (handle != NONE) {

@@ -42,6 +42,13 @@
     asks for (by another pinger of the region than DONE's avoid when one
     has credit), or, in once mode, FINISHED.
 
+    Quarantine: DONE says whether the pinger that checked is quarantined
+    (the collector's pinger health, pinger_health.h).  A quarantined pinger
+    gets a job only when no healthy pinger of its region has credit, or on
+    the region's probation turn (one send in JOB_BOOK_PROBATION), so that
+    its verdicts can show it sound again; a pinger that starts afresh is
+    healthy until DONE says otherwise.
+
     Pingers and credit: READY adds free slots; each job sent takes one;
     a HEARTBEAT, when no job sent to the pinger still lacks its DONE, sets
     the credit to the free slots it reports.  A pinger is gone when it is
@@ -61,6 +68,8 @@
 
 #define JOB_BOOK_PINGERS_MAX    256     //  pingers one book tracks
 #define JOB_BOOK_REGIONS_MAX    256     //  region names one book knows at once
+#define JOB_BOOK_PROBATION      4       //  one send in this many may go to a
+                                        //  quarantined pinger of the region
 
 //  Counters of the book's decisions (see sq_counters.h for the convention).
 #define JOB_BOOK_COUNTERS(C) \
@@ -73,7 +82,9 @@
     C (JOB_BOOK, gone,          "times a pinger was declared gone") \
     C (JOB_BOOK, finished,      "once mode: probes checked for good") \
     C (JOB_BOOK, probes,        "gauge: schedule entries, one per site and region") \
-    C (JOB_BOOK, unplaced,      "region names refused: region table full")
+    C (JOB_BOOK, unplaced,      "region names refused: region table full") \
+    C (JOB_BOOK, quarantined,   "times DONE said a pinger went into quarantine") \
+    C (JOB_BOOK, released,      "times DONE said a pinger was let back")
 
 typedef enum { JOB_BOOK_COUNTERS (SQ_COUNTER_ENUM) JOB_BOOK_COUNTER_COUNT } job_book_counter_t;
 
@@ -117,6 +128,10 @@ typedef struct {
     int64_t last_seen;          //  mono ms of its last message
     int region;                 //  index of its region in the book's table
     bool alive;                 //  false once gone
+    bool quarantined;           //  the collector judged its network broken
+                                //  (DONE.quarantined): it gets a job only on
+                                //  its region's probation turn, or when no
+                                //  healthy pinger of the region has credit
 } job_pinger_t;
 
 //  What job_book_next asks the dispatcher to do.

@@ -305,6 +305,7 @@ s_run (int argc, char **argv)
         config->sites [index].regions = NULL;
         config->sites [index].quorum = 0;
     }
+    config_canaries_free (config);      //  nor does it judge pingers
     if (!verbose)
         zsys_set_logstream (NULL);
     //  The topology keys of a YAML file: where pingers come from.

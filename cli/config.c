@@ -29,8 +29,8 @@
         digest_window       duration, 1s to 1h
         give_up_after       duration, 1s to 7d
         retry_max           duration, 1s to 1h
-        canaries            list of at most 16 http(s) URLs, each once; kept,
-                            not used yet (the pinger health check is not built)
+        canaries            list of at most 16 http(s) URLs, each once: checked
+                            from every region to judge the pingers' own health
         defaults, a site:
           interval          duration, 10s to 24h
           timeout           duration, above 0, at most 10m (SQ_TIMEOUT_MAX_MS)

@@ -123,9 +123,9 @@ typedef struct {
     size_t owner_count;         //  entries in owners
     config_site_t *sites;       //  sites, in file order, URLs unique
     size_t site_count;          //  entries in sites
-    char **canaries;            //  http(s) URLs every pinger checks to judge its own
-                                //  health, unique, in file order; accepted, not used
-                                //  yet (the pinger health check is not built)
+    char **canaries;            //  http(s) URLs checked from every region to judge
+                                //  the pingers' own health, unique, in file order
+                                //  (SITEs with canary set: config_sites_batch)
     size_t canary_count;        //  entries in canaries, at most CONFIG_CANARIES_MAX
 } config_t;
 
@@ -136,6 +136,9 @@ config_t *config_load (const char *path, char *error, size_t error_size);
 
 //  A config with the built-in defaults and no sites (for command-line use).
 config_t *config_new_empty (void);
+
+//  Forget the canaries (a sweep judges sites, not pingers).
+void config_canaries_free (config_t *config);
 
 //  Append a site for url with the defaults.  0, or -1 with the reason in
 //  error (a URL we do not monitor, or one already in the config).

@@ -118,6 +118,5 @@ int config_regions_parse (loader_t *loader, const node_t *node, const char *key,
                           char **regions);      //  a list of names, joined into *regions
 size_t config_region_count (const char *regions);  //  names in a joined list; "" has 0
 int config_canaries_parse (loader_t *loader, const node_t *node);
-void config_canaries_free (config_t *config);
 
 #endif

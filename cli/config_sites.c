@@ -226,6 +226,28 @@ config_sites_batch (const config_t *self, char *error, size_t error_size)
         }
         zmsg_addmem (batch, frame, (size_t) size);
     }
+    //  Canaries: checked like a site with the defaults from every region,
+    //  judging the pingers only (no owner, no store, no alert).
+    for (size_t index = 0; index < self->canary_count; index++) {
+        config_site_t canary = self->defaults;
+        canary.id = SQ_CANARY_ID_BASE + index;
+        canary.url = self->canaries [index];
+        canary.owner = NULL;
+        canary.keyword = NULL;
+        canary.regions = NULL;
+        canary.quorum = 0;
+        int size = config_site_message (self, &canary, &msg.site) ? -1 : 0;
+        msg.site.canary = true;
+        if (size == 0)
+            size = sq_msg_encode (&msg, frame, sizeof (frame));
+        if (size < 0) {
+            snprintf (error, error_size, "%s: canary %s cannot be encoded as a SITE message",
+                      self->path ? self->path : "canaries", self->canaries [index]);
+            zmsg_destroy (&batch);
+            return NULL;
+        }
+        zmsg_addmem (batch, frame, (size_t) size);
+    }
     return batch;
 }
 

@@ -773,8 +773,8 @@ s_set_sites (self_t *self, zmsg_t *batch)
     int rc;
     while ((rc = sq_sites_next (batch, &site, "notifier",
                                 &self->counters [NOTIFIER_malformed])) != 0) {
-        if (rc < 0)
-            continue;
+        if (rc < 0 || site.canary)
+            continue;           //  a canary has no owner to tell
         site_t *entry = (site_t *) calloc (1, sizeof (site_t));
         assert (entry);
         snprintf (entry->owner, sizeof (entry->owner), "%s", site.owner);

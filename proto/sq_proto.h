@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 //  Version of the wire contract; bump it when a field list changes.
-#define SQ_PROTO_VERSION    2
+#define SQ_PROTO_VERSION    3
 
 //  Limits.  Anything larger is malformed.
 #define SQ_FRAME_MAX        8192    //  bytes in one encoded message
@@ -157,7 +157,13 @@ typedef struct {
     F (S, DAYS,   cert_warn_days, 0, SQ_DAYS_MAX)       /* warn this many days before expiry */ \
     F (S, WINDOWS, maintenance, 0, SQ_WINDOWS_MAX)      /* no notification inside these */ \
     F (S, STR,    regions,      0, SQ_REGION_LIST_MAX)  /* "eu,us": checked from each; "" = every live region */ \
-    F (S, U32,    quorum,       0, SQ_REGIONS_MAX)      /* regions that must see it down; 0 = majority */
+    F (S, U32,    quorum,       0, SQ_REGIONS_MAX)      /* regions that must see it down; 0 = majority */ \
+    F (S, BOOL,   canary,       0, 1)                   /* a canary: judges pingers, never a site */
+
+//  Canaries are SITEs with canary set and ids from here up (the store's
+//  site ids count from 1 and never get near): checked like sites, never
+//  stored, never alerted.
+#define SQ_CANARY_ID_BASE   (UINT64_C (1) << 62)
 
 //  OWNER: supervisor -> notifier.  Someone told of their sites' changes,
 //  and through what.  Empty strings are channels the owner does not use.
@@ -247,13 +253,17 @@ typedef struct {
 //  DONE: collector -> dispatcher.  A job's result is in: schedule the site
 //  again from that region, at its interval or, when it is suspect there,
 //  after delay_ms, by another pinger of the region than avoid if one can.
+//  It also says whether the pinger that checked is in quarantine (its own
+//  network judged broken), so the dispatcher sends it fewer jobs.
 #define SQ_DONE_FIELDS(F, S) \
     F (S, U64,    job_id,       1, UINT64_MAX)          /* the job that finished */ \
     F (S, U64,    site_id,      1, UINT64_MAX)          /* its site */ \
     F (S, BOOL,   recheck,      0, 1)                   /* check again soon */ \
     F (S, U32,    delay_ms,     0, SQ_TIMEOUT_MAX_MS)   /* how soon, if recheck */ \
     F (S, STR,    region,       0, SQ_NAME_MAX)         /* the region that checked */ \
-    F (S, STR,    avoid,        0, SQ_NAME_MAX)         /* recheck: not this pinger if another can; "" */
+    F (S, STR,    avoid,        0, SQ_NAME_MAX)         /* recheck: not this pinger if another can; "" */ \
+    F (S, STR,    pinger,       0, SQ_NAME_MAX)         /* the pinger that checked; "" unknown */ \
+    F (S, BOOL,   quarantined,  0, 1)                   /* that pinger is in quarantine now */
 
 //  Message list.  M (NAME, name, id): the type id is on the wire, never reuse one.
 #define SQ_MESSAGES(M) \

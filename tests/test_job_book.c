@@ -490,7 +490,8 @@ s_expect_region (job_book_t *book, int64_t now, uint64_t site_id, const char *re
     assert_int_equal (job_book_next (book, now, &job), JOB_SEND);
     assert_int_equal (job.site->site_id, site_id);
     assert_string_equal (job.region, region);
-    assert_string_equal (job.pinger_id, pinger);
+    if (pinger)
+        assert_string_equal (job.pinger_id, pinger);
     job_book_sent (book, &job, now);
     return job;
 }
@@ -767,6 +768,67 @@ test_pinger_moves_region (void **state)
     job_book_destroy (&book);
 }
 
+//  DONE says p1 is quarantined: of the next 16 rounds of a site checked
+//  from eu (p1 and p2), p1 gets exactly the 4 probation turns (one send in
+//  JOB_BOOK_PROBATION); with p2 out of credit p1 gets the job; released,
+//  the two alternate again.
+static void
+test_quarantined_pinger_gets_probation_only (void **state)
+{
+    job_book_t *book = s_book (false, 3);
+    s_put_in (book, 1, "eu", 0, 100);
+    s_hello (book, "p1", "eu", 100, 0);
+    s_hello (book, "p2", "eu", 100, 0);
+    bool quarantined = true;
+    int to_p1 = 0;
+    int64_t due = 100;
+    for (int round = 0; round < 16; round++, due += INTERVAL) {
+        job_t job;
+        assert_int_equal (job_book_next (book, due, &job), JOB_SEND);
+        job_book_sent (book, &job, due);
+        bool p1 = strcmp (job.pinger_id, "p1") == 0;
+        to_p1 += p1;
+        sq_done_t done = { .job_id = job.job_id, .site_id = 1 };
+        snprintf (done.region, sizeof (done.region), "eu");
+        snprintf (done.pinger, sizeof (done.pinger), "%s", job.pinger_id);
+        done.quarantined = p1 && quarantined;
+        assert_int_equal (job_book_done (book, &done, due + 10), 0);
+        if (round == 0) {
+            assert_true (p1);   //  first in turn; its DONE quarantines it
+            to_p1 = 0;          //  counted from the quarantine on
+        }
+    }
+    assert_int_equal (s_counter (book, JOB_BOOK_quarantined), 1);
+    assert_int_equal (to_p1, 3);        //  rounds 1..15: sends 4, 8, 12 are probation turns
+    //  A stale DONE still carries the word: p1 quarantined stays so.
+    sq_done_t stale = { .job_id = 1, .site_id = 1, .quarantined = true };
+    snprintf (stale.pinger, sizeof (stale.pinger), "p1");
+    assert_int_equal (job_book_done (book, &stale, due), -1);
+    assert_int_equal (s_counter (book, JOB_BOOK_quarantined), 1);
+    //  p2 has no credit left: p1 takes the job.
+    job_book_pinger_message_keyed (book, "p2", "", "eu", false, 0, due);
+    job_t job = s_expect_region (book, due, 1, "eu", "p1");
+    //  Released: the round robin takes both again.
+    sq_done_t done = { .job_id = job.job_id, .site_id = 1, .quarantined = false };
+    snprintf (done.pinger, sizeof (done.pinger), "p1");
+    assert_int_equal (job_book_done (book, &done, due + 10), 0);
+    assert_int_equal (s_counter (book, JOB_BOOK_released), 1);
+    job_book_pinger_message_keyed (book, "p2", "", "eu", false, 100, due + 10);
+    job_book_pinger_message_keyed (book, "p1", "", "eu", false, 100, due + 10);
+    int to_each [2] = { 0, 0 };
+    for (int round = 0; round < 8; round++) {
+        due += INTERVAL;
+        job = s_expect_region (book, due, 1, "eu", NULL);
+        to_each [strcmp (job.pinger_id, "p1") == 0 ? 0 : 1]++;
+        sq_done_t next = { .job_id = job.job_id, .site_id = 1 };
+        snprintf (next.pinger, sizeof (next.pinger), "%s", job.pinger_id);
+        assert_int_equal (job_book_done (book, &next, due + 10), 0);
+    }
+    assert_int_equal (to_each [0], 4);
+    assert_int_equal (to_each [1], 4);
+    job_book_destroy (&book);
+}
+
 int
 main (void)
 {
@@ -795,6 +857,7 @@ main (void)
         cmocka_unit_test (test_done_touches_its_region_only),
         cmocka_unit_test (test_reload_changes_regions),
         cmocka_unit_test (test_pinger_moves_region),
+        cmocka_unit_test (test_quarantined_pinger_gets_probation_only),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -338,17 +338,20 @@ test_names_and_ranges (void **state)
 }
 
 //  A frame whose empty strings msgpack-c hands over with a NULL pointer
-//  (found by the fuzzer: DONE, version 2, empty region and avoid): decoded
-//  without touching the pointer (UBSan in `make test` watches).
+//  (found by the fuzzer: DONE, version 2, empty region and avoid; now
+//  version 3 with an empty pinger too): decoded without touching the
+//  pointer (UBSan in `make test` watches).
 static void
 test_empty_strings (void **state)
 {
-    const uint8_t frame [] = { 0x98, 0x02, 0x06, 0x03, 0x03, 0xc2, 0x0f, 0xa0, 0xa0 };
+    const uint8_t frame [] = { 0x9a, 0x03, 0x06, 0x03, 0x03, 0xc2, 0x0f, 0xa0, 0xa0, 0xa0, 0xc2 };
     sq_msg_t msg;
     assert_int_equal (sq_msg_decode (frame, sizeof (frame), &msg, NULL, 0), SQ_PROTO_OK);
     assert_int_equal (msg.type, SQ_MSG_DONE);
     assert_string_equal (msg.done.region, "");
     assert_string_equal (msg.done.avoid, "");
+    assert_string_equal (msg.done.pinger, "");
+    assert_false (msg.done.quarantined);
     assert_int_equal (msg.done.delay_ms, 15);
 }
 
