@@ -36,6 +36,8 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #define FIXED_ITEMS     2       //  pipe and jobs DEALER lead the poll array
@@ -55,6 +57,14 @@ typedef struct {
     char carry [SQ_KEYWORD_MAX];//  tail of the previous chunk, for keywords
                                 //  split across chunks
     char error [CURL_ERROR_SIZE];   //  libcurl's error text
+    int64_t retry_at;           //  monotonic ms of its next try after a local
+                                //  shortage; 0 = not waiting
+    int64_t short_since_us;     //  monotonic, its first shortage; 0 = none
+    unsigned retries;           //  tries lost to shortages so far
+    int open_errno;             //  errno of a socket () that failed this try
+                                //  (libcurl does not report it); 0 = none
+    size_t header_bytes;        //  response header bytes of this request
+    bool headers_cut;           //  ... passed PINGER_HEADER_CAP: we stopped
 } check_t;
 
 typedef struct {
@@ -73,6 +83,9 @@ typedef struct {
     unsigned item_count;        //  items in use
     unsigned item_cap;          //  items allocated
     int64_t curl_deadline;      //  monotonic ms for curl's timer, -1 = none
+    unsigned retrying;          //  checks waiting for retry_at
+    int64_t retry_next;         //  monotonic ms of the earliest retry_at, or -1
+    int64_t shortage_logged;    //  monotonic ms of the last shortage warning
     int64_t heartbeat_at;       //  monotonic ms of the next heartbeat
     unsigned heartbeat_ms;      //  interval between heartbeats
     bool terminated;            //  $TERM received
@@ -199,6 +212,39 @@ s_configure_request (check_t *check, long timeout_ms)
     check->body_stopped = false;
     check->carry_length = 0;
     check->error [0] = '\0';
+    check->open_errno = 0;
+    check->header_bytes = 0;
+    check->headers_cut = false;
+}
+
+//  libcurl's socket opener, ours only to see why a socket could not be
+//  made: EMFILE is our limit, not the site's outage.
+static curl_socket_t
+s_open_socket (void *user, curlsocktype purpose, struct curl_sockaddr *address)
+{
+    check_t *check = (check_t *) user;
+    (void) purpose;
+    curl_socket_t fd = socket (address->family, address->socktype | SOCK_CLOEXEC,
+                               address->protocol);
+    if (fd == CURL_SOCKET_BAD)
+        check->open_errno = errno;
+    return fd;
+}
+
+//  Response headers, counted: past PINGER_HEADER_CAP bytes the peer is
+//  not speaking HTTP as a site should, and we stop reading.
+static size_t
+s_header_callback (char *data, size_t size, size_t count, void *user)
+{
+    (void) data;
+    check_t *check = (check_t *) user;
+    size_t length = size * count;
+    check->header_bytes += length;
+    if (check->header_bytes > PINGER_HEADER_CAP) {
+        check->headers_cut = true;
+        return 0;               //  libcurl ends the transfer with CURLE_WRITE_ERROR
+    }
+    return length;
 }
 
 //  A handle for one pool entry, with the options every check shares.
@@ -219,6 +265,10 @@ s_easy_new (self_t *self, check_t *check)
     curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_body_callback);
     curl_easy_setopt (easy, CURLOPT_WRITEDATA, check);
     curl_easy_setopt (easy, CURLOPT_ERRORBUFFER, check->error);
+    curl_easy_setopt (easy, CURLOPT_HEADERFUNCTION, s_header_callback);
+    curl_easy_setopt (easy, CURLOPT_HEADERDATA, check);
+    curl_easy_setopt (easy, CURLOPT_OPENSOCKETFUNCTION, s_open_socket);
+    curl_easy_setopt (easy, CURLOPT_OPENSOCKETDATA, check);
     if (self->ca_file)
         curl_easy_setopt (easy, CURLOPT_CAINFO, self->ca_file);
     return easy;
@@ -236,6 +286,9 @@ s_check_start (self_t *self, unsigned slot, const sq_check_t *job, int64_t queue
     CURL *easy = check->easy;
     check->job = *job;
     check->started_us = zclock_usecs ();
+    check->retry_at = 0;
+    check->short_since_us = 0;
+    check->retries = 0;
     check->queue_us = queue_us;
     check->method = verdict_first_method (job);
 
@@ -333,6 +386,78 @@ s_check_fall_back (self_t *self, check_t *check, uint32_t timeout_ms)
     return curl_multi_add_handle (self->multi, check->easy) == CURLM_OK ? 0 : -1;
 }
 
+//  The check could not run for want of descriptors, memory or local
+//  ports: ours to fix, never the site's.  It keeps its slot (so fewer run
+//  at once while the shortage lasts) and tries again after a pause that
+//  doubles from PINGER_RETRY_MIN_MS to PINGER_RETRY_MAX_MS, for at most
+//  PINGER_RETRY_WINDOW_MS; then it gives up without a verdict (the
+//  dispatcher sends the job again after its deadline).  Logged at most
+//  every PINGER_SHORTAGE_LOG_MS.
+static void
+s_check_shortage (self_t *self, check_t *check, CURLcode code, int os_errno)
+{
+    int64_t now_us = zclock_usecs ();
+    int64_t now = zclock_mono ();
+    self->counters [PINGER_shortages]++;
+    if (!check->short_since_us)
+        check->short_since_us = now_us;
+    if (now - self->shortage_logged >= PINGER_SHORTAGE_LOG_MS || !self->shortage_logged) {
+        self->shortage_logged = now;
+        zsys_warning ("pinger %s: out of local resources (%s%s%s): checks wait and retry; "
+                      "this is the pinger's limit, not the sites' (raise `ulimit -n` or lower "
+                      "--concurrency); %llu so far", self->pinger_id, curl_easy_strerror (code),
+                      os_errno ? ": " : "", os_errno ? strerror (os_errno) : "",
+                      (unsigned long long) self->counters [PINGER_shortages]);
+    }
+    if (now_us - check->short_since_us >= PINGER_RETRY_WINDOW_MS * 1000) {
+        s_check_fault (self, check, code);
+        return;
+    }
+    curl_multi_remove_handle (self->multi, check->easy);
+    unsigned shift = check->retries < 8 ? check->retries : 8;
+    int64_t pause = (int64_t) PINGER_RETRY_MIN_MS << shift;
+    check->retry_at = now + (pause < PINGER_RETRY_MAX_MS ? pause : PINGER_RETRY_MAX_MS);
+    check->retries++;
+    self->retrying++;
+    if (self->retry_next < 0 || check->retry_at < self->retry_next)
+        self->retry_next = check->retry_at;
+}
+
+//  Checks whose pause after a shortage is over try again, from their
+//  first request, with the whole timeout (the failed tries took none of it).
+static void
+s_retry_due (self_t *self)
+{
+    if (!self->retrying)
+        return;
+    int64_t now = zclock_mono ();
+    if (now < self->retry_next)
+        return;
+    self->retry_next = -1;
+    for (unsigned slot = 0; slot < self->concurrency; slot++) {
+        check_t *check = &self->pool [slot];
+        if (!check->retry_at)
+            continue;
+        if (check->retry_at > now) {
+            if (self->retry_next < 0 || check->retry_at < self->retry_next)
+                self->retry_next = check->retry_at;
+            continue;
+        }
+        check->retry_at = 0;
+        self->retrying--;
+        self->counters [PINGER_retries]++;
+        check->started_us = zclock_usecs ();
+        check->method = verdict_first_method (&check->job);
+        s_configure_request (check, (long) check->job.timeout_ms);
+        CURLMcode rc = curl_multi_add_handle (self->multi, check->easy);
+        if (rc != CURLM_OK) {
+            zsys_error ("pinger %s: site %llu: curl_multi_add_handle: %s", self->pinger_id,
+                        (unsigned long long) check->job.site_id, curl_multi_strerror (rc));
+            credit_release (self->credit, slot);
+        }
+    }
+}
+
 static void
 s_check_finish (self_t *self, check_t *check, CURLcode code)
 {
@@ -341,6 +466,12 @@ s_check_finish (self_t *self, check_t *check, CURLcode code)
     curl_off_t total = 0;
     curl_easy_getinfo (easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo (easy, CURLINFO_TOTAL_TIME_T, &total);
+    //  libcurl keeps CURLINFO_OS_ERRNO across transfers of a reused
+    //  handle, and sets it afresh only when a connect fails: read it then
+    //  only (a stale errno must never make a DNS failure "ours").
+    long os_errno = check->open_errno;
+    if (!os_errno && code == CURLE_COULDNT_CONNECT)
+        curl_easy_getinfo (easy, CURLINFO_OS_ERRNO, &os_errno);
     int64_t now_us = zclock_usecs ();
 
     verdict_facts_t facts = {
@@ -356,6 +487,8 @@ s_check_finish (self_t *self, check_t *check, CURLcode code)
         .timeout_ms = check->job.timeout_ms,
         .request_us = (int64_t) total,
         .elapsed_us = now_us - check->started_us,
+        .os_errno = (int) os_errno,
+        .headers_cut = check->headers_cut,
     };
     verdict_t verdict;
     verdict_judge (&facts, &verdict);
@@ -363,6 +496,10 @@ s_check_finish (self_t *self, check_t *check, CURLcode code)
         if (s_check_fall_back (self, check, verdict.time_left_ms) == 0)
             return;             //  the GET decides; we come back here then
         s_check_fault (self, check, CURLE_FAILED_INIT);
+        return;
+    }
+    if (verdict.action == VERDICT_LOCAL_RETRY) {
+        s_check_shortage (self, check, verdict.code, (int) os_errno);
         return;
     }
     if (verdict.action == VERDICT_LOCAL_FAULT) {
@@ -403,7 +540,7 @@ s_check_finish (self_t *self, check_t *check, CURLcode code)
     result->total_us = (uint64_t) facts.elapsed_us;
     result->cert_expiry = s_cert_expiry (easy);
     result->at = sq_wallclock_us ();
-    if (verdict.code != CURLE_OK)
+    if (verdict.code != CURLE_OK && !verdict.error [0])
         snprintf (result->error, sizeof (result->error), "%s",
                   check->error [0] ? check->error : curl_easy_strerror (verdict.code));
     else
@@ -564,6 +701,7 @@ s_self_new (zsock_t *pipe, const pinger_args_t *args, char *error, size_t error_
     self->concurrency = args->concurrency ? args->concurrency : PINGER_DEFAULT_CONCURRENCY;
     self->heartbeat_ms = args->heartbeat_ms ? args->heartbeat_ms : SQ_HEARTBEAT_MS;
     self->curl_deadline = -1;
+    self->retry_next = -1;
 
     self->jobs = zsock_new (ZMQ_DEALER);
     self->results = zsock_new (ZMQ_PUSH);
@@ -626,6 +764,8 @@ s_poll_timeout (self_t *self)
     int64_t deadline = self->heartbeat_at;
     if (self->curl_deadline >= 0 && self->curl_deadline < deadline)
         deadline = self->curl_deadline;
+    if (self->retrying && self->retry_next >= 0 && self->retry_next < deadline)
+        deadline = self->retry_next;
     return deadline > now ? (long) (deadline - now) : 0;
 }
 
@@ -690,6 +830,7 @@ pinger_actor (zsock_t *pipe, void *args)
             curl_multi_socket_action (self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         }
         s_collect_finished (self);
+        s_retry_due (self);
         s_start_waiting (self);
         s_send_ready (self);
         if (zclock_mono () >= self->heartbeat_at) {
@@ -704,4 +845,42 @@ pinger_actor (zsock_t *pipe, void *args)
     zsys_info ("pinger %s: stopped: %s", self->pinger_id, stats);
     free (stats);
     s_self_destroy (&self);
+}
+
+unsigned
+pinger_fit_concurrency (unsigned pingers, unsigned concurrency, char *why, size_t why_size)
+{
+    if (why_size)
+        why [0] = '\0';
+    if (!concurrency)
+        concurrency = PINGER_DEFAULT_CONCURRENCY;
+    if (!pingers)
+        return concurrency;
+    struct rlimit limit;
+    if (getrlimit (RLIMIT_NOFILE, &limit))
+        return concurrency;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlim_t before = limit.rlim_cur;
+        limit.rlim_cur = limit.rlim_max;
+        if (setrlimit (RLIMIT_NOFILE, &limit)) {
+            getrlimit (RLIMIT_NOFILE, &limit);
+            limit.rlim_cur = before;
+        }
+    }
+    uint64_t need = (uint64_t) pingers * concurrency * PINGER_FDS_PER_CHECK + PINGER_FDS_RESERVED;
+    if (limit.rlim_cur == RLIM_INFINITY || need <= (uint64_t) limit.rlim_cur)
+        return concurrency;
+    uint64_t room = limit.rlim_cur > PINGER_FDS_RESERVED + PINGER_FDS_PER_CHECK
+                  ? (uint64_t) limit.rlim_cur - PINGER_FDS_RESERVED : PINGER_FDS_PER_CHECK;
+    uint64_t fit = room / PINGER_FDS_PER_CHECK / pingers;
+    unsigned fitted = fit < 1 ? 1 : (unsigned) fit;
+    snprintf (why, why_size, "%u pinger(s) x %u checks at once may need %llu file descriptors, and this "
+                  "process may open %llu (`ulimit -n`; the hard limit is %s%llu): each pinger "
+                  "runs at most %u checks at once", pingers, concurrency,
+                  (unsigned long long) need, (unsigned long long) limit.rlim_cur,
+                  limit.rlim_max == RLIM_INFINITY ? "unlimited, " : "",
+                  (unsigned long long) (limit.rlim_max == RLIM_INFINITY ? limit.rlim_cur
+                                                                        : limit.rlim_max),
+                  fitted);
+    return fitted;
 }

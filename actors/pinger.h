@@ -29,6 +29,8 @@
     C (PINGER, over_capacity,   "CHECKs refused: the queue was full") \
     C (PINGER, send_failures,   "RESULTs the socket would not take") \
     C (PINGER, local_faults,    "checks not judged: the pinger's own fault") \
+    C (PINGER, shortages,       "tries lost to our own lack of descriptors, memory or ports") \
+    C (PINGER, retries,         "tries started again after such a shortage") \
     C (PINGER, live,            "checks running now") \
     C (PINGER, waiting,         "jobs waiting for a slot now")
 
@@ -46,9 +48,28 @@ typedef struct {
 } pinger_args_t;
 
 //  The zactor task.  args is a pinger_args_t *, read during set-up only.
+//  Fit pingers x concurrency checks (0 = the default) into this process's
+//  descriptors: raise the soft RLIMIT_NOFILE to the hard one, then lower
+//  the concurrency (with a warning saying why) so that every check can
+//  have PINGER_FDS_PER_CHECK descriptors besides PINGER_FDS_RESERVED.
+//  Returns the concurrency to use, at least 1; when it is lowered, why
+//  says so (else it is ""), for the caller to print or log.  A shortage
+//  left anyway (other processes, the system's own limit) is retried by
+//  the pinger, never judged as the site's.
+unsigned pinger_fit_concurrency (unsigned pingers, unsigned concurrency, char *why,
+                                 size_t why_size);
+
 void pinger_actor (zsock_t *pipe, void *args);
 
 #define PINGER_DEFAULT_CONCURRENCY  256
+#define PINGER_RETRY_MIN_MS     20      //  first pause after a local shortage
+#define PINGER_RETRY_MAX_MS     1000    //  longest pause
+#define PINGER_RETRY_WINDOW_MS  2500    //  a check retries this long at most
+                                        //  (half the dispatcher's deadline margin)
+#define PINGER_SHORTAGE_LOG_MS  10000   //  one shortage warning this often at most
+#define PINGER_HEADER_CAP       (100 * 1024)   //  response header bytes read at most
+#define PINGER_FDS_PER_CHECK    3       //  a socket, and a name lookup's socket pair
+#define PINGER_FDS_RESERVED     128     //  the rest of the process: ZeroMQ, SQLite, logs
 #define PINGER_BODY_CAP             (1024 * 1024)   //  bytes of body read at most
 
 #endif

@@ -4,6 +4,7 @@
 #include "verdict.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,11 +52,31 @@ verdict_local_fault (CURLcode code)
         case CURLE_SSL_ENGINE_NOTFOUND:
         case CURLE_SSL_ENGINE_SETFAILED:
         case CURLE_SSL_ENGINE_INITFAILED:
-        case CURLE_OUT_OF_MEMORY:
         case CURLE_FAILED_INIT:
         case CURLE_BAD_FUNCTION_ARGUMENT:
         case CURLE_UNKNOWN_OPTION:
         case CURLE_NOT_BUILT_IN:
+            return true;
+        default:
+            return false;
+    }
+}
+
+bool
+verdict_local_shortage (CURLcode code, int os_errno)
+{
+    if (code == CURLE_OUT_OF_MEMORY)
+        return true;
+    if (code != CURLE_COULDNT_CONNECT && code != CURLE_COULDNT_RESOLVE_HOST
+    &&  code != CURLE_SEND_ERROR && code != CURLE_RECV_ERROR)
+        return false;
+    switch (os_errno) {
+        case EMFILE:            //  our descriptors
+        case ENFILE:            //  the system's descriptors
+        case ENOMEM:
+        case ENOBUFS:
+        case EADDRNOTAVAIL:     //  no local port left for connect
+        case EAGAIN:            //  connect: no local port, or routing cache full
             return true;
         default:
             return false;
@@ -123,8 +144,19 @@ verdict_judge (const verdict_facts_t *facts, verdict_t *verdict)
     verdict->code = code;
 
     //  3. Saying "down" would wake an owner for our own fault.
+    if (verdict_local_shortage (code, facts->os_errno)) {
+        verdict->action = VERDICT_LOCAL_RETRY;
+        return;
+    }
     if (verdict_local_fault (code)) {
         verdict->action = VERDICT_LOCAL_FAULT;
+        return;
+    }
+    //  Endless headers, which we cut: the peer's HTTP, not the connection.
+    if (facts->headers_cut) {
+        verdict->action = VERDICT_JUDGED;
+        verdict->reason = SQ_REASON_PROTOCOL;
+        snprintf (verdict->error, sizeof (verdict->error), "response headers longer than we read");
         return;
     }
 

@@ -169,6 +169,13 @@ topology_new (const topology_args_t *args)
     bool with_dispatcher = !part || streq (part, "dispatcher");
     bool with_pingers = !part || streq (part, "pingers");
     self->pinger_count = with_pingers ? topology_pinger_count (args) : 0;
+    //  Our descriptors bound how many checks can run at once (a check
+    //  that cannot open a socket is our fault, never the site's).
+    char why [256];
+    unsigned concurrency = pinger_fit_concurrency ((unsigned) self->pinger_count,
+                                                   args->concurrency, why, sizeof (why));
+    if (*why)
+        zsys_warning ("topology: %s", why);
     self->pingers = (zactor_t **) calloc (self->pinger_count + 1, sizeof (zactor_t *));
     assert (self->pingers);
 
@@ -241,7 +248,7 @@ topology_new (const topology_args_t *args)
         snprintf (pinger_id, sizeof (pinger_id), "%s-%d-%u", host, getpid (), index);
         pinger_args_t pinger = {
             .jobs = endpoints->jobs, .results = endpoints->results, .pinger_id = pinger_id,
-            .region = args->region ? args->region : "", .concurrency = args->concurrency,
+            .region = args->region ? args->region : "", .concurrency = concurrency,
             .ca_file = args->ca_file, .heartbeat_ms = heartbeat_ms,
         };
         ok = (self->pingers [index] = sq_actor_start (pinger_actor, &pinger, "pinger")) != NULL;

@@ -157,6 +157,11 @@ s_pinger (int argc, char **argv)
     cli_catch_signals (false);
     char fingerprint [SQ_KEYS_FINGERPRINT_LENGTH + 1] = "";
     sq_keys_fingerprint (zcert_public_txt (mine), fingerprint, sizeof (fingerprint));
+    char why [256];
+    concurrency = pinger_fit_concurrency ((unsigned) pingers, (unsigned) concurrency, why,
+                                          sizeof (why));
+    if (*why)
+        zsys_warning ("squirrel pinger: %s", why);
     zactor_t **actors = (zactor_t **) calloc ((size_t) pingers, sizeof (zactor_t *));
     assert (actors);
     bool ok = true;

@@ -8,6 +8,7 @@
     down, 2 for usage or config errors.
 */
 #include "commands.h"
+#include "pinger.h"
 #include "sq_actor.h"
 #include "config.h"
 #include "sq_json.h"
@@ -112,6 +113,13 @@ s_print_text (const config_site_t *site, const outcome_t *outcome)
 static int
 s_sweep (config_t *config, topology_args_t *args, bool json, unsigned min_pingers, bool verbose)
 {
+    //  Said here, on stderr, even with the log off: fewer checks at once
+    //  than asked for is worth knowing.
+    char why [256];
+    args->concurrency = pinger_fit_concurrency (topology_pinger_count (args), args->concurrency,
+                                                why, sizeof (why));
+    if (*why)
+        fprintf (stderr, "squirrel sweep: %s\n", why);
     topology_t *topology = topology_new (args);
     if (!topology) {
         //  Without --verbose the log is off, so there is nothing above.

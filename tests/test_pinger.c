@@ -16,8 +16,12 @@
 #include "actor_wait.h"
 #include "sq_url.h"
 
+#include <dirent.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct {
     testsite_t *site;           //  the test site child process
@@ -349,6 +353,16 @@ test_network_failures (void **state)
     check = s_check ("garbage", "/");
     result = s_run (&check);
     s_expect (&result, false, SQ_REASON_PROTOCOL, 0);
+
+    //  Headers without end: libcurl cuts them (a receive error after the
+    //  status line); the peer's HTTP is at fault, not the connection.
+    check = s_check ("endless", "/");
+    result = s_run (&check);
+    if (result.up || result.reason != SQ_REASON_PROTOCOL)
+        fail_msg ("endless headers: expected down/protocol, got %s/%s (%s)",
+                  result.up ? "up" : "down", sq_reason_name ((sq_reason_t) result.reason),
+                  result.error);
+    assert_string_equal (result.error, "response headers longer than we read");
 }
 
 static void
@@ -567,6 +581,92 @@ test_local_fault_is_not_a_verdict (void **state)
                       SQ_WIRE_INTERRUPTED);
 }
 
+//  Descriptors of our own are short (the soft RLIMIT_NOFILE lowered to
+//  what is open now plus 24): 200 checks of a healthy site at concurrency
+//  200 cannot all open a socket at once.  Each that cannot waits and
+//  retries: all 200 are up, none down, and the pinger counted shortages.
+static void
+test_descriptor_shortage_is_not_a_verdict (void **state)
+{
+    assert_int_equal (s_setup_pinger (200, 60000), 0);
+    long open_now = 0;
+    DIR *fds = opendir ("/proc/self/fd");
+    assert_non_null (fds);
+    while (readdir (fds))
+        open_now++;
+    closedir (fds);
+    struct rlimit before, lowered;
+    assert_int_equal (getrlimit (RLIMIT_NOFILE, &before), 0);
+    lowered = before;
+    lowered.rlim_cur = (rlim_t) open_now + 24;
+    assert_int_equal (setrlimit (RLIMIT_NOFILE, &lowered), 0);
+    enum { CHECKS = 200 };
+    for (int index = 0; index < CHECKS; index++) {
+        sq_msg_t check = s_check ("http", "/ok");
+        s_send (&check);
+    }
+    int up = 0;
+    for (int index = 0; index < CHECKS; index++) {
+        sq_result_t result = s_next_result ();
+        if (result.up)
+            up++;
+        else
+            fprintf (stderr, "# down: %s: %s\n", sq_reason_name ((sq_reason_t) result.reason),
+                     result.error);
+    }
+    assert_int_equal (setrlimit (RLIMIT_NOFILE, &before), 0);
+    assert_int_equal (up, CHECKS);
+    char *stats = sq_actor_stats (s_fixture.pinger);
+    assert_non_null (stats);
+    long long shortages = sq_stats_value (stats, "shortages");
+    long long faults = sq_stats_value (stats, "local_faults");
+    free (stats);
+    if (shortages <= 0)
+        fail_msg ("no shortage was met: the limit did not bite, the test proves nothing");
+    assert_int_equal (faults, 0);
+}
+
+//  pinger_fit_concurrency lowers what cannot fit in the descriptors (in a
+//  child: the hard limit, once lowered, cannot be raised again).
+static void
+test_concurrency_fits_the_descriptors (void **state)
+{
+    pid_t child = fork ();
+    assert_true (child >= 0);
+    if (child == 0) {
+        struct rlimit limit = { 256, 256 };
+        char why [256];
+        int rc = setrlimit (RLIMIT_NOFILE, &limit) ? 10
+               : pinger_fit_concurrency (1, 1000, why, sizeof (why)) != (256 - PINGER_FDS_RESERVED) / PINGER_FDS_PER_CHECK ? 11
+               : strstr (why, "ulimit -n") == NULL ? 12
+               : pinger_fit_concurrency (2, 10, why, sizeof (why)) != 10 ? 13
+               : *why != '\0' ? 14
+               : pinger_fit_concurrency (2, 1000, why, sizeof (why)) != (256 - PINGER_FDS_RESERVED) / PINGER_FDS_PER_CHECK / 2 ? 15
+               : 0;
+        _exit (rc);
+    }
+    int status = 0;
+    assert_int_equal (waitpid (child, &status, 0), child);
+    assert_true (WIFEXITED (status));
+    assert_int_equal (WEXITSTATUS (status), 0);
+    //  The soft limit is raised to the hard one when they differ.
+    child = fork ();
+    assert_true (child >= 0);
+    if (child == 0) {
+        struct rlimit limit = { 300, 4096 };
+        char why [256];
+        struct rlimit after;
+        int rc = setrlimit (RLIMIT_NOFILE, &limit) ? 10
+               : pinger_fit_concurrency (1, 1000, why, sizeof (why)) != 1000 ? 11
+               : getrlimit (RLIMIT_NOFILE, &after) || after.rlim_cur != 4096 ? 12
+               : 0;
+        _exit (rc);
+    }
+    assert_int_equal (waitpid (child, &status, 0), child);
+    assert_true (WIFEXITED (status));
+    assert_int_equal (WEXITSTATUS (status), 0);
+}
+
 int
 main (void)
 {
@@ -591,6 +691,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_redirect_to_other_scheme, s_setup, s_teardown),
         cmocka_unit_test (test_url_check),
         cmocka_unit_test_teardown (test_local_fault_is_not_a_verdict, s_teardown),
+        cmocka_unit_test_teardown (test_descriptor_shortage_is_not_a_verdict, s_teardown),
+        cmocka_unit_test (test_concurrency_fits_the_descriptors),
     };
     int rc = cmocka_run_group_tests (tests, s_group_setup, s_group_teardown);
     zsys_shutdown ();

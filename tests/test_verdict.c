@@ -12,6 +12,7 @@
 #include "verdict.h"
 
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 
 #define HEAD    SQ_METHOD_HEAD
@@ -23,6 +24,8 @@ typedef struct {
     const char *name;           //  printed when the row fails
     //  Facts
     CURLcode code;              //  libcurl's result
+    int os_errno;               //  CURLINFO_OS_ERRNO; 0 = none
+    bool headers_cut;           //  the pinger cut endless headers
     bool stopped;               //  body read stopped on purpose
     long status;                //  HTTP status; 0 = none
     sq_method_t method;         //  method of the request that ended
@@ -58,7 +61,8 @@ s_check_rows (const row_t *rows, size_t count)
             .keyword_expected = row->keyword, .keyword_found = row->found,
             .body_bytes = row->body_bytes, .max_latency_ms = row->max_latency_ms,
             .timeout_ms = row->timeout_ms, .request_us = row->request_us,
-            .elapsed_us = row->elapsed_us,
+            .elapsed_us = row->elapsed_us, .os_errno = row->os_errno,
+            .headers_cut = row->headers_cut,
         };
         verdict_t verdict;
         memset (&verdict, 0xA5, sizeof (verdict));     //  no stale field passes
@@ -94,6 +98,8 @@ s_check_rows (const row_t *rows, size_t count)
                        .reason = r, .expect_code = c }
 #define FAULT(c)     { .name = #c, .code = c, .method = GET, .action = VERDICT_LOCAL_FAULT, \
                        .expect_code = c }
+#define SHORT(c, e)  { .name = #c " " #e, .code = c, .os_errno = e, .method = GET, \
+                       .action = VERDICT_LOCAL_RETRY, .expect_code = c }
 
 static void
 test_curl_codes (void **state)
@@ -128,7 +134,6 @@ test_curl_codes (void **state)
         FAULT (CURLE_SSL_ENGINE_NOTFOUND),
         FAULT (CURLE_SSL_ENGINE_SETFAILED),
         FAULT (CURLE_SSL_ENGINE_INITFAILED),
-        FAULT (CURLE_OUT_OF_MEMORY),
         FAULT (CURLE_FAILED_INIT),
         FAULT (CURLE_BAD_FUNCTION_ARGUMENT),
         FAULT (CURLE_UNKNOWN_OPTION),
@@ -139,8 +144,29 @@ test_curl_codes (void **state)
           .expect_code = CURLE_TOO_MANY_REDIRECTS },
         //  A HEAD cut off after a 405 is not a refusal of the method.
         { .name = "HEAD 405 then reset", .code = CURLE_RECV_ERROR, .status = 405, .method = HEAD,
-          .timeout_ms = 5000, .action = VERDICT_JUDGED, .reason = SQ_REASON_CONNECT,
-          .expect_code = CURLE_RECV_ERROR },
+          .os_errno = ECONNRESET, .timeout_ms = 5000, .action = VERDICT_JUDGED,
+          .reason = SQ_REASON_CONNECT, .expect_code = CURLE_RECV_ERROR },
+        //  Endless headers, cut by the pinger (a write error follows).
+        { .name = "endless headers", .code = CURLE_WRITE_ERROR, .headers_cut = true,
+          .status = 200, .method = HEAD, .timeout_ms = 5000, .action = VERDICT_JUDGED,
+          .reason = SQ_REASON_PROTOCOL, .expect_code = CURLE_WRITE_ERROR,
+          .error = "response headers longer than we read" },
+        //  Our own shortages pass: retried, never a verdict.
+        SHORT (CURLE_COULDNT_CONNECT, EMFILE),
+        SHORT (CURLE_COULDNT_CONNECT, ENFILE),
+        SHORT (CURLE_COULDNT_CONNECT, EADDRNOTAVAIL),
+        SHORT (CURLE_COULDNT_CONNECT, EAGAIN),
+        SHORT (CURLE_COULDNT_CONNECT, ENOBUFS),
+        SHORT (CURLE_COULDNT_RESOLVE_HOST, EMFILE),
+        SHORT (CURLE_SEND_ERROR, ENOMEM),
+        SHORT (CURLE_OUT_OF_MEMORY, 0),
+        //  ... but the site's refusal is the site's.
+        { .name = "connect refused", .code = CURLE_COULDNT_CONNECT, .os_errno = ECONNREFUSED,
+          .method = GET, .action = VERDICT_JUDGED, .reason = SQ_REASON_CONNECT,
+          .expect_code = CURLE_COULDNT_CONNECT },
+        { .name = "a TLS failure is never a shortage", .code = CURLE_SSL_CONNECT_ERROR,
+          .os_errno = EMFILE, .method = GET, .action = VERDICT_JUDGED, .reason = SQ_REASON_TLS,
+          .expect_code = CURLE_SSL_CONNECT_ERROR },
     };
     ROWS (rows);
     //  The same classes straight from the helpers.

@@ -33,7 +33,7 @@
 
 //  Listener names, in the order of the ports array
 static const char *s_listeners [] = {
-    "http", "https", "https_expired", "silent", "reset", "garbage", "closed"
+    "http", "https", "https_expired", "silent", "reset", "garbage", "endless", "closed"
 };
 #define TESTSITE_LISTENERS  (sizeof (s_listeners) / sizeof (s_listeners [0]))
 

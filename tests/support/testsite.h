@@ -11,6 +11,7 @@
         "silent"         accepts TCP, never answers
         "reset"          reads the request, then resets the connection
         "garbage"        reads the request, answers bytes that are not HTTP
+        "endless"        answers a status line, then headers without end
         "closed"         nothing listens there (connection refused)
 
     Every request is counted by its path (without the query), on all
@@ -43,7 +44,7 @@ void
     testsite_stop (testsite_t **self_p);
 
 //  Port of the named listener ("http", "https", "https_expired", "silent",
-//  "reset", "garbage", "closed"); -1 if the name is unknown.
+//  "reset", "garbage", "endless", "closed"); -1 if the name is unknown.
 int
     testsite_port (testsite_t *self, const char *name);
 
