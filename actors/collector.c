@@ -7,6 +7,7 @@
 #include "quorum.h"
 #include "pinger_health.h"
 #include "sq_json.h"
+#include "sq_url.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -84,6 +85,7 @@ typedef struct {
     pinger_t *pingers;          //  pingers heard from, grown, <= COLLECTOR_PINGERS_MAX
     size_t pinger_count;
     zhashx_t *pinger_index;     //  pinger id -> its index + 1
+    sq_job_key_t job_key;       //  the dispatcher's: a result must bear its mark
     char *pingers_file;         //  data_dir/pingers.json, or NULL
     bool pingers_dirty;         //  the file is behind
     bool terminated;            //  $TERM received
@@ -160,8 +162,13 @@ s_set_sites (self_t *self, zmsg_t *batch)
             site->added_us = sq_wallclock_us ();
             zhashx_insert (self->sites, (void *) (uintptr_t) entry.site_id, site);
         }
+        //  The URL as shown (no user, password or token): ALERTs, topics
+        //  and logs carry nothing else.  Only the dispatcher and the store
+        //  keep the URL a site is checked as.
+        char shown [SQ_URL_MAX + 1];
+        sq_url_shown (entry.url, shown, sizeof (shown));
         free (site->url);
-        site->url = strdup (entry.url);
+        site->url = strdup (shown);
         assert (site->url);
         site->rules = (site_rules_t) { .failure_threshold = entry.failure_threshold,
                                        .success_threshold = entry.success_threshold,
@@ -557,6 +564,16 @@ s_send_done (self_t *self, const sq_result_t *result, int64_t recheck_ms, const 
 static void
 s_handle_result (self_t *self, const sq_result_t *result)
 {
+    //  Only results of jobs the dispatcher issued: a stray or forged job id
+    //  (one far above the others would make every real result after it
+    //  look old) changes nothing.
+    if (result->token != sq_job_token (&self->job_key, result->job_id, result->site_id)) {
+        if (self->counters [COLLECTOR_unmarked]++ == 0)
+            zsys_warning ("collector: refused a result from pinger %s for site %llu: not the "
+                          "mark of a job the dispatcher issued (logged once, counted in "
+                          "unmarked)", result->pinger_id, (unsigned long long) result->site_id);
+        return;
+    }
     site_t *site = (site_t *) zhashx_lookup (self->sites, (void *) (uintptr_t) result->site_id);
     if (!site) {
         self->counters [COLLECTOR_unknown_site]++;
@@ -760,6 +777,7 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
     assert (self);
     self->pipe = pipe;
     self->report = args->report;
+    self->job_key = args->job_key;
     self->inproc = strncmp (args->results, "inproc://", 9) == 0 && !args->results_remote;
     self->sites = sq_id_table_new (s_site_destroy);
     self->pinger_keys = zhashx_new ();     //  string keys and values, copied

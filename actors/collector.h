@@ -43,7 +43,8 @@
     C (COLLECTOR, quarantines,  "times a pinger was quarantined") \
     C (COLLECTOR, releases,     "times a pinger was let back") \
     C (COLLECTOR, quarantined,  "gauge: pingers in quarantine") \
-    C (COLLECTOR, pingers_file_errors, "writes of data_dir/pingers.json that failed")
+    C (COLLECTOR, pingers_file_errors, "writes of data_dir/pingers.json that failed") \
+    C (COLLECTOR, unmarked,     "RESULTs without the mark of a job the dispatcher issued")
 
 #define COLLECTOR_PINGERS_MAX   4096    //  pinger names whose key is remembered
 
@@ -58,6 +59,7 @@ typedef struct {
     const char *store;          //  store writer's PULL (connect), or NULL
     const char *data_dir;       //  store folder, to restore states; or NULL
     bool report;                //  send VERDICTs on the pipe (sweep)
+    sq_job_key_t job_key;       //  the dispatcher's: results must bear its mark
 } collector_args_t;
 
 //  The zactor task.  args is a collector_args_t *, read during set-up.

@@ -6,6 +6,7 @@
     sockets, passes the time in, and sends what the book says.
 */
 #include "dispatcher.h"
+#include "sq_url.h"
 #include "sq_actor.h"
 #include "sq_wire.h"
 #include "job_book.h"
@@ -18,6 +19,7 @@ typedef struct {
     zsock_t *done;              //  PULL from the collector
     zpoller_t *poller;          //  pipe, jobs, done
     job_book_t *book;           //  the schedule, credit and jobs
+    sq_job_key_t job_key;       //  marks the jobs (CHECK.token)
     int64_t next_liveness;      //  mono ms of the next silence check
     int64_t next_impostor_log;  //  mono ms before which impostors are not logged again
     bool terminated;            //  $TERM received
@@ -77,6 +79,7 @@ s_send_check (self_t *self, const job_t *job)
     check->job_id = job->job_id;
     check->attempt = job->attempt;
     check->site_id = site->site_id;
+    check->token = sq_job_token (&self->job_key, job->job_id, site->site_id);
     snprintf (check->url, sizeof (check->url), "%s", site->url);
     check->method = site->method;
     check->timeout_ms = site->timeout_ms;
@@ -99,9 +102,11 @@ s_dispatch_due (self_t *self)
     job_action_t action;
     while ((action = job_book_next (self->book, now, &job)) != JOB_NONE) {
         if (action == JOB_ABANDONED) {
+            char shown [SQ_URL_MAX + 1];
+            sq_url_shown (job.site->url, shown, sizeof (shown));
             zsys_warning ("dispatcher: site %llu (%s), region '%s': job %llu gave no "
                           "result in %u attempts; next round as usual",
-                          (unsigned long long) job.site->site_id, job.site->url, job.region,
+                          (unsigned long long) job.site->site_id, shown, job.region,
                           (unsigned long long) job.job_id, job.attempt);
             continue;
         }
@@ -268,6 +273,7 @@ s_self_new (zsock_t *pipe, const dispatcher_args_t *args, char *error, size_t er
     self_t *self = (self_t *) calloc (1, sizeof (self_t));
     assert (self);
     self->pipe = pipe;
+    self->job_key = args->job_key;
     job_book_rules_t rules = {
         .once = args->once, .deadline_margin_ms = args->deadline_margin_ms,
         .max_attempts = args->max_attempts, .pinger_silence_ms = args->pinger_silence_ms,

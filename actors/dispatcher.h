@@ -44,6 +44,7 @@ typedef struct {
     unsigned deadline_margin_ms;    //  added to a check's timeout; 0 = SQ_DEADLINE_MARGIN_MS
     unsigned pinger_silence_ms;     //  no message for this long = gone; 0 = SQ_PINGER_SILENCE_MS
     unsigned max_attempts;      //  sends of one job; 0 = SQ_MAX_ATTEMPTS
+    sq_job_key_t job_key;       //  marks the jobs (shared with the collector)
 } dispatcher_args_t;
 
 //  The zactor task.  args is a dispatcher_args_t *, read during set-up.

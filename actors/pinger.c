@@ -525,6 +525,7 @@ s_check_finish (self_t *self, check_t *check, CURLcode code)
     result->job_id = check->job.job_id;
     result->attempt = check->job.attempt;
     result->site_id = check->job.site_id;
+    result->token = check->job.token;
     memcpy (result->pinger_id, self->pinger_id, sizeof (result->pinger_id));
     memcpy (result->region, self->region, sizeof (result->region));
     result->up = verdict.up;

@@ -2,6 +2,10 @@
 #include "sq_actor.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sodium.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <errno.h>
 #include <sys/stat.h>
@@ -181,6 +185,11 @@ sq_sites_next (zmsg_t *batch, sq_site_t *site, const char *who, uint64_t *malfor
 int
 sq_actor_bind (zsock_t *socket, const char *endpoint)
 {
+    //  What comes from another process is bounded before it is buffered:
+    //  one frame of ours is at most SQ_FRAME_MAX (a subscription to a PUB
+    //  counts as a frame too).
+    if (strncmp (endpoint, "inproc://", 9) != 0)
+        zsock_set_maxmsgsize (socket, SQ_REMOTE_FRAME_MAX);
     if (zsock_bind (socket, "%s", endpoint) < 0)
         return -1;
     if (strncmp (endpoint, "ipc://", 6) == 0 && chmod (endpoint + 6, 0600) < 0) {
@@ -292,4 +301,77 @@ sq_counters_line (const char *const *names, const uint64_t *values, size_t count
                  (unsigned long long) values [index]);
     fclose (stream);
     return line;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Job marks
+
+void
+sq_job_key_random (sq_job_key_t *key)
+{
+    //  libsodium's generator needs no sodium_init () (it only speeds it up).
+    randombytes_buf (key->bytes, sizeof (key->bytes));
+    key->set = true;
+}
+
+int
+sq_job_key_load (const char *data_dir, sq_job_key_t *key, char *error, size_t error_size)
+{
+    char path [PATH_MAX];
+    snprintf (path, sizeof (path), "%s/%s", data_dir, SQ_JOB_KEY_FILE);
+    memset (key, 0, sizeof (*key));
+    for (int tries = 0; tries < 2; tries++) {
+        int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd >= 0) {
+            ssize_t got = read (fd, key->bytes, sizeof (key->bytes));
+            close (fd);
+            if (got != (ssize_t) sizeof (key->bytes)) {
+                snprintf (error, error_size, "%s: not a job key (%zd bytes; remove it to make "
+                          "a new one)", path, got);
+                return -1;
+            }
+            key->set = true;
+            return 0;
+        }
+        if (errno != ENOENT)
+            break;
+        //  None yet: made whole under another name, then linked in place,
+        //  so that two processes starting at once agree on one key.
+        sq_job_key_t fresh;
+        sq_job_key_random (&fresh);
+        char temporary [PATH_MAX + 16];
+        snprintf (temporary, sizeof (temporary), "%s.%d", path, (int) getpid ());
+        fd = open (temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+            break;
+        bool written = write (fd, fresh.bytes, sizeof (fresh.bytes)) == (ssize_t) sizeof (fresh.bytes);
+        written = close (fd) == 0 && written;
+        int linked = written ? link (temporary, path) : -1;
+        unlink (temporary);
+        if (!written || (linked && errno != EEXIST))
+            break;
+    }
+    snprintf (error, error_size, "%s: %s", path, strerror (errno));
+    return -1;
+}
+
+uint64_t
+sq_job_token (const sq_job_key_t *key, uint64_t job_id, uint64_t site_id)
+{
+    if (!key->set)
+        return 0;
+    uint8_t input [16];
+    for (int byte = 0; byte < 8; byte++) {
+        input [byte] = (uint8_t) (job_id >> (8 * byte));
+        input [8 + byte] = (uint8_t) (site_id >> (8 * byte));
+    }
+    _Static_assert (crypto_shorthash_BYTES == 8 && crypto_shorthash_KEYBYTES == SQ_JOB_KEY_SIZE,
+                    "SipHash-2-4: 8-byte output, 16-byte key");
+    uint8_t output [crypto_shorthash_BYTES];
+    crypto_shorthash (output, input, sizeof (input), key->bytes);
+    uint64_t token = 0;
+    for (int byte = 0; byte < 8; byte++)
+        token |= (uint64_t) output [byte] << (8 * byte);
+    return token;
 }

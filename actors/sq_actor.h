@@ -68,6 +68,30 @@ typedef struct {
     const char *server_key;     //  client side: the server's public key
 } sq_curve_t;
 
+//  The key that marks the jobs a hub issues (CHECK.token, echoed in
+//  RESULT.token): the dispatcher marks each job, the collector accepts
+//  only results whose mark matches, so a forged or stray job id changes
+//  nothing.  Shared by the two (threads of one topology, or read by both
+//  from data_dir/job.key).  Not set: no mark is made or checked.
+#define SQ_JOB_KEY_SIZE     16
+#define SQ_JOB_KEY_FILE     "job.key"
+
+typedef struct {
+    uint8_t bytes [SQ_JOB_KEY_SIZE];
+    bool set;
+} sq_job_key_t;
+
+//  A fresh random key.
+void sq_job_key_random (sq_job_key_t *key);
+
+//  The key kept in data_dir/job.key, made (mode 0600, random) when there
+//  is none.  0, or -1 with the reason in error.
+int sq_job_key_load (const char *data_dir, sq_job_key_t *key, char *error, size_t error_size);
+
+//  The mark of job job_id for site_id under key (SipHash-2-4); 0 when the
+//  key is not set.
+uint64_t sq_job_token (const sq_job_key_t *key, uint64_t job_id, uint64_t site_id);
+
 //  Bind socket to a second, remote endpoint (tcp://) beside its local
 //  ones: a CURVE server with curve's keys and the ZAP domain "squirrel",
 //  frames capped at SQ_REMOTE_FRAME_MAX, ZMTP heartbeats on.  Call after

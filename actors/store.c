@@ -7,6 +7,7 @@
     store_private.h.
 */
 #include "store_private.h"
+#include "sq_url.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #define S_READER_BUSY_MS        5000    //  helpers wait this long for a lock
+#define S_DAY_US                (24 * STORE_HOUR_US)
 
 //  Version 1.  Timestamps are unix µs, enums are the sq_proto.h values.
 //  A new file gets version 1, then the upgrades below, in one transaction.
@@ -102,6 +104,29 @@ static const char *s_schema_v3_sql =
     "ALTER TABLE alert ADD COLUMN regions TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX alert_by_site ON alert (site_id, seq);"
     "PRAGMA user_version = 3;";
+
+//  Version 4 keeps a rollup per site, region and hour beside the one per
+//  site and hour, so that each region's uptime outlives raw results too.
+//  An older file gets it filled once from the raw results still kept (each
+//  check's total capped at one hour, as the writer does): history within
+//  the raw retention is not lost, older hours have no regions.  No
+//  existing row is touched.
+static const char *s_schema_v4_sql =
+    "CREATE TABLE region_rollup ("              //  per site, region and hour; kept for good
+    "  site_id INTEGER NOT NULL REFERENCES site (id),"
+    "  region TEXT NOT NULL,"                   //  "" for results without one
+    "  hour INTEGER NOT NULL,"                  //  at_us / 3600e6
+    "  checks INTEGER NOT NULL,"
+    "  up INTEGER NOT NULL,"
+    "  total_us INTEGER NOT NULL,"              //  sum, each check capped at one hour
+    "  PRIMARY KEY (site_id, region, hour)"
+    ") STRICT, WITHOUT ROWID;"
+    "INSERT INTO region_rollup (site_id, region, hour, checks, up, total_us)"
+    "  SELECT site_id, region, at_us / 3600000000, COUNT (*), SUM (up),"
+    "  SUM (MIN (total_us, 3600000000)) FROM result"
+    "  GROUP BY site_id, region, at_us / 3600000000;"
+    "PRAGMA user_version = 4;";
+_Static_assert (STORE_HOUR_US == 3600000000LL, "the version 4 fill writes the hour out");
 
 #define S_STATEMENT_SQL(NAME, sql) sql,
 static const char *s_statement_sql [STMT_COUNT] = { STORE_STATEMENTS (S_STATEMENT_SQL) };
@@ -223,6 +248,15 @@ s_schema (store_t *self, const char *path, char *error, size_t error_size)
         if (rc == SQLITE_OK && version >= 1)
             zsys_info ("store: %s upgraded to schema version 3 (alert facts added)", path);
     }
+    if (rc == SQLITE_OK && version < 4) {
+        //  Only the fill changes rows: the count is the rows it made.
+        sqlite3_int64 changes = sqlite3_total_changes64 (self->db);
+        rc = sqlite3_exec (self->db, s_schema_v4_sql, NULL, NULL, NULL);
+        if (rc == SQLITE_OK && version >= 1)
+            zsys_info ("store: %s upgraded to schema version 4 (region rollups added, %lld "
+                       "rows made from the raw results kept)", path,
+                       (long long) (sqlite3_total_changes64 (self->db) - changes));
+    }
     if (rc == SQLITE_OK)
         rc = sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
@@ -246,15 +280,20 @@ store_open_with_timeout (const char *data_dir, int busy_ms, char *error, size_t 
         s_set_error (error, error_size, "data folder name too long");
         return NULL;
     }
-    //  Create the file ourselves so it is not world-readable (owners'
-    //  addresses live here); SQLite gives -wal and -shm the same mode.
-    //  Only when it is new (O_EXCL): closing a descriptor of a file drops
-    //  every POSIX lock this process holds on it, including the shared
-    //  lock of the writer's connection, and a reader in another process
-    //  would then think itself the last one and delete the WAL.
-    int fd = open (path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-    if (fd >= 0)
+    //  Create the file ourselves, mode 0600 whatever the umask (owners'
+    //  addresses and the sites' URLs live here); SQLite gives -wal and
+    //  -shm the same mode.  Only when it is new (O_EXCL): closing a
+    //  descriptor of a file drops every POSIX lock this process holds on
+    //  it, including the shared lock of the writer's connection, and a
+    //  reader in another process would then think itself the last one and
+    //  delete the WAL.
+    int fd = open (path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        //  The umask can only have taken bits away; give the owner's back.
+        if (fchmod (fd, 0600))
+            zsys_warning ("store: cannot make %s mode 600: %s", path, strerror (errno));
         close (fd);
+    }
     else
     if (errno != EEXIST) {
         s_set_error (error, error_size, "cannot open %s: %s", path, strerror (errno));
@@ -393,18 +432,55 @@ s_uptime (sqlite3_stmt *statement, int checks_column)
     return checks > 0 ? 100.0 * (double) up / (double) checks : -1;
 }
 
+//  The share of a window the site was not down by quorum: the window runs
+//  from now_us - window_us, or from the site's first check when that is
+//  later, to now_us; the STATUS row holds the first check (NULL: never
+//  checked) and the time down inside the window.  -1 when never checked,
+//  or first checked at now_us or later.
+static double
+s_quorum_uptime (sqlite3_stmt *statement, int first_column, int down_column, int64_t now_us,
+                 int64_t window_us)
+{
+    if (sqlite3_column_type (statement, first_column) == SQLITE_NULL)
+        return -1;
+    int64_t first = sqlite3_column_int64 (statement, first_column);
+    int64_t start = now_us - window_us > first ? now_us - window_us : first;
+    if (start >= now_us)
+        return -1;
+    double span = (double) (now_us - start);
+    double down = sqlite3_column_double (statement, down_column);
+    //  Incidents never overlap unless a clock stepped back; then the
+    //  window was down at most all of it.
+    if (down > span)
+        down = span;
+    return 100.0 * (span - down) / span;
+}
+
+//  The first rollup hours of the 24 h, 7 d and 30 d windows, and the
+//  current one, as STATUS and SITE_REGIONS take them (from offset on).
+static void
+s_bind_hours (sqlite3_stmt *statement, int offset, int64_t now_us)
+{
+    int64_t hour = now_us > 0 ? now_us / STORE_HOUR_US : 0;
+    sqlite3_bind_int64 (statement, offset, hour - 23);
+    sqlite3_bind_int64 (statement, offset + 1, hour - 7 * 24 + 1);
+    sqlite3_bind_int64 (statement, offset + 2, hour - 30 * 24 + 1);
+    sqlite3_bind_int64 (statement, offset + 3, hour);
+}
+
 int
 store_status (store_t *self, int64_t now_us,
               void (*callback) (const store_status_t *row, void *arg), void *arg)
 {
     assert (self);
     assert (callback);
-    int64_t hour = now_us > 0 ? now_us / STORE_HOUR_US : 0;
     sqlite3_stmt *statement = self->statement [STMT_STATUS];
-    sqlite3_bind_int64 (statement, 1, hour - 23);
-    sqlite3_bind_int64 (statement, 2, hour - 7 * 24 + 1);
-    sqlite3_bind_int64 (statement, 3, hour - 30 * 24 + 1);
-    sqlite3_bind_int64 (statement, 4, hour);
+    s_bind_hours (statement, 1, now_us);
+    sqlite3_bind_int64 (statement, 5, now_us);
+    sqlite3_bind_int64 (statement, 6, now_us - S_DAY_US);
+    sqlite3_bind_int64 (statement, 7, now_us - 7 * S_DAY_US);
+    sqlite3_bind_int64 (statement, 8, now_us - 30 * S_DAY_US);
+    sqlite3_bind_int64 (statement, 9, STORE_HOUR_US);
     int rows = 0;
     int rc;
     while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
@@ -432,6 +508,9 @@ store_status (store_t *self, int64_t now_us,
             .uptime_24h = s_uptime (statement, 9),
             .uptime_7d = s_uptime (statement, 11),
             .uptime_30d = s_uptime (statement, 13),
+            .quorum_uptime_24h = s_quorum_uptime (statement, 16, 17, now_us, S_DAY_US),
+            .quorum_uptime_7d = s_quorum_uptime (statement, 16, 18, now_us, 7 * S_DAY_US),
+            .quorum_uptime_30d = s_quorum_uptime (statement, 16, 19, now_us, 30 * S_DAY_US),
             .last_pinger = decider,
             .last_region = space ? space + 1 : "",
         };
@@ -445,9 +524,8 @@ store_status (store_t *self, int64_t now_us,
 }
 
 int
-store_site_regions (store_t *self, uint64_t site_id,
-                    void (*callback) (const char *region, bool up, sq_reason_t reason,
-                                      int64_t at_us, void *arg), void *arg)
+store_site_regions (store_t *self, uint64_t site_id, int64_t now_us,
+                    void (*callback) (const store_region_t *row, void *arg), void *arg)
 {
     assert (self && callback);
     if (site_id > INT64_MAX)
@@ -456,16 +534,23 @@ store_site_regions (store_t *self, uint64_t site_id,
     sqlite3_bind_int64 (statement, 1, (int64_t) site_id);
     //  The last two days only: a range of the (site, time) index, not every
     //  result kept (a region silent that long is no longer checking).
-    sqlite3_bind_int64 (statement, 2, sq_wallclock_us () - STORE_REGIONS_WINDOW_US);
+    sqlite3_bind_int64 (statement, 2, now_us - STORE_REGIONS_WINDOW_US);
+    s_bind_hours (statement, 3, now_us);
     int rows = 0;
     int rc;
-    //  SQLite takes the bare columns from the row that holds the MAX.
     while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
         const char *region = (const char *) sqlite3_column_text (statement, 0);
         int reason = sqlite3_column_int (statement, 2);
-        callback (region ? region : "", sqlite3_column_int (statement, 1) != 0,
-                  reason >= 0 && reason < SQ_REASON_COUNT ? (sq_reason_t) reason : SQ_REASON_OK,
-                  sqlite3_column_int64 (statement, 3), arg);
+        store_region_t row = {
+            .region = region ? region : "",
+            .up = sqlite3_column_int (statement, 1) != 0,
+            .reason = reason >= 0 && reason < SQ_REASON_COUNT ? (sq_reason_t) reason : SQ_REASON_OK,
+            .at_us = sqlite3_column_int64 (statement, 3),
+            .uptime_24h = s_uptime (statement, 4),
+            .uptime_7d = s_uptime (statement, 6),
+            .uptime_30d = s_uptime (statement, 8),
+        };
+        callback (&row, arg);
         rows++;
     }
     if (rc != SQLITE_DONE)
@@ -585,6 +670,11 @@ s_alert_rows (store_t *self, sqlite3_stmt *statement, const char *what,
                         (unsigned long long) alert.seq);
             continue;
         }
+        //  The store keeps the URL a site is checked as; an alert shows it
+        //  as any alert does, with no user, password or token in it.
+        char shown [SQ_URL_MAX + 1];
+        sq_url_shown (alert.url, shown, sizeof (shown));
+        snprintf (alert.url, sizeof (alert.url), "%s", shown);
         alert.previous = (uint8_t) previous;
         alert.state = (uint8_t) state;
         alert.reason = (uint8_t) reason;

@@ -1,6 +1,7 @@
 /*  store.h: the SQLite store.  Sites and owners, raw results, incidents,
-    hourly rollups and each site's current state, in <data_dir>/squirrel.db
-    (WAL mode, so readers run beside the one writer).
+    hourly rollups (per site, and per site and region) and each site's
+    current state, in <data_dir>/squirrel.db (WAL mode, so readers run
+    beside the one writer).
 
     Writes go through one actor, off the check path: a slow disk, a long
     prune or a checkpoint only ever delays the store's own thread, never a
@@ -17,19 +18,20 @@
 #include "sq_counters.h"
 
 #define STORE_FILE_NAME             "squirrel.db"   //  inside data_dir
-#define STORE_SCHEMA_VERSION        3       //  PRAGMA user_version this build writes;
-                                            //  a version 1 or 2 file is upgraded in place
-#define STORE_DEFAULT_RETENTION     7       //  days of raw results kept by default
+#define STORE_SCHEMA_VERSION        4       //  PRAGMA user_version this build writes;
+                                            //  a version 1 to 3 file is upgraded in place
+#define STORE_DEFAULT_RESULTS_MS    (UINT64_C (24) * 3600 * 1000)       //  raw results kept: 24 h
+#define STORE_DEFAULT_ROLLUPS_MS    (UINT64_C (400) * 86400 * 1000)     //  hourly rollups kept: 400 d
 #define STORE_FLUSH_MS              500     //  flush this long after the first unflushed write
 #define STORE_FLUSH_WRITES          2000    //  ... or as soon as this many are pending
-#define STORE_PRUNE_SLICE           5000    //  raw results deleted per prune transaction
+#define STORE_PRUNE_SLICE           5000    //  rows deleted per prune transaction, at most
 #define STORE_PENDING_MAX           50000   //  writes held in memory while flushes fail
 #define STORE_REGIONS_WINDOW_US     (INT64_C (2) * 86400 * 1000000) //  status's look back per region
 
 //  The writer actor.  Binds a PULL at `endpoint` (inproc:// in practice) and
 //  takes encoded RESULT, ALERT and CHANGE messages (sq_wire_send of sq_msg_t,
 //  no head frame) from the collector.  RESULT -> a raw result row + rollup
-//  update + site last-check fields.  CHANGE (a change of state that was not
+//  update + the rollup of its region + site last-check fields.  CHANGE (a change of state that was not
 //  published) -> site state/since update; state DOWN opens an incident
 //  (start = since, reason, detail) unless one is open; any other new state
 //  closes the open incident (end = since).  ALERT (a published change) ->
@@ -43,11 +45,16 @@
 //  the STORE_COUNTERS below as one line;
 //  "FLUSH" -> takes what is already queued on the socket, flushes now and
 //  replies "OK", or "ERROR why" when the flush failed (the writes stay pending
-//  and are retried); "PRUNE" -> deletes raw results older than the retention,
-//  replies "OK N" (N rows deleted) or "ERROR why".
+//  and are retried); "PRUNE" -> deletes raw results older than
+//  retention_results_ms, then the hours of rollup and region_rollup that
+//  ended before retention_rollups_ms ago (the hour that holds that moment is
+//  kept), and replies "OK N" (N rows deleted from the three tables) or
+//  "ERROR why"; "PRUNE NOW_US" does the same as if the time were NOW_US
+//  (unix µs), for tests.  Sites, incidents and alerts are kept for good.
 //  Pruning also runs by itself a minute after start and then once an hour, in
-//  slices of STORE_PRUNE_SLICE rows per transaction, so that it never holds
-//  the write lock for long.
+//  slices of at most STORE_PRUNE_SLICE rows per transaction, so that it never
+//  holds the write lock for long; the rollups are walked key by key (a site,
+//  or a site and a region) on their primary keys, never scanned whole.
 //  Counters: results, alerts, changes = messages taken; flushes = transactions
 //  committed; malformed = frames refused; failed_writes = failed attempts to
 //  write (each logged with a site id; a transient failure keeps the batch
@@ -69,7 +76,9 @@ typedef enum { STORE_COUNTERS (SQ_COUNTER_ENUM) STORE_COUNTER_COUNT } store_coun
 typedef struct {
     const char *data_dir;       //  folder of squirrel.db
     const char *endpoint;       //  PULL endpoint to bind
-    uint32_t retention_days;    //  raw results kept; 0 = 7
+    uint64_t retention_results_ms;  //  raw results kept; 0 = STORE_DEFAULT_RESULTS_MS
+    uint64_t retention_rollups_ms;  //  rollup and region_rollup hours kept; 0 =
+                                    //  STORE_DEFAULT_ROLLUPS_MS
 } store_args_t;
 
 //  The zactor task.  args is a store_args_t *, read during set-up only.
@@ -114,12 +123,21 @@ typedef struct {
     double uptime_24h;          //  percent 0..100, or -1 when no checks in that window
     double uptime_7d;           //  the same over 7 days
     double uptime_30d;          //  the same over 30 days (rollups outlive raw results)
+    double quorum_uptime_24h;   //  percent 0..100 of the time in the last 24 h the site
+                                //  was not down by quorum (no incident open), counted
+                                //  from its first check if later; -1 never checked
+    double quorum_uptime_7d;    //  the same over 7 days
+    double quorum_uptime_30d;   //  the same over 30 days
     unsigned open_incident;     //  1 if an incident is open
 } store_status_t;
 
 //  Call callback once per active site.  Uptime windows end at now_us and
 //  count whole rollup hours: the current hour and the ones before it (24,
-//  7 * 24, 30 * 24 hours in all).  Returns the number of rows, or -1.
+//  7 * 24, 30 * 24 hours in all).  Quorum uptime windows are exact: from
+//  now_us minus the window, or from the site's first check when that is
+//  later (its earliest raw result kept, else the start of its earliest
+//  rollup hour), to now_us; an incident still open counts as down until
+//  now_us.  Returns the number of rows, or -1.
 int store_status (store_t *self, int64_t now_us,
                   void (*callback) (const store_status_t *row, void *arg), void *arg);
 
@@ -139,13 +157,25 @@ int store_incidents (store_t *self, uint64_t site_id, size_t limit,
 //  from there after a restart.  0, or -1 (logged).
 int store_last_seq (store_t *self, uint64_t *seq);
 
-//  A site's latest kept verdict from each region that checked it in the
-//  last STORE_REGIONS_WINDOW_US, by region name, for `squirrel status`:
-//  callback (region, up, reason, at_us, arg).
-//  Returns the number of regions, or -1.
-int store_site_regions (store_t *self, uint64_t site_id,
-                        void (*callback) (const char *region, bool up, sq_reason_t reason,
-                                          int64_t at_us, void *arg), void *arg);
+//  One region of a site, for `squirrel status`: its latest kept verdict
+//  and the uptime of its own checks.
+typedef struct {
+    const char *region;         //  region name, "" if none (borrowed for the callback's duration)
+    bool up;                    //  the region's latest verdict
+    sq_reason_t reason;         //  its reason
+    int64_t at_us;              //  its time, unix µs
+    double uptime_24h;          //  percent 0..100 of this region's checks that were up,
+                                //  or -1 when it made none in that window
+    double uptime_7d;           //  the same over 7 days
+    double uptime_30d;          //  the same over 30 days (region rollups outlive raw results)
+} store_region_t;
+
+//  Call callback once per region that checked the site in the
+//  STORE_REGIONS_WINDOW_US before now_us, by region name.  Uptime windows
+//  as in store_status, from the region's rollups.  Returns the number of
+//  regions, or -1.
+int store_site_regions (store_t *self, uint64_t site_id, int64_t now_us,
+                        void (*callback) (const store_region_t *row, void *arg), void *arg);
 
 //  The newest stored alert of every site that has one, in seq order (the
 //  notifier restores what it last heard of each site).  Returns the number,

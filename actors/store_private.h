@@ -13,6 +13,22 @@
 
 //  Every statement a connection uses, prepared once at open (by
 //  store_open_with_timeout, from this one list).
+//  STATUS, per active site: its row; check uptime from its rollup hours
+//  (?1, ?2, ?3 .. ?4: the first hours of 24 h, 7 d and 30 d .. the current
+//  hour); for quorum uptime, its first check (the earliest raw result
+//  kept when that lies in the earliest rollup hour, else the start of that
+//  hour; ?9 = STORE_HOUR_US) and the time it was down by quorum in each
+//  window: its incidents clipped to [max (window start, first check), now],
+//  an open one ending at now (?5 now; ?6, ?7, ?8: now minus 24 h, 7 d, 30 d).
+//  MATERIALIZED looks each site's first check up once, not at every use;
+//  CROSS JOIN keeps site the outer loop, so GROUP BY follows its order and
+//  the rollup rows are not sorted (measured, 100,000 sites with 120
+//  rollup hours each: 3.7 s; 3.0 s without quorum uptime; 13 s in the
+//  planner's own order).
+//  SITE_REGIONS, per region that checked site ?1 after ?2: its latest
+//  verdict (SQLite takes the bare columns from the row that holds the MAX)
+//  and its check uptime from its region rollups, hours as in STATUS (?3,
+//  ?4, ?5 .. ?6).
 #define STORE_STATEMENTS(S) \
     S (BEGIN,           "BEGIN IMMEDIATE") \
     S (COMMIT,          "COMMIT") \
@@ -31,6 +47,10 @@
     S (ROLLUP,          "INSERT INTO rollup (site_id, hour, checks, up, total_us) VALUES (?1, ?2, 1, ?3, ?4)" \
                         " ON CONFLICT (site_id, hour) DO UPDATE SET checks = checks + 1," \
                         " up = up + excluded.up, total_us = total_us + excluded.total_us") \
+    S (REGION_ROLLUP,   "INSERT INTO region_rollup (site_id, region, hour, checks, up, total_us)" \
+                        " VALUES (?1, ?2, ?3, 1, ?4, ?5) ON CONFLICT (site_id, region, hour)" \
+                        " DO UPDATE SET checks = checks + 1, up = up + excluded.up," \
+                        " total_us = total_us + excluded.total_us") \
     S (SITE_STATE,      "UPDATE site SET state = ?2, since_us = ?3 WHERE id = ?1") \
     S (INCIDENT_OPEN,   "INSERT INTO incident (site_id, start_us, reason, detail)" \
                         " SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS" \
@@ -43,7 +63,23 @@
     S (SITE_UPSERT,     "INSERT INTO site (url, owner) VALUES (?1, ?2) ON CONFLICT (url)" \
                         " DO UPDATE SET owner = excluded.owner, active = 1 RETURNING id") \
     S (SITE_STATE_GET,  "SELECT state, since_us FROM site WHERE id = ?1") \
-    S (STATUS,          "SELECT s.id, s.url, s.owner, s.state, s.since_us, s.last_check_us," \
+    S (STATUS,          "WITH first AS MATERIALIZED (SELECT s.id AS site_id," \
+                        "  (SELECT MIN (hour) FROM rollup WHERE site_id = s.id) AS hour," \
+                        "  (SELECT MIN (at_us) FROM result WHERE site_id = s.id) AS at_us" \
+                        "  FROM site s WHERE s.active = 1)," \
+                        " since AS MATERIALIZED (SELECT site_id, CASE WHEN hour IS NULL OR at_us < (hour + 1) * ?9" \
+                        "  THEN at_us ELSE hour * ?9 END AS first_us FROM first)," \
+                        " quorum AS (SELECT f.site_id AS site_id, f.first_us AS first_us," \
+                        "  TOTAL (MAX (0, MIN (COALESCE (i.end_us, ?5), ?5)" \
+                        "   - MAX (i.start_us, ?6, f.first_us))) AS down_24h," \
+                        "  TOTAL (MAX (0, MIN (COALESCE (i.end_us, ?5), ?5)" \
+                        "   - MAX (i.start_us, ?7, f.first_us))) AS down_7d," \
+                        "  TOTAL (MAX (0, MIN (COALESCE (i.end_us, ?5), ?5)" \
+                        "   - MAX (i.start_us, ?8, f.first_us))) AS down_30d" \
+                        "  FROM since f LEFT JOIN incident i ON i.site_id = f.site_id" \
+                        "  AND i.start_us < ?5 AND (i.end_us IS NULL OR i.end_us > ?8)" \
+                        "  GROUP BY f.site_id)" \
+                        " SELECT s.id, s.url, s.owner, s.state, s.since_us, s.last_check_us," \
                         " s.last_reason, s.last_status," \
                         " EXISTS (SELECT 1 FROM incident i WHERE i.site_id = s.id AND i.end_us IS NULL)," \
                         " SUM (CASE WHEN r.hour >= ?1 THEN r.checks END)," \
@@ -52,8 +88,9 @@
                         " SUM (CASE WHEN r.hour >= ?2 THEN r.up END)," \
                         " SUM (r.checks), SUM (r.up)," \
                         " (SELECT x.pinger_id || ' ' || x.region FROM result x" \
-                        "  WHERE x.site_id = s.id ORDER BY x.at_us DESC LIMIT 1)" \
-                        " FROM site s LEFT JOIN rollup r" \
+                        "  WHERE x.site_id = s.id ORDER BY x.at_us DESC LIMIT 1)," \
+                        " q.first_us, q.down_24h, q.down_7d, q.down_30d" \
+                        " FROM site s CROSS JOIN quorum q ON q.site_id = s.id LEFT JOIN rollup r" \
                         " ON r.site_id = s.id AND r.hour BETWEEN ?3 AND ?4" \
                         " WHERE s.active = 1 GROUP BY s.id ORDER BY s.url") \
     S (ALERT_INSERT,    "INSERT INTO alert (seq, site_id, previous, state, since_us, reason, detail," \
@@ -70,12 +107,25 @@
                         " a.detail, a.previous_since_us, a.http_status, a.dns_us, a.connect_us," \
                         " a.tls_us, a.ttfb_us, a.total_us, a.regions FROM alert a JOIN site s ON s.id = a.site_id" \
                         " WHERE a.seq > ?1 AND a.seq <= ?2 ORDER BY a.seq LIMIT ?3") \
-    S (SITE_REGIONS,    "SELECT region, up, reason, MAX (at_us) FROM result WHERE site_id = ?1" \
-                        " AND at_us > ?2 GROUP BY region ORDER BY region") \
+    S (SITE_REGIONS,    "WITH latest AS (SELECT region, up, reason, MAX (at_us) AS at_us" \
+                        "  FROM result WHERE site_id = ?1 AND at_us > ?2 GROUP BY region)" \
+                        " SELECT l.region, l.up, l.reason, l.at_us," \
+                        " SUM (CASE WHEN g.hour >= ?3 THEN g.checks END)," \
+                        " SUM (CASE WHEN g.hour >= ?3 THEN g.up END)," \
+                        " SUM (CASE WHEN g.hour >= ?4 THEN g.checks END)," \
+                        " SUM (CASE WHEN g.hour >= ?4 THEN g.up END)," \
+                        " SUM (g.checks), SUM (g.up)" \
+                        " FROM latest l LEFT JOIN region_rollup g ON g.site_id = ?1" \
+                        " AND g.region = l.region AND g.hour BETWEEN ?5 AND ?6" \
+                        " GROUP BY l.region ORDER BY l.region") \
     S (CERTS,           "SELECT s.id, (SELECT r.cert_expiry FROM result r WHERE r.site_id = s.id" \
                         " ORDER BY r.at_us DESC LIMIT 1) FROM site s WHERE s.active = 1") \
     S (INCIDENTS,       "SELECT start_us, end_us, reason, detail FROM incident" \
-                        " WHERE site_id = ?1 ORDER BY start_us DESC, id DESC LIMIT ?2")
+                        " WHERE site_id = ?1 ORDER BY start_us DESC, id DESC LIMIT ?2") \
+    S (ROLLUP_NEXT,     "SELECT site_id FROM rollup WHERE site_id > ?1 ORDER BY site_id LIMIT 1") \
+    S (ROLLUP_PRUNE,    "DELETE FROM rollup WHERE site_id = ?1 AND hour IN (SELECT hour FROM rollup WHERE site_id = ?1 AND hour < ?2 ORDER BY hour LIMIT ?3)") \
+    S (REGION_ROLLUP_NEXT, "SELECT site_id, region FROM region_rollup WHERE (site_id, region) > (?1, ?2) ORDER BY site_id, region LIMIT 1") \
+    S (REGION_ROLLUP_PRUNE, "DELETE FROM region_rollup WHERE site_id = ?1 AND region = ?2 AND hour IN (SELECT hour FROM region_rollup WHERE site_id = ?1 AND region = ?2 AND hour < ?3 ORDER BY hour LIMIT ?4)")
 
 #define STORE_STATEMENT_ID(NAME, sql) STMT_##NAME,
 typedef enum { STORE_STATEMENTS (STORE_STATEMENT_ID) STMT_COUNT } store_statement_t;

@@ -9,6 +9,19 @@
     write inside the batch runs under its own SAVEPOINT, so a row the
     database refuses is dropped alone; an error that spoils the whole
     transaction (busy, disk full, I/O) keeps the batch for a retry.
+
+    Pruning keeps the file's size bounded: raw results for
+    retention_results_ms (24 h by default), hourly rollups (per site, and
+    per site and region) for retention_rollups_ms (400 d), sites,
+    incidents and alerts for good.  A pass deletes in slices of at most
+    STORE_PRUNE_SLICE rows, each its own transaction, one slice per turn of
+    the loop, so writes go on between them.  Raw results go oldest first
+    by their time index.  The rollup tables have no index by hour (one
+    would cost every row of them bytes and a write), so a pass walks their
+    primary keys instead: for each key (a site; a site and a region), one
+    seek finds it and one deletes its hours below the cutoff, oldest
+    first, so a pass costs a few seeks per key and the rows it deletes,
+    never a scan of the table.
 */
 #include "store_private.h"
 #include "sq_actor.h"
@@ -17,7 +30,6 @@
 #include <limits.h>
 #include <string.h>
 
-#define S_DAY_US                86400000000LL
 #define S_WRITER_BUSY_MS        1000    //  the writer waits less than readers, then retries later
 #define S_FLUSH_ATTEMPTS        10      //  failed flushes in a row before a batch is given up
 #define S_RETRY_MAX_MS          8000    //  retry delay doubles from STORE_FLUSH_MS up to this
@@ -26,6 +38,7 @@
 #define S_PRUNE_FIRST_MS        60000   //  first automatic prune, after start
 #define S_PRUNE_EVERY_MS        3600000 //  then once an hour
 #define S_PRUNE_RETRY_MS        60000   //  after a failed prune
+#define S_PRUNE_KEYS            2000    //  rollup keys visited per prune slice, at most
 #define S_TOTAL_US_MAX          STORE_HOUR_US   //  one check's total_us as counted in a rollup
 
 //  An ALERT or CHANGE as the store keeps it: the URL is already in the
@@ -44,6 +57,28 @@ typedef struct {
     char *regions;              //  where it was down (ALERT only), malloc'd; NULL = ""
 } pending_alert_t;
 
+//  What a prune pass is doing: one table after the other, one slice per
+//  turn of the loop (or all of them at once, for PRUNE).
+typedef enum {
+    PRUNE_IDLE,                 //  no pass under way; the next one at prune_at
+    PRUNE_RESULTS,              //  raw results before results_cutoff, oldest first
+    PRUNE_ROLLUPS,              //  rollup hours before rollups_cutoff, site by site
+    PRUNE_REGION_ROLLUPS        //  region_rollup hours, site and region by site and region
+} prune_phase_t;
+
+//  A prune pass.
+typedef struct {
+    prune_phase_t phase;        //  where it is
+    int64_t results_cutoff;     //  raw results with at_us below this go (unix µs)
+    int64_t rollups_cutoff;     //  rollup rows with hour below this go (an hour number)
+    int64_t site_id;            //  the rollup walk's current key: its site (-1 before the first)
+    char *region;               //  and its region (region_rollup), malloc'd; NULL before the first
+    bool key_open;              //  that key may still hold hours to delete (a slice ran out
+                                //  of budget inside it)
+    bool walk_done;             //  the walk of the current rollup table found no more keys
+    uint64_t deleted [3];       //  rows deleted so far: results, rollup, region_rollup
+} prune_t;
+
 //  One write waiting for the next flush.
 typedef struct {
     sq_msg_type_t type;         //  SQ_MSG_RESULT, SQ_MSG_ALERT or SQ_MSG_CHANGE
@@ -58,7 +93,8 @@ typedef struct {
     zsock_t *writes;            //  PULL, RESULT, ALERT and CHANGE from the collector
     zpoller_t *poller;          //  pipe, writes
     store_t *store;             //  the writer's own connection
-    uint32_t retention_days;    //  raw results kept
+    uint64_t retention_results_ms;  //  raw results kept
+    uint64_t retention_rollups_ms;  //  rollup hours kept
     bool terminated;            //  $TERM received
     pending_write_t *pending;   //  writes not yet committed, in arrival order
     size_t pending_count;       //  entries in use
@@ -70,9 +106,7 @@ typedef struct {
     bool overflowing;           //  pending is full and new writes are being dropped
     uint64_t overflow_dropped;  //  writes dropped since overflowing began
     int64_t prune_at;           //  monotonic ms of the next automatic prune
-    bool pruning;               //  an automatic prune is under way, one slice per turn
-    int64_t prune_cutoff;       //  its cutoff, unix µs
-    uint64_t pruned;            //  rows it has deleted so far
+    prune_t prune;              //  the prune pass under way, if any
     uint64_t counters [STORE_COUNTER_COUNT];    //  reported on STATS (store.h)
 } self_t;
 
@@ -91,6 +125,7 @@ s_self_destroy (self_t **self_p)
     store_close (&self->store);
     s_pending_clear (self);
     free (self->pending);
+    free (self->prune.region);
     free (self);
     *self_p = NULL;
 }
@@ -101,7 +136,10 @@ s_self_new (zsock_t *pipe, const store_args_t *args, char *error, size_t error_s
     self_t *self = (self_t *) calloc (1, sizeof (self_t));
     assert (self);
     self->pipe = pipe;
-    self->retention_days = args->retention_days ? args->retention_days : STORE_DEFAULT_RETENTION;
+    self->retention_results_ms = args->retention_results_ms ? args->retention_results_ms
+                                                            : STORE_DEFAULT_RESULTS_MS;
+    self->retention_rollups_ms = args->retention_rollups_ms ? args->retention_rollups_ms
+                                                          : STORE_DEFAULT_ROLLUPS_MS;
     self->store = store_open_with_timeout (args->data_dir, S_WRITER_BUSY_MS, error, error_size);
     if (!self->store) {
         s_self_destroy (&self);
@@ -139,8 +177,9 @@ s_clamp (uint64_t value, int64_t max)
     return value > (uint64_t) max ? max : (int64_t) value;
 }
 
-//  RESULT: site last-check fields, raw row, rollup.  *known false when the
-//  site is not in the store (nothing written then).
+//  RESULT: site last-check fields, raw row, the site's rollup and its
+//  region's.  *known false when the site is not in the store (nothing
+//  written then).
 static int
 s_apply_result (store_t *store, const sq_result_t *result, bool *known)
 {
@@ -177,12 +216,24 @@ s_apply_result (store_t *store, const sq_result_t *result, bool *known)
         return rc;
 
     //  A hostile total_us must not overflow the hour's sum.
+    int64_t hour = result->at / STORE_HOUR_US;
+    int64_t total_us = s_clamp (result->total_us, S_TOTAL_US_MAX);
     statement = store->statement [STMT_ROLLUP];
     sqlite3_bind_int64 (statement, 1, site_id);
-    sqlite3_bind_int64 (statement, 2, result->at / STORE_HOUR_US);
+    sqlite3_bind_int64 (statement, 2, hour);
     sqlite3_bind_int (statement, 3, result->up);
-    sqlite3_bind_int64 (statement, 4, s_clamp (result->total_us, S_TOTAL_US_MAX));
-    return store_step (store, STMT_ROLLUP);
+    sqlite3_bind_int64 (statement, 4, total_us);
+    rc = store_step (store, STMT_ROLLUP);
+    if (rc != SQLITE_OK)
+        return rc;
+
+    statement = store->statement [STMT_REGION_ROLLUP];
+    sqlite3_bind_int64 (statement, 1, site_id);
+    sqlite3_bind_text (statement, 2, result->region, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (statement, 3, hour);
+    sqlite3_bind_int (statement, 4, result->up);
+    sqlite3_bind_int64 (statement, 5, total_us);
+    return store_step (store, STMT_REGION_ROLLUP);
 }
 
 //  ALERT or CHANGE: site state, then open or close the incident; an ALERT
@@ -453,13 +504,59 @@ s_handle_writes (self_t *self, bool drain)
     }
 }
 
+//  now minus a window (ms), in unix µs; INT64_MIN (keeps everything) when
+//  the window reaches back before 1970.
 static int64_t
-s_prune_cutoff (self_t *self)
+s_cutoff (int64_t now, uint64_t window_ms)
 {
-    int64_t now = sq_wallclock_us ();
-    if (self->retention_days >= now / S_DAY_US)
-        return 0;       //  keeps everything
-    return now - (int64_t) self->retention_days * S_DAY_US;
+    if (now <= 0 || window_ms >= (uint64_t) now / 1000)
+        return INT64_MIN;
+    return now - (int64_t) window_ms * 1000;
+}
+
+//  A window as messages show it: "400d", "24h", "90m", "1500ms" (days
+//  from 2 on, as the config's examples write them).
+static const char *
+s_window_text (uint64_t window_ms, char *text, size_t size)
+{
+    static const struct { uint64_t ms; const char *unit; } units [] = {
+        { 86400000, "d" }, { 3600000, "h" }, { 60000, "m" }, { 1000, "s" }, { 1, "ms" }
+    };
+    for (size_t index = 0; index < sizeof (units) / sizeof (units [0]); index++)
+        if ((window_ms % units [index].ms == 0 && window_ms >= 2 * units [index].ms)
+        ||  units [index].ms == 1) {
+            snprintf (text, size, "%llu%s", (unsigned long long) (window_ms / units [index].ms),
+                      units [index].unit);
+            break;
+        }
+    return text;
+}
+
+//  Start a pass as if the time were now (unix µs).  A rollup hour goes
+//  once it has ended before now minus the window: the hour that holds
+//  that moment is kept, as part of it is inside the window.
+static void
+s_prune_start (self_t *self, int64_t now)
+{
+    prune_t *prune = &self->prune;
+    free (prune->region);
+    memset (prune, 0, sizeof (*prune));
+    prune->phase = PRUNE_RESULTS;
+    prune->results_cutoff = s_cutoff (now, self->retention_results_ms);
+    int64_t rollups_cutoff = s_cutoff (now, self->retention_rollups_ms);
+    prune->rollups_cutoff = rollups_cutoff == INT64_MIN ? INT64_MIN : rollups_cutoff / STORE_HOUR_US + 1;   /* BROKEN ON PURPOSE */
+}
+
+//  Begin the walk of a rollup table at its first key.
+static void
+s_walk_start (prune_t *prune, prune_phase_t phase)
+{
+    prune->phase = phase;
+    prune->site_id = -1;
+    free (prune->region);
+    prune->region = NULL;
+    prune->key_open = false;
+    prune->walk_done = false;
 }
 
 //  Delete one slice of raw results older than cutoff, in its own
@@ -478,34 +575,179 @@ s_prune_slice (self_t *self, int64_t cutoff)
     return sqlite3_changes (store->db);
 }
 
-static void
-s_prune_done (self_t *self, uint64_t deleted)
+//  The rollup walk's next key after the current one, as the current one:
+//  SQLITE_OK with *found, or an error.
+static int
+s_walk_next (self_t *self, bool regions, bool *found)
 {
-    if (deleted)
-        zsys_info ("store: pruned %llu raw results older than %u days",
-                   (unsigned long long) deleted, self->retention_days);
+    store_t *store = self->store;
+    prune_t *prune = &self->prune;
+    store_statement_t which = regions ? STMT_REGION_ROLLUP_NEXT : STMT_ROLLUP_NEXT;
+    sqlite3_stmt *statement = store->statement [which];
+    sqlite3_bind_int64 (statement, 1, prune->site_id);
+    if (regions)
+        sqlite3_bind_text (statement, 2, prune->region ? prune->region : "", -1, SQLITE_STATIC);
+    int rc = sqlite3_step (statement);
+    *found = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW) {
+        prune->site_id = sqlite3_column_int64 (statement, 0);
+        if (regions) {
+            //  Copied before the reset, which frees the column's text.
+            const char *region = (const char *) sqlite3_column_text (statement, 1);
+            char *copy = strdup (region ? region : "");
+            assert (copy);
+            free (prune->region);
+            prune->region = copy;
+        }
+    }
+    else
+    if (rc != SQLITE_DONE)
+        snprintf (store->error, sizeof (store->error), "%s", sqlite3_errmsg (store->db));
+    sqlite3_reset (statement);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+//  Delete the current key's hours before the cutoff, at most budget of
+//  them, oldest first.  SQLITE_OK with *deleted, or an error.
+static int
+s_walk_prune (self_t *self, bool regions, int64_t budget, int64_t *deleted)
+{
+    store_t *store = self->store;
+    prune_t *prune = &self->prune;
+    store_statement_t which = regions ? STMT_REGION_ROLLUP_PRUNE : STMT_ROLLUP_PRUNE;
+    sqlite3_stmt *statement = store->statement [which];
+    int column = 1;
+    sqlite3_bind_int64 (statement, column++, prune->site_id);
+    if (regions)
+        sqlite3_bind_text (statement, column++, prune->region ? prune->region : "", -1,
+                           SQLITE_STATIC);
+    sqlite3_bind_int64 (statement, column++, prune->rollups_cutoff);
+    sqlite3_bind_int64 (statement, column, budget);
+    int rc = store_step (store, which);
+    *deleted = rc == SQLITE_OK ? sqlite3_changes (store->db) : 0;
+    return rc;
+}
+
+//  One slice of the walk of rollup (regions false) or region_rollup, in
+//  its own transaction: keys in order from the current one, until
+//  STORE_PRUNE_SLICE rows are deleted or S_PRUNE_KEYS keys are visited
+//  (a slice over keys with nothing to delete still ends soon).  A key whose
+//  budget ran out stays the current one, for the next slice.  Sets
+//  walk_done at the end of the table.  Rows deleted, or -1.
+static int64_t
+s_walk_slice (self_t *self, bool regions)
+{
+    store_t *store = self->store;
+    prune_t *prune = &self->prune;
+    int64_t deleted = 0;
+    int rc = store_step (store, STMT_BEGIN);
+    for (unsigned keys = 0;
+         rc == SQLITE_OK && keys < S_PRUNE_KEYS && deleted < STORE_PRUNE_SLICE; keys++) {
+        if (!prune->key_open) {
+            bool found = false;
+            rc = s_walk_next (self, regions, &found);
+            if (rc != SQLITE_OK)
+                break;
+            if (!found) {
+                prune->walk_done = true;
+                break;
+            }
+            prune->key_open = true;
+        }
+        int64_t budget = STORE_PRUNE_SLICE - deleted;
+        int64_t rows = 0;
+        rc = s_walk_prune (self, regions, budget, &rows);
+        deleted += rows;
+        if (rc == SQLITE_OK && rows < budget)
+            prune->key_open = false;        //  nothing older is left in this key
+    }
+    if (rc == SQLITE_OK)
+        rc = store_step (store, STMT_COMMIT);
+    if (rc != SQLITE_OK) {
+        zsys_error ("store: pruning %s failed: %s", regions ? "region rollups" : "rollups",
+                    store->error);
+        store_rollback (store);
+        return -1;
+    }
+    return deleted;
+}
+
+static void
+s_prune_done (self_t *self)
+{
+    prune_t *prune = &self->prune;
+    if (prune->deleted [0] || prune->deleted [1] || prune->deleted [2]) {
+        char results [32], rollups [32];
+        zsys_info ("store: pruned %llu raw results older than %s, %llu rollup hours and %llu "
+                   "region rollup hours older than %s",
+                   (unsigned long long) prune->deleted [0],
+                   s_window_text (self->retention_results_ms, results, sizeof (results)),
+                   (unsigned long long) prune->deleted [1], (unsigned long long) prune->deleted [2],
+                   s_window_text (self->retention_rollups_ms, rollups, sizeof (rollups)));
+    }
     //  Give the WAL back to the main file while it is quiet; PASSIVE never
     //  waits for readers.
     sqlite3_wal_checkpoint_v2 (self->store->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    self->pruning = false;
+    free (prune->region);
+    prune->region = NULL;
+    prune->phase = PRUNE_IDLE;
     self->prune_at = zclock_mono () + S_PRUNE_EVERY_MS;
 }
 
-//  PRUNE: every slice now.  Rows deleted, or -1.
-static int64_t
-s_prune_all (self_t *self)
+//  One slice of the pass under way; the next phase when a table is done,
+//  s_prune_done after the last.  0, or -1 (the pass is abandoned: the
+//  caller decides when to try again).
+static int
+s_prune_step (self_t *self)
 {
-    int64_t cutoff = s_prune_cutoff (self);
-    int64_t deleted = 0;
-    int64_t slice;
-    do {
-        slice = s_prune_slice (self, cutoff);
-        if (slice < 0)
+    prune_t *prune = &self->prune;
+    int64_t rows;
+    switch (prune->phase) {
+        case PRUNE_IDLE:
+            return 0;
+        case PRUNE_RESULTS:
+            rows = s_prune_slice (self, prune->results_cutoff);
+            if (rows < 0)
+                break;
+            prune->deleted [0] += (uint64_t) rows;
+            if (rows < STORE_PRUNE_SLICE)
+                s_walk_start (prune, PRUNE_ROLLUPS);
+            return 0;
+        case PRUNE_ROLLUPS:
+        case PRUNE_REGION_ROLLUPS: {
+            bool regions = prune->phase == PRUNE_REGION_ROLLUPS;
+            rows = s_walk_slice (self, regions);
+            if (rows < 0)
+                break;
+            prune->deleted [regions ? 2 : 1] += (uint64_t) rows;
+            if (prune->walk_done) {
+                if (regions)
+                    s_prune_done (self);
+                else
+                    s_walk_start (prune, PRUNE_REGION_ROLLUPS);
+            }
+            return 0;
+        }
+    }
+    free (prune->region);
+    prune->region = NULL;
+    prune->phase = PRUNE_IDLE;
+    return -1;
+}
+
+//  PRUNE: a whole pass now, as if the time were now (unix µs).  Rows
+//  deleted, or -1.
+static int64_t
+s_prune_all (self_t *self, int64_t now)
+{
+    s_prune_start (self, now);
+    while (self->prune.phase != PRUNE_IDLE) {
+        //  The counts survive s_prune_done, which only ends the phase.
+        if (s_prune_step (self))
             return -1;
-        deleted += slice;
-    } while (slice == STORE_PRUNE_SLICE);
-    s_prune_done (self, (uint64_t) deleted);
-    return deleted;
+    }
+    const uint64_t *deleted = self->prune.deleted;
+    return (int64_t) (deleted [0] + deleted [1] + deleted [2]);
 }
 
 static void
@@ -528,8 +770,10 @@ s_handle_pipe (self_t *self)
             zstr_sendf (self->pipe, "ERROR %s", self->store->error);
     }
     else
-    if (streq (command, SQ_CMD_PRUNE)) {
-        int64_t deleted = s_prune_all (self);
+    if (streq (command, SQ_CMD_PRUNE) || strncmp (command, SQ_CMD_PRUNE " ", 6) == 0) {
+        //  "PRUNE NOW_US": as if the time were NOW_US (tests).
+        int64_t now = command [5] ? strtoll (command + 6, NULL, 10) : sq_wallclock_us ();
+        int64_t deleted = s_prune_all (self, now);
         if (deleted >= 0)
             zstr_sendf (self->pipe, "OK %lld", (long long) deleted);
         else
@@ -549,30 +793,17 @@ s_handle_timers (self_t *self)
     &&  (self->pending_count >= STORE_FLUSH_WRITES || self->alert_pending
          || now >= self->first_pending_at + STORE_FLUSH_MS))
         s_flush (self);
-    if (!self->pruning && now >= self->prune_at) {
-        self->pruning = true;
-        self->prune_cutoff = s_prune_cutoff (self);
-        self->pruned = 0;
-    }
-    if (self->pruning) {
-        int64_t slice = s_prune_slice (self, self->prune_cutoff);
-        if (slice < 0) {
-            self->pruning = false;
-            self->prune_at = now + S_PRUNE_RETRY_MS;
-        }
-        else {
-            self->pruned += (uint64_t) slice;
-            if (slice < STORE_PRUNE_SLICE)
-                s_prune_done (self, self->pruned);
-        }
-    }
+    if (self->prune.phase == PRUNE_IDLE && now >= self->prune_at)
+        s_prune_start (self, sq_wallclock_us ());
+    if (self->prune.phase != PRUNE_IDLE && s_prune_step (self))
+        self->prune_at = now + S_PRUNE_RETRY_MS;
 }
 
 //  Milliseconds until s_handle_timers has work.
 static int
 s_timeout (self_t *self)
 {
-    if (self->pruning)
+    if (self->prune.phase != PRUNE_IDLE)
         return 0;
     int64_t deadline = self->prune_at;
     if (self->pending_count) {

@@ -22,6 +22,7 @@ struct _topology_t {
     zactor_t *dispatcher;       //  binds jobs and done
     zactor_t **pingers;         //  pinger threads
     unsigned pinger_count;      //  entries in pingers
+    sq_job_key_t job_key;       //  marks the jobs (dispatcher and collector)
     zcert_t *hub;               //  the hub's key pair, with listen
     zactor_t *auth;             //  the authenticator, with listen
     zactor_t *snapshot;         //  answers FETCH from the store, with a data folder
@@ -196,9 +197,22 @@ topology_new (const topology_args_t *args)
         }
     }
     unsigned heartbeat_ms = args->heartbeat_ms ? args->heartbeat_ms : SQ_HEARTBEAT_MS;
+    //  The key that marks jobs: the dispatcher and the collector must hold
+    //  the same one, so with a data_dir (each may be its own process) it
+    //  is the one kept there; otherwise (a sweep) a fresh one.
+    if (ok && (with_collector || with_dispatcher)) {
+        if (args->data_dir)
+            ok = sq_job_key_load (args->data_dir, &self->job_key, error, sizeof (error)) == 0;
+        else
+            sq_job_key_random (&self->job_key);
+        if (!ok)
+            zsys_error ("topology: %s", error);
+    }
     //  Consumers and binders first, so that nothing is sent to no one.
     if (ok && with_collector && args->data_dir) {
-        store_args_t store = { .data_dir = args->data_dir, .endpoint = endpoints->store };
+        store_args_t store = { .data_dir = args->data_dir, .endpoint = endpoints->store,
+                               .retention_results_ms = args->retention_results_ms,
+                               .retention_rollups_ms = args->retention_rollups_ms };
         ok = (self->store = sq_actor_start (store_actor, &store, "store")) != NULL;
     }
     if (ok && with_collector) {
@@ -207,7 +221,7 @@ topology_new (const topology_args_t *args)
             .results_remote = args->listen ? endpoints->results_remote : NULL,
             .curve = curve,
             .store = args->data_dir ? endpoints->store : NULL, .data_dir = args->data_dir,
-            .report = args->once,
+            .report = args->once, .job_key = self->job_key,
         };
         ok = (self->collector = sq_actor_start (collector_actor, &collector, "collector")) != NULL;
     }
@@ -237,7 +251,7 @@ topology_new (const topology_args_t *args)
         dispatcher_args_t dispatcher = {
             .jobs = endpoints->jobs, .done = endpoints->done, .once = args->once,
             .jobs_remote = args->listen ? endpoints->jobs_remote : NULL, .curve = curve,
-            .pinger_silence_ms = heartbeat_ms * 7 / 2,
+            .pinger_silence_ms = heartbeat_ms * 7 / 2, .job_key = self->job_key,
         };
         ok = (self->dispatcher = sq_actor_start (dispatcher_actor, &dispatcher, "dispatcher")) != NULL;
     }
@@ -387,4 +401,26 @@ topology_stats (topology_t *self)
         text = joined;
     }
     return text;
+}
+
+uint64_t
+topology_job_token (topology_t *self, uint64_t job_id, uint64_t site_id)
+{
+    return sq_job_token (&self->job_key, job_id, site_id);
+}
+
+void
+topology_log_counters (const char *title, const char *stats)
+{
+    //  One log line per actor: the log cuts a line past its buffer, and
+    //  the counters of every actor together outgrow it.
+    zsys_info ("%s", title);
+    const char *line = stats ? stats : "";
+    while (*line) {
+        const char *end = strchr (line, '\n');
+        int length = end ? (int) (end - line) : (int) strlen (line);
+        if (length)
+            zsys_info ("%.*s", length, line);
+        line += length + (end ? 1 : 0);
+    }
 }

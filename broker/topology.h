@@ -43,6 +43,8 @@ typedef struct {
     const char *region;         //  region the local pingers report
     const char *ca_file;        //  extra CA bundle for checks, or NULL
     const char *data_dir;       //  store folder; NULL = no store
+    uint64_t retention_results_ms;  //  the store's raw results window; 0 = its default
+    uint64_t retention_rollups_ms;  //  its hourly rollups' window; 0 = its default
     const char *notify_url;     //  webhook told of every alert, or NULL
     bool once;                  //  sweep: each site checked to a verdict, once
     const char *listen;         //  tcp://HOST:PORT for remote pingers, or NULL
@@ -85,6 +87,14 @@ int topology_endpoints (topology_endpoints_t *endpoints, const topology_args_t *
 //  The local pingers args asks for: none when remote_only, else pingers,
 //  else one per core (at most 8): each is one event loop.
 unsigned topology_pinger_count (const topology_args_t *args);
+
+//  Log title, then each line of stats (topology_stats) as a line of its
+//  own.
+void topology_log_counters (const char *title, const char *stats);
+
+//  The mark the topology's dispatcher puts on job job_id of site_id (for
+//  tests that play a pinger).
+uint64_t topology_job_token (topology_t *self, uint64_t job_id, uint64_t site_id);
 
 //  Start every actor.  With listen, also the hub's keys (created on the
 //  first start, see sq_keys.h) and the authenticator that lets in only

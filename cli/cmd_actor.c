@@ -96,7 +96,9 @@ s_actor (int argc, char **argv)
     }
     char *stats = topology_stats (topology);
     topology_destroy (&topology);
-    zsys_info ("squirrel actor %s: stopped; counters at stop:\n%s", part, stats);
+    char *title = zsys_sprintf ("squirrel actor %s: stopped; counters at stop:", part);
+    topology_log_counters (title, stats);
+    zstr_free (&title);
     free (stats);
     config_destroy (&config);
     return 0;

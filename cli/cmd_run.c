@@ -6,6 +6,17 @@
     is reported and the old one kept.  SIGINT or SIGTERM stop in order
     (pingers, then the collector drains, then the store commits), so no
     result already received is lost.
+
+    data_dir belongs to one `run` at a time, and to its user only.  Before
+    anything else `run` makes the folder (mode 0700) or refuses one that
+    others may enter, then takes an exclusive flock on data_dir/lock and
+    writes its PID there; a second `run` on the same folder exits 2 naming
+    that PID.  The lock goes with the open file description, so it is held
+    until this process ends, whatever stops it (kill -9 included): the
+    descriptor is O_CLOEXEC, so no child (`squirrel actor` parts, notifier
+    commands) carries it past an exec, and none can keep it once we are
+    gone.  The children of processes mode never take it: they only run
+    under a supervisor that holds it.
 */
 #include "commands.h"
 #include "config.h"
@@ -13,16 +24,28 @@
 #include "topology.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
+
+#define S_LOCK_FILE         "lock"      //  in data_dir: held by the `run` that owns it
+#define S_LOCK_WAIT_MS      1000        //  a holder writes its PID within this, or is gone
+#define S_FEED_FILE         "feed"      //  the default feed: ipc://<data_dir>/feed
 
 static const char s_usage [] =
     "usage: squirrel run [OPTIONS] CONFIG\n"
     "\n"
     "Monitor the sites of CONFIG until SIGINT or SIGTERM; SIGHUP rereads CONFIG.\n"
-    "Alerts are published on the config's feed (see `squirrel watch`); history\n"
-    "goes to the store in data_dir (see `squirrel status`).\n"
+    "Alerts are published on the config's feed (see `squirrel watch`; by default\n"
+    "ipc://DATA_DIR/feed); history goes to the store in data_dir (see `squirrel\n"
+    "status`).  data_dir is made mode 700 (one others may enter is refused) and\n"
+    "locked: a second `run` on it exits 2 naming the PID of the first.\n"
     "\n"
     "options:\n"
     "  --transport T     inproc (default: every actor a thread) or ipc\n"
@@ -72,12 +95,28 @@ cli_hand_sites (topology_t *topology, const config_t *config)
     return rc;
 }
 
+//  The config's feed, or when it sets none "feed" in data_dir, where only
+//  this user can reach it (a fixed name in /tmp could be bound first by
+//  anyone).  Borrowed: the default lives in a static buffer, as there is
+//  one topology per process.
+static const char *
+s_feed_of (const config_t *config)
+{
+    static char feed [TOPOLOGY_ENDPOINT_MAX];
+    if (config->feed)
+        return config->feed;
+    snprintf (feed, sizeof (feed), "ipc://%s/%s", config->data_dir, S_FEED_FILE);
+    return feed;
+}
+
 void
 cli_topology_args (topology_args_t *args, const config_t *config)
 {
     args->data_dir = config->data_dir;
+    args->retention_results_ms = config->retention_results_ms;
+    args->retention_rollups_ms = config->retention_rollups_ms;
     args->runtime_dir = config->data_dir;
-    args->feed = config->feed;
+    args->feed = s_feed_of (config);
     cli_topology_workers (args, config);
 }
 
@@ -143,6 +182,190 @@ cli_reload (config_t *current, topology_t *topology)
     return fresh;
 }
 
+//  data_dir, made when missing (each missing folder mode 0700), must be a
+//  folder of this user's that no one else may enter: it holds the store,
+//  the outbox and the sockets.  One that exists with group or other bits
+//  is refused, not tightened: it may be shared on purpose or by mistake
+//  (a home, /var/lib, /tmp), and changing the mode of a folder we did not
+//  make could break whatever else lives in it.  The message says what to
+//  run.  0, or -1 with a message on stderr.
+static int
+s_private_folder (const char *data_dir)
+{
+    char path [PATH_MAX];
+    if (!*data_dir || strlen (data_dir) >= sizeof (path)) {
+        fprintf (stderr, "squirrel run: data_dir is empty or too long\n");
+        return -1;
+    }
+    strcpy (path, data_dir);
+    for (char *slash = strchr (path + 1, '/'); ; slash = strchr (slash + 1, '/')) {
+        if (slash)
+            *slash = 0;
+        if (mkdir (path, 0700) == 0) {
+            //  The umask may have taken the owner's bits too.
+            if (chmod (path, 0700)) {
+                fprintf (stderr, "squirrel run: cannot make %s mode 700: %s\n", path,
+                         strerror (errno));
+                return -1;
+            }
+        }
+        else
+        if (errno != EEXIST) {
+            fprintf (stderr, "squirrel run: cannot create data_dir %s: %s\n", path,
+                     errno == EACCES ? "permission denied" : strerror (errno));
+            return -1;
+        }
+        if (!slash)
+            break;
+        *slash = '/';
+    }
+    struct stat info;
+    if (stat (data_dir, &info)) {
+        fprintf (stderr, "squirrel run: data_dir %s: %s\n", data_dir,
+                 errno == EACCES ? "permission denied" : strerror (errno));
+        return -1;
+    }
+    if (!S_ISDIR (info.st_mode)) {
+        fprintf (stderr, "squirrel run: data_dir %s is not a folder\n", data_dir);
+        return -1;
+    }
+    if (info.st_uid != geteuid ()) {
+        fprintf (stderr, "squirrel run: data_dir %s belongs to uid %u, not to this user "
+                 "(uid %u), who could open it to others: run as its owner, or chown it\n",
+                 data_dir, (unsigned) info.st_uid, (unsigned) geteuid ());
+        return -1;
+    }
+    if (info.st_mode & (S_IRWXG | S_IRWXO)) {
+        fprintf (stderr, "squirrel run: data_dir %s has mode %04o: other users could read the "
+                 "store and connect to the feed; make it private with `chmod 700 %s` (squirrel "
+                 "does not change the mode of a folder that exists)\n", data_dir,
+                 (unsigned) (info.st_mode & 07777), data_dir);
+        return -1;
+    }
+    return 0;
+}
+
+//  The PID written in the lock file, if it names a live process; else 0.
+static pid_t
+s_lock_holder (int fd, pid_t *written)
+{
+    char text [32] = "";
+    ssize_t size = pread (fd, text, sizeof (text) - 1, 0);
+    text [size > 0 ? size : 0] = 0;
+    char *end = NULL;
+    long pid = strtol (text, &end, 10);
+    *written = pid > 0 && pid <= INT_MAX && end != text ? (pid_t) pid : 0;
+    if (*written && (kill (*written, 0) == 0 || errno == EPERM))
+        return *written;
+    return 0;
+}
+
+//  Take data_dir for this process: an exclusive flock on data_dir/lock,
+//  then our PID written in it for the next one who tries.  Returns the
+//  lock's descriptor (keep it open: closing it lets go), -1 on an error,
+//  -2 when another process holds it (both with a message on stderr).
+static int
+s_lock_folder (const char *data_dir)
+{
+    char path [PATH_MAX];
+    if (snprintf (path, sizeof (path), "%s/%s", data_dir, S_LOCK_FILE) >= (int) sizeof (path)) {
+        fprintf (stderr, "squirrel run: data_dir name too long: %s\n", data_dir);
+        return -1;
+    }
+    //  O_CLOEXEC: a child keeps no copy of the lock past its exec.
+    int fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+    if (fd < 0) {
+        fprintf (stderr, "squirrel run: cannot open %s: %s\n", path,
+                 errno == EACCES ? "permission denied" : strerror (errno));
+        return -1;
+    }
+    //  The holder writes its PID just after it locks, and a holder that
+    //  died lets go: try again for a moment before naming it.
+    int64_t deadline = zclock_mono () + S_LOCK_WAIT_MS;
+    while (flock (fd, LOCK_EX | LOCK_NB)) {
+        if (errno == EINTR)
+            continue;
+        if (errno != EWOULDBLOCK) {
+            fprintf (stderr, "squirrel run: cannot lock %s: %s\n", path, strerror (errno));
+            close (fd);
+            return -1;
+        }
+        pid_t written;
+        pid_t holder = s_lock_holder (fd, &written);
+        if (holder || zclock_mono () >= deadline) {
+            char who [64] = "another process";
+            if (written)
+                snprintf (who, sizeof (who), "another squirrel run (pid %d)", (int) written);
+            fprintf (stderr, "squirrel run: data_dir %s is in use by %s, which holds %s; two "
+                     "would check every site and send every alert twice: stop it first\n",
+                     data_dir, who, path);
+            close (fd);
+            return -2;
+        }
+        zclock_sleep (20);
+    }
+    char text [32];
+    int length = snprintf (text, sizeof (text), "%d\n", (int) getpid ());
+    if (ftruncate (fd, 0) || pwrite (fd, text, (size_t) length, 0) != length)
+        zsys_warning ("squirrel run: cannot write our pid in %s: %s (the lock holds all the "
+                      "same)", path, strerror (errno));
+    return fd;
+}
+
+//  Let data_dir go at a clean stop: no PID left to mislead a reader.
+static void
+s_unlock_folder (int *fd_p)
+{
+    if (*fd_p < 0)
+        return;
+    if (ftruncate (*fd_p, 0))
+        zsys_warning ("squirrel run: cannot clear the lock file: %s", strerror (errno));
+    close (*fd_p);
+    *fd_p = -1;
+}
+
+//  An ipc:// feed must fit a socket address, and one in a folder others
+//  may enter (such as /tmp) can be taken or reached by them: say so.
+//  0, or -1 with a message on stderr.
+static int
+s_check_feed (const char *feed)
+{
+    if (strncmp (feed, "ipc://", 6) || feed [6] == '@')
+        return 0;
+    const char *path = feed + 6;
+    struct sockaddr_un address;
+    if (strlen (path) >= sizeof (address.sun_path)) {
+        fprintf (stderr, "squirrel run: feed %s: a socket path is at most %zu bytes: set a "
+                 "shorter data_dir or feed\n", feed, sizeof (address.sun_path) - 1);
+        return -1;
+    }
+    char folder [PATH_MAX];
+    snprintf (folder, sizeof (folder), "%s", path);
+    char *slash = strrchr (folder, '/');
+    if (slash == folder)
+        folder [1] = 0;
+    else
+    if (slash)
+        *slash = 0;
+    else
+        strcpy (folder, ".");
+    struct stat info;
+    if (stat (folder, &info))
+        return 0;               //  the bind will say why
+    unsigned mode = (unsigned) (info.st_mode & 07777);
+    if (info.st_mode & (S_IWGRP | S_IWOTH))
+        zsys_warning ("squirrel run: the feed %s is in %s (mode %04o), where other users may "
+                      "write: one could bind that name first and keep `run` from starting; "
+                      "the default, ipc://DATA_DIR/feed, is private", feed, folder, mode);
+    else
+    if (info.st_mode & (S_IXGRP | S_IXOTH))
+        zsys_warning ("squirrel run: the feed %s is in %s (mode %04o), which other users may "
+                      "enter: they could connect in the moment between its bind and its "
+                      "chmod 600; the default, ipc://DATA_DIR/feed, is private", feed, folder,
+                      mode);
+    return 0;
+}
+
 static int
 s_run (int argc, char **argv)
 {
@@ -200,15 +423,31 @@ s_run (int argc, char **argv)
         fprintf (stderr, "squirrel run: %s\n", error);
         return EXIT_USAGE;
     }
+    //  The folder first, and ours alone, before the store is touched.
+    int lock = s_private_folder (config->data_dir) ? -1 : s_lock_folder (config->data_dir);
+    if (lock < 0) {
+        config_destroy (&config);
+        return EXIT_USAGE;
+    }
+    cli_topology_args (&args, config);
+    if (s_check_feed (args.feed)) {
+        s_unlock_folder (&lock);
+        config_destroy (&config);
+        return EXIT_USAGE;
+    }
     cli_catch_signals (true);
     if (cli_assign_ids (config)) {
+        s_unlock_folder (&lock);
         config_destroy (&config);
         return 1;
     }
-    cli_topology_args (&args, config);
     if (config->processes) {
-        //  Every actor a child process; this one only supervises.
+        //  Every actor a child process; this one only supervises, holding
+        //  the lock for them all.  The supervisor names the feed it logs.
+        if (!config->feed)
+            config->feed = strdup (args.feed);
         int rc = cli_supervise (config, &args);
+        s_unlock_folder (&lock);
         config_destroy (&config);
         return rc;
     }
@@ -216,6 +455,7 @@ s_run (int argc, char **argv)
     if (!topology || cli_hand_sites (topology, config)) {
         fprintf (stderr, "squirrel run: could not start (see the log above)\n");
         topology_destroy (&topology);
+        s_unlock_folder (&lock);
         config_destroy (&config);
         return 1;
     }
@@ -235,8 +475,9 @@ s_run (int argc, char **argv)
     zsys_info ("squirrel run: stopping");
     char *stats = topology_stats (topology);
     topology_destroy (&topology);
-    zsys_info ("squirrel run: stopped; counters at stop:\n%s", stats);
+    topology_log_counters ("squirrel run: stopped; counters at stop:", stats);
     free (stats);
+    s_unlock_folder (&lock);
     config_destroy (&config);
     return 0;
 }

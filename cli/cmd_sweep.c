@@ -59,8 +59,10 @@ s_print_json (const config_site_t *site, const outcome_t *outcome)
     const sq_result_t *result = &outcome->result;
     char *line = NULL;
     size_t length = 0;
+    char shown [SQ_URL_MAX + 1];
+    sq_url_shown (site->url, shown, sizeof (shown));
     sq_json_appendf (&line, &length, "{\"url\":");
-    sq_json_append_string (&line, &length, site->url);
+    sq_json_append_string (&line, &length, shown);
     if (!outcome->have) {
         sq_json_appendf (&line, &length, ",\"state\":\"down\",\"reason\":\"timeout\",\"status\":null,"
                          "\"method\":null,\"error\":\"no result within the sweep's deadline\"}");
@@ -94,9 +96,11 @@ static void
 s_print_text (const config_site_t *site, const outcome_t *outcome)
 {
     const sq_result_t *result = &outcome->result;
+    char shown [SQ_URL_MAX + 1];
+    sq_url_shown (site->url, shown, sizeof (shown));
     if (!outcome->have) {
         printf ("DOWN  ---  ----  %7s  %s  timeout: no result within the sweep's deadline\n",
-                "-", site->url);
+                "-", shown);
         return;
     }
     char status [8] = "---";
@@ -104,7 +108,7 @@ s_print_text (const config_site_t *site, const outcome_t *outcome)
         snprintf (status, sizeof (status), "%u", result->http_status);
     printf ("%s  %3s  %-4s  %4llu ms  %s", outcome->down ? "DOWN" : "up  ", status,
             sq_method_name ((sq_method_t) result->method),
-            (unsigned long long) (result->total_us / 1000), site->url);
+            (unsigned long long) (result->total_us / 1000), shown);
     if (outcome->down)
         printf ("  %s: %s", sq_reason_name ((sq_reason_t) result->reason), result->error);
     printf ("\n");

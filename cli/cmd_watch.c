@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S_ANSWER_MS     5000    //  wait this long for an answer of the snapshot service
 #define S_GAP_WAIT_MS   3000    //  a gap the store does not fill by then is reported missed
@@ -37,9 +38,10 @@ static const char s_usage [] =
     "usage: squirrel watch [OPTIONS] ENDPOINT\n"
     "\n"
     "Print the alerts of a running `squirrel run` as they come.  ENDPOINT is\n"
-    "its feed, e.g. ipc:///tmp/squirrel.feed, or, from another host, the hub's\n"
-    "`listen:` address tcp://HUB:PORT (the feed is served on PORT + 2, the\n"
-    "snapshot of stored alerts on PORT + 3), with CURVE keys.\n"
+    "its feed (by default ipc://DATA_DIR/feed, e.g. ipc://squirrel-data/feed,\n"
+    "which only the user who runs `squirrel run` may reach), or, from another\n"
+    "host, the hub's `listen:` address tcp://HUB:PORT (the feed is served on\n"
+    "PORT + 2, the snapshot of stored alerts on PORT + 3), with CURVE keys.\n"
     "\n"
     "options:\n"
     "  --site PREFIX      only sites whose URL starts with PREFIX\n"
@@ -121,6 +123,26 @@ s_connect (zsock_t *socket, const char *endpoint, const sq_curve_t *curve)
         return 0;
     fprintf (stderr, "squirrel watch: cannot connect to '%s': %s\n", endpoint,
              zmq_strerror (zmq_errno ()));
+    return -1;
+}
+
+//  An ipc:// socket we may not connect to would only be retried for ever
+//  by ZeroMQ, so look first: a socket (or its folder, data_dir being
+//  private) we are not allowed is an error.  One that is not there yet is
+//  fine: `run` may start later, and ZeroMQ connects when it binds.
+static int
+s_may_connect (const char *endpoint)
+{
+    if (strncmp (endpoint, "ipc://", 6) || endpoint [6] == '@')
+        return 0;
+    if (access (endpoint + 6, W_OK) == 0 || errno == ENOENT)
+        return 0;
+    if (errno == EACCES || errno == EPERM)
+        fprintf (stderr, "squirrel watch: permission denied: %s: only the user who runs "
+                 "`squirrel run` may connect to its feed\n", endpoint + 6);
+    else
+        fprintf (stderr, "squirrel watch: cannot connect to '%s': %s\n", endpoint,
+                 strerror (errno));
     return -1;
 }
 
@@ -311,6 +333,8 @@ s_run (int argc, char **argv)
         fprintf (stderr, "squirrel watch: %s\n", tcp ? error : "ENDPOINT too long");
         return EXIT_USAGE;
     }
+    if (s_may_connect (feed) || (replay && s_may_connect (snapshot)))
+        return 1;
     zcert_t *mine = NULL, *hub = NULL;
     sq_curve_t curve = { NULL, NULL, NULL };
     if (tcp) {

@@ -29,8 +29,11 @@
         digest_window       duration, 1s to 1h
         give_up_after       duration, 1s to 7d
         retry_max           duration, 1s to 1h
-        canaries            list of at most 16 http(s) URLs, each once: checked
-                            from every region to judge the pingers' own health
+        canaries            list of at most 16 http(s) URLs, each once (in
+                            normal form, as a site's url): checked from every
+                            region to judge the pingers' own health
+        retention: { results  duration, 1h to 90d: raw results kept
+                     rollups  duration, 90d to 3650d: hourly rollups kept }
         defaults, a site:
           interval          duration, 10s to 24h
           timeout           duration, above 0, at most 10m (SQ_TIMEOUT_MAX_MS)
@@ -61,7 +64,9 @@
                             (wherever each of the two is set); absent = a
                             majority of the regions that count
         a site only:
-          url               required; sq_url_check decides; unique
+          url               required; sq_url_check decides; kept in normal
+                            form (sq_url_normalise), unique in it: two
+                            spellings of one URL are one site, an error
           owner             a name declared under owners
         owners: NAME (at most 64 bytes) -> every key optional, no channel
                             at all is fine (notifications only logged): {
@@ -82,9 +87,11 @@
 #include "sq_url.h"
 #include "sq_defaults.h"
 #include "topology.h"
+#include "store.h"
 
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +100,6 @@
 
 //  Built-in defaults.
 #define DEFAULT_DATA_DIR        "./squirrel-data"
-#define DEFAULT_FEED            "ipc:///tmp/squirrel.feed"
 #define DEFAULT_INTERVAL_MS     300000
 #define DEFAULT_TIMEOUT_MS      20000
 #define DEFAULT_THRESHOLD       2
@@ -141,6 +147,7 @@ typedef enum {
     TOP_GIVE_UP_AFTER,
     TOP_RETRY_MAX,
     TOP_CANARIES,
+    TOP_RETENTION,
     TOP_DEFAULTS,
     TOP_OWNERS,
     TOP_SITES
@@ -151,9 +158,11 @@ typedef enum {
 //  k is site key k + 2.
 static const char *s_top_keys [] = {
     "data_dir", "feed", "listen", "keys", "heartbeat", "workers", "smtp", "digest_after",
-    "digest_window", "give_up_after", "retry_max", "canaries", "defaults", "owners", "sites"
+    "digest_window", "give_up_after", "retry_max", "canaries",
+    "retention", "defaults", "owners", "sites"
 };
 static const char *s_worker_keys [] = { "mode", "pingers" };
+static const char *s_retention_keys [] = { "results", "rollups" };
 static const char *s_site_keys [] = {
     "url", "owner", "interval", "timeout", "method", "failure_threshold",
     "success_threshold", "accept", "keyword", "max_latency", "max_redirects", "tls_verify",
@@ -177,6 +186,13 @@ static const duration_rule_t s_remind_rule = {
     0, SQ_REMIND_MAX_MS, "from 0 (never) to 7d" };
 static const duration_rule_t s_flap_window_rule = {
     0, SQ_INTERVAL_MAX_MS, "from 0 (off) to 1d" };
+//  Raw results at most as long as the shortest rollups, so that rollups
+//  always reach back further; rollups for at least the 90 days of a status
+//  page's bars, at most ten years.
+static const duration_rule_t s_results_rule = {
+    CONFIG_RESULTS_MIN_MS, CONFIG_RESULTS_MAX_MS, "from 1h to 90d" };
+static const duration_rule_t s_rollups_rule = {
+    CONFIG_ROLLUPS_MIN_MS, CONFIG_ROLLUPS_MAX_MS, "from 90d to 3650d" };
 
 #define DURATION_EXPECTED "a duration such as 500ms, 30s, 5m or 1h"
 
@@ -395,7 +411,8 @@ config_bool (loader_t *loader, const node_t *node, const char *key, bool *value)
     return config_expected (loader, node, key, "true or false");
 }
 
-//  A URL we may check or post to: the reason comes from sq_url_check.
+//  A URL we may check or post to, in normal form: the reason comes from
+//  sq_url_normalise.
 const char *
 config_url (loader_t *loader, const node_t *node, const char *key)
 {
@@ -404,11 +421,11 @@ config_url (loader_t *loader, const node_t *node, const char *key)
         return NULL;
     }
     char why [SQ_TEXT_MAX];
-    if (sq_url_check (node->value, why, sizeof (why))) {
+    if (sq_url_normalise (node->value, loader->url, sizeof (loader->url), why, sizeof (why))) {
         config_fail (&loader->source, node->line, node->column, "%s: %s", key, why);
         return NULL;
     }
-    return node->value;
+    return loader->url;
 }
 
 //  One check key of defaults or of a site.
@@ -601,29 +618,77 @@ s_site_append (loader_t *loader)
         config->sites = (config_site_t *) realloc (config->sites,
                                                    loader->site_cap * sizeof (config_site_t));
         loader->given = (uint32_t *) realloc (loader->given, loader->site_cap * sizeof (uint32_t));
-        assert (config->sites && loader->given);
+        loader->origins = (url_origin_t *) realloc (loader->origins,
+                                                    loader->site_cap * sizeof (url_origin_t));
+        assert (config->sites && loader->given && loader->origins);
     }
     config_site_t *site = &config->sites [config->site_count];
     memset (site, 0, sizeof (*site));
     loader->given [config->site_count] = 0;
+    loader->origins [config->site_count] = (url_origin_t) { NULL, 0, 0 };
     config->site_count++;
     return site;
 }
 
-//  Set the URL of the last site appended, refusing one already loaded.
-//  prefix starts the message: "url: " in YAML, "" in a plain list.
+//  "URL 'WRITTEN' is the same site as FILE:LINE:COLUMN ('FIRST')" at here:
+//  two spellings with one normal form.  what names the list: "site",
+//  "canary".  Each URL is quoted as written, so that the user finds both.
 static int
-s_site_set_url (loader_t *loader, config_site_t *site, const char *url,
-                int line, int column, const char *prefix)
+s_same_site (loader_t *loader, const char *what, const url_origin_t *here,
+             const url_origin_t *first)
 {
-    long first = s_index_find (loader, url);
+    return config_fail (&loader->source, here->line, here->column,
+                        "%s URL '%s' is the same site as %s:%d:%d ('%s')", what, here->written,
+                        loader->source.path, first->line, first->column, first->written);
+}
+
+//  Set the URL of the last site appended to normal, the normal form of
+//  the URL written at origin, refusing one already loaded.
+static int
+s_site_set_url (loader_t *loader, config_site_t *site, const char *normal,
+                const url_origin_t *origin)
+{
+    size_t index = (size_t) (site - loader->config->sites);
+    long first = s_index_find (loader, normal);
     if (first >= 0)
-        return config_fail (&loader->source, line, column,
-                            "%sexpected each site once, got '%s' again (first on line %d)",
-                            prefix, url, loader->config->sites [first].line);
-    site->url = s_strdup (url);
-    s_index_add (loader, (size_t) (site - loader->config->sites));
+        return s_same_site (loader, "site", origin, &loader->origins [first]);
+    site->url = s_strdup (normal);
+    loader->origins [index] = *origin;
+    s_index_add (loader, index);
     return 0;
+}
+
+//  Canaries in normal form are unique as sites are: a duplicate names both
+//  places.  Runs before config_canaries_parse (config_sites.c), which then
+//  finds no equal pair; it stops at the first item that is not a URL, or
+//  past the most canaries, which that reports, so that mistakes still come
+//  in file order.
+static int
+s_canaries_unique (loader_t *loader, const node_t *list)
+{
+    if (list->kind != NODE_LIST)
+        return 0;
+    size_t count = list->count < CONFIG_CANARIES_MAX ? list->count : CONFIG_CANARIES_MAX;
+    char *normal [CONFIG_CANARIES_MAX] = { NULL };
+    char why [SQ_TEXT_MAX];
+    int rc = 0;
+    for (size_t index = 0; index < count && rc == 0; index++) {
+        const node_t *item = list->children [index];
+        if (item->kind != NODE_SCALAR || config_node_is_null (item)
+        ||  sq_url_normalise (item->value, loader->url, sizeof (loader->url), why, sizeof (why)))
+            break;
+        normal [index] = s_strdup (loader->url);
+        for (size_t before = 0; before < index && rc == 0; before++)
+            if (strcmp (normal [before], normal [index]) == 0) {
+                const node_t *earlier = list->children [before];
+                url_origin_t here = { item->value, item->line, item->column };
+                url_origin_t first = { earlier->value, earlier->line, earlier->column };
+                rc = s_same_site (loader, "canary", &here, &first);
+            }
+    }
+    for (size_t index = 0; index < count; index++)
+        free (normal [index]);
+    return rc;
 }
 
 
@@ -724,7 +789,8 @@ s_site_parse (loader_t *loader, const node_t *node)
         const node_t *value = node->children [pair * 2 + 1];
         if (key == 0) {
             const char *url = config_url (loader, value, "url");
-            if (!url || s_site_set_url (loader, site, url, value->line, value->column, "url: "))
+            url_origin_t origin = { value->value, value->line, value->column };
+            if (!url || s_site_set_url (loader, site, url, &origin))
                 return -1;
         }
         else
@@ -866,7 +932,26 @@ s_top_value (loader_t *loader, top_key_t key, const node_t *value)
         case TOP_RETRY_MAX:
             return config_notify_setting (loader, s_top_keys [key], value);
         case TOP_CANARIES:
+            if (s_canaries_unique (loader, value))
+                return -1;
             return config_canaries_parse (loader, value);
+        case TOP_RETENTION:
+            if (value->kind != NODE_MAPPING)
+                return config_expected (loader, value, "retention",
+                                        "a mapping such as '{ results: 24h, rollups: 400d }'");
+            for (size_t pair = 0; pair < value->count / 2; pair++) {
+                int retention_key = config_key_check (loader, value, pair, "in retention",
+                                                      s_retention_keys,
+                                                      KEYS_COUNT (s_retention_keys));
+                if (retention_key < 0
+                ||  config_duration (loader, value->children [pair * 2 + 1],
+                                     s_retention_keys [retention_key],
+                                     retention_key == 0 ? &s_results_rule : &s_rollups_rule,
+                                     retention_key == 0 ? &config->retention_results_ms
+                                                        : &config->retention_rollups_ms))
+                    return -1;
+            }
+            return 0;
         case TOP_DEFAULTS: {
             for (size_t pair = 0; pair < value->count / 2; pair++) {
                 int check = config_key_check (loader, value, pair, "in defaults", s_check_keys,
@@ -1002,11 +1087,12 @@ s_list_parse (loader_t *loader, char *text)
             url [--length] = '\0';
         if (length) {
             char why [SQ_TEXT_MAX];
-            if (sq_url_check (url, why, sizeof (why)))
+            if (sq_url_normalise (url, loader->url, sizeof (loader->url), why, sizeof (why)))
                 return config_fail (&loader->source, number, column, "%s", why);
             config_site_t *site = s_site_append (loader);
             site->line = number;
-            if (s_site_set_url (loader, site, url, number, column, ""))
+            url_origin_t origin = { url, number, column };
+            if (s_site_set_url (loader, site, loader->url, &origin))
                 return -1;
         }
         line = next;
@@ -1063,9 +1149,11 @@ config_new_empty (void)
     config_t *self = (config_t *) calloc (1, sizeof (config_t));
     assert (self);
     self->data_dir = s_strdup (DEFAULT_DATA_DIR);
-    self->feed = s_strdup (DEFAULT_FEED);
+    self->feed = NULL;          //  not set: ipc://<data_dir>/feed (cli/cmd_run.c)
     self->pingers = -1;
     self->heartbeat_ms = SQ_HEARTBEAT_MS;
+    self->retention_results_ms = STORE_DEFAULT_RESULTS_MS;
+    self->retention_rollups_ms = STORE_DEFAULT_ROLLUPS_MS;
     config_notify_defaults (self);
     s_site_defaults (&self->defaults);
     return self;
@@ -1115,6 +1203,7 @@ config_load (const char *path, char *error, size_t error_size)
     for (size_t index = 0; rc == 0 && index < config->site_count; index++)
         s_site_complete (&config->sites [index], &config->defaults, loader.given [index]);
     free (loader.given);
+    free (loader.origins);
     free (loader.slots);
     free (text);
     if (rc)
@@ -1126,18 +1215,21 @@ int
 config_add_site (config_t *self, const char *url, char *error, size_t error_size)
 {
     assert (self);
-    char why [SQ_TEXT_MAX];
-    if (sq_url_check (url, why, sizeof (why))) {
+    char why [SQ_TEXT_MAX], normal [SQ_URL_MAX + 1];
+    if (sq_url_normalise (url, normal, sizeof (normal), why, sizeof (why))) {
         snprintf (error, error_size, "%s", why);
         return -1;
     }
-    const config_site_t *existing = config_site_by_url (self, url);
+    const config_site_t *existing = config_site_by_url (self, normal);
     if (existing) {
+        //  "as" names the site there when url is another spelling of it.
+        bool other = strcmp (url, normal) != 0;
+        char where [PATH_MAX + 32] = "";
         if (existing->line)
-            snprintf (error, error_size, "'%s' is already in the config (%s line %d)",
-                      url, self->path ? self->path : "", existing->line);
-        else
-            snprintf (error, error_size, "'%s' is already in the config", url);
+            snprintf (where, sizeof (where), " (%s line %d)",
+                      self->path ? self->path : "", existing->line);
+        snprintf (error, error_size, "'%s' is already in the config%s%s%s%s", url,
+                  other ? " as '" : "", other ? normal : "", other ? "'" : "", where);
         return -1;
     }
     config_site_t *sites = (config_site_t *) realloc (self->sites,
@@ -1147,7 +1239,7 @@ config_add_site (config_t *self, const char *url, char *error, size_t error_size
     config_site_t *site = &sites [self->site_count++];
     memset (site, 0, sizeof (*site));
     s_site_complete (site, &self->defaults, 0);
-    site->url = s_strdup (url);
+    site->url = s_strdup (normal);
     return 0;
 }
 

@@ -48,6 +48,10 @@ extern "C" {
 #define CONFIG_FILE_MAX         (64 << 20)  //  bytes in a config file
 #define CONFIG_PINGERS_MAX      64          //  workers.pingers
 #define CONFIG_CANARIES_MAX     16          //  canaries
+#define CONFIG_RESULTS_MIN_MS   UINT64_C (3600000)          //  retention.results: 1h
+#define CONFIG_RESULTS_MAX_MS   (UINT64_C (90) * 86400000)  //  to 90d
+#define CONFIG_ROLLUPS_MIN_MS   (UINT64_C (90) * 86400000)  //  retention.rollups: 90d
+#define CONFIG_ROLLUPS_MAX_MS   (UINT64_C (3650) * 86400000) // to 3650d
 
 //  One site, or the defaults a site starts from.
 typedef struct {
@@ -115,6 +119,8 @@ typedef struct {
     uint32_t heartbeat_ms;      //  pinger heartbeat interval
     int pingers;                //  local pingers; -1 = one per core, 0 = none
     bool processes;             //  workers.mode processes: each actor a child process
+    uint64_t retention_results_ms;  //  retention.results: raw results kept
+    uint64_t retention_rollups_ms;  //  retention.rollups: hourly rollups kept
     config_smtp_t smtp;         //  the smtp section; owns the strings notify points to
     notifier_settings_t notify; //  smtp and delivery settings, defaults applied; its
                                 //  strings are smtp's (borrowed, valid while self lives)

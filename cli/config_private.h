@@ -67,18 +67,27 @@ bool config_node_is_null (const node_t *node);
 //  (the notification keys' rules).
 
 
+//  Where a site's URL is written, for "is the same site as" messages.
+typedef struct {
+    const char *written;        //  the URL as written (borrowed: the tree's or the text's)
+    int line;                   //  1-based line of the URL
+    int column;                 //  1-based column of it
+} url_origin_t;
+
 //  State of one load.
 typedef struct {
     config_source_t source;     //  the file, and where its first mistake goes
     config_t *config;           //  what we fill
-    size_t site_cap;            //  allocated entries of config->sites and given
+    size_t site_cap;            //  allocated entries of config->sites, given and origins
     uint32_t *given;            //  per site, bit k set when it set check key k
+    url_origin_t *origins;      //  per site, where its URL is written
     size_t *slots;              //  URL hash index: site index + 1, 0 = free
     size_t slot_count;          //  entries in slots, a power of two
     const node_t *owners;       //  the owners mapping, for site checks, or NULL
     const node_t *smtp;         //  the smtp mapping, for owners' email, or NULL
     const node_t *listen;       //  the listen value, for the keys check, or NULL
     const node_t *pingers;      //  workers.pingers, for the listen check, or NULL
+    char url [SQ_URL_MAX + 1];  //  the normal form config_url returned last
 } loader_t;
 
 //  The range a duration key accepts, and how messages say it.
@@ -100,6 +109,8 @@ int config_duration (loader_t *loader, const node_t *node, const char *key,
 int config_whole (loader_t *loader, const node_t *node, const char *key,
                   uint32_t min, uint32_t max, uint32_t *value);
 int config_bool (loader_t *loader, const node_t *node, const char *key, bool *value);
+//  config_url: an http(s) URL in its normal form (sq_url_normalise), so that
+//  spellings of one URL compare equal.  Borrowed: good until the next call.
 const char *config_url (loader_t *loader, const node_t *node, const char *key);
 void config_replace (char **field, const char *text);
 

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <czmq.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -99,6 +100,16 @@ s_print_help (FILE *stream)
 int
 main (int argc, char **argv)
 {
+    //  libcurl converts an international host name (IDN) with libidn2, which
+    //  reads it in the codeset of LC_CTYPE: under the C locale every such
+    //  name fails ("protocol").  Config URLs are in ASCII (punycode) form
+    //  from the load on (sq_url_normalise, which does not need this); this
+    //  is for the URLs handed to libcurl as typed: `sweep --notify` and the
+    //  smtp url.  C.UTF-8, not the user's locale, as our text is UTF-8
+    //  whatever the terminal's; LC_CTYPE only, as LC_NUMERIC would turn the
+    //  decimal points of our JSON into commas in some locales.  Without it
+    //  (no C.UTF-8 on the system) only those names fail, as before.
+    setlocale (LC_CTYPE, "C.UTF-8");
     if (argc < 2) {
         s_print_help (stderr);
         return EXIT_USAGE;

@@ -193,6 +193,17 @@ cli_supervise (config_t *config, const topology_args_t *args)
         }
         zcert_destroy (&hub);
     }
+    //  The same for the key that marks jobs: the dispatcher and the
+    //  collector, two processes, must read one key.
+    if (config->data_dir) {
+        char error [256];
+        sq_job_key_t key;
+        if (sq_job_key_load (config->data_dir, &key, error, sizeof (error))) {
+            zsys_error ("squirrel run: %s", error);
+            free (self.children);
+            return 1;
+        }
+    }
     //  `run` gave the sites their store ids already: every child finds them.
     for (size_t index = 0; index < self.count; index++)
         s_start (&self, &self.children [index]);

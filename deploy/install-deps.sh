@@ -12,7 +12,7 @@ set -eu
 # openssl makes its throwaway test CA (tests/support/smtp.c).
 packages="build-essential cmake pkg-config
 libzmq3-dev libczmq-dev libcurl4-openssl-dev libmsgpack-dev libcmocka-dev
-libsqlite3-dev libyaml-dev
+libsqlite3-dev libyaml-dev libjansson-dev libsodium-dev
 clang libclang-rt-dev
 python3 python3-aiosmtpd openssl nginx wrk time iproute2 ca-certificates"
 

@@ -138,6 +138,7 @@ typedef struct {
     F (S, U64,    job_id,       1, UINT64_MAX)          /* dispatcher's job number */ \
     F (S, U32,    attempt,      1, SQ_ATTEMPT_MAX)      /* 1 on first send, +1 per resend */ \
     F (S, U64,    site_id,      1, UINT64_MAX)          /* the site in the store */ \
+    F (S, U64,    token,        0, UINT64_MAX)          /* the dispatcher's mark of a job it issued */ \
     SQ_CHECK_SPEC_FIELDS (F, S)
 
 //  SITE: supervisor (config, reload, later the API) -> dispatcher,
@@ -184,6 +185,7 @@ typedef struct {
     F (S, U64,    job_id,       1, UINT64_MAX)          /* copied from the CHECK */ \
     F (S, U32,    attempt,      1, SQ_ATTEMPT_MAX)      /* copied from the CHECK */ \
     F (S, U64,    site_id,      1, UINT64_MAX)          /* copied from the CHECK */ \
+    F (S, U64,    token,        0, UINT64_MAX)          /* copied from the CHECK */ \
     F (S, STR,    pinger_id,    1, SQ_NAME_MAX)         /* which pinger checked */ \
     F (S, STR,    region,       0, SQ_NAME_MAX)         /* where it checked from */ \
     F (S, BOOL,   up,           0, 1)                   /* the verdict */ \

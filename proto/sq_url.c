@@ -2,9 +2,13 @@
 #include "sq_url.h"
 #include "sq_proto.h"
 
+#include <assert.h>
 #include <curl/curl.h>
+#include <locale.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -57,6 +61,154 @@ sq_url_check (const char *url, char *why, size_t why_size)
 
 
 //  --------------------------------------------------------------------------
+//  The normal form
+//
+//  Two spellings are one site when libcurl would send the same request
+//  for both to the same place.  So the normal form is libcurl's own
+//  reading of the URL (curl_url_get of CURLUPART_URL), which already
+//  lowers the scheme's case, drops an empty port or query and removes dot
+//  segments as the request would, plus what it leaves alone:
+//    - the host's case: DNS names are case-insensitive (RFC 4343), and so
+//      are IPv6 hex digits;
+//    - an international host: its punycode form, the name DNS is asked
+//      for, so "bücher" and "xn--bcher-kva" are one site;
+//    - the default port (CURLU_NO_DEFAULT_PORT): ":80" on http is no port;
+//    - the fragment: never sent.
+//  Not changed, because they can name another resource or another place:
+//    - the path's case, and "//" in it: RFC 3986 compares paths byte by
+//      byte, and servers differ ("/a//b" is another object on S3 and on
+//      many static file servers, a redirect on others).  Collapsing them
+//      would merge sites a user may mean to watch apart;
+//    - percent-encoding ("%7e" against "~"): libcurl sends either as
+//      written, and a server may not decode them alike;
+//    - a trailing dot on the host ("example.com."): an absolute name, not
+//      looked up through the resolver's search list, and another TLS name;
+//    - the user and password: another login is another check.
+
+//  The ASCII form of an international host.  libcurl converts it with
+//  libidn2's idn2_lookup_ul, which reads the name in the codeset of
+//  LC_CTYPE: under the C locale (every program's until it calls setlocale)
+//  that is ASCII and every such name fails, which libcurl reports as "out
+//  of memory"; under a Latin-1 locale the UTF-8 bytes of a config would be
+//  misread as another name.  A config is UTF-8 whatever the user's locale,
+//  so the conversion runs under C.UTF-8 for this thread only (uselocale):
+//  the same on every system and in every process, and no race with other
+//  threads as setlocale would be.  *ascii is the caller's to curl_free.
+//
+//  The locale is made once and kept for the process's life: newlocale
+//  takes about 250 us, twenty times the conversion itself.
+static locale_t s_utf8 = (locale_t) 0;
+static pthread_once_t s_utf8_once = PTHREAD_ONCE_INIT;
+
+static void
+s_utf8_open (void)
+{
+    s_utf8 = newlocale (LC_CTYPE_MASK, "C.UTF-8", (locale_t) 0);
+}
+
+static int
+s_host_ascii (CURLU *handle, const char *url, char **ascii, char *why, size_t why_size)
+{
+    pthread_once (&s_utf8_once, s_utf8_open);
+    if (!s_utf8) {
+        snprintf (why, why_size, "'%s' has an international host name, and this system has "
+                  "no C.UTF-8 locale to convert it with", url);
+        return -1;
+    }
+    locale_t before = uselocale (s_utf8);
+    CURLUcode code = curl_url_get (handle, CURLUPART_HOST, ascii, CURLU_PUNYCODE);
+    uselocale (before);
+    if (code != CURLUE_OK) {
+        //  libcurl 7.88 may leave the name it could not convert in *ascii.
+        curl_free (*ascii);
+        *ascii = NULL;
+        snprintf (why, why_size,
+                  "'%s' has a host that is not a valid international domain name", url);
+        return -1;
+    }
+    return 0;
+}
+
+//  Set the host libcurl parsed in handle to its normal form: ASCII (see
+//  s_host_ascii), in lower case.
+static int
+s_host_normalise (CURLU *handle, const char *url, char *why, size_t why_size)
+{
+    char *host = NULL, *zone = NULL;
+    if (curl_url_get (handle, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+        snprintf (why, why_size, "'%s' has no host", url);
+        return -1;
+    }
+    bool international = false;
+    for (const char *at = host; *at; at++)
+        international = international || (unsigned char) *at >= 0x80;
+    if (international) {
+        curl_free (host);
+        host = NULL;
+        if (s_host_ascii (handle, url, &host, why, why_size))
+            return -1;
+    }
+    bool changed = international;
+    for (char *at = host; *at; at++)
+        if (*at >= 'A' && *at <= 'Z') {
+            *at = (char) (*at - 'A' + 'a');
+            changed = true;
+        }
+    int rc = 0;
+    if (changed) {
+        //  Setting the host drops an IPv6 zone ("%25eth0"): put it back,
+        //  as it was (an interface name's case counts).
+        curl_url_get (handle, CURLUPART_ZONEID, &zone, 0);
+        if (curl_url_set (handle, CURLUPART_HOST, host, 0) != CURLUE_OK
+        ||  (zone && curl_url_set (handle, CURLUPART_ZONEID, zone, 0) != CURLUE_OK)) {
+            snprintf (why, why_size, "'%s' has a host libcurl cannot take back as '%s'",
+                      url, host);
+            rc = -1;
+        }
+    }
+    curl_free (zone);
+    curl_free (host);
+    return rc;
+}
+
+int
+sq_url_normalise (const char *url, char *out, size_t out_size, char *why, size_t why_size)
+{
+    assert (out && out_size > SQ_URL_MAX);
+    out [0] = '\0';
+    if (sq_url_check (url, why, why_size))
+        return -1;
+    CURLU *handle = curl_url ();
+    if (!handle) {
+        snprintf (why, why_size, "out of memory");
+        return -1;
+    }
+    int rc = -1;
+    char *normal = NULL;
+    //  The same parse as sq_url_check's, which took it.
+    if (curl_url_set (handle, CURLUPART_URL, url, 0) != CURLUE_OK)
+        snprintf (why, why_size, "'%s' is not a valid URL", url);
+    else
+    if (s_host_normalise (handle, url, why, why_size) == 0) {
+        if (curl_url_set (handle, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK
+        ||  curl_url_get (handle, CURLUPART_URL, &normal, CURLU_NO_DEFAULT_PORT) != CURLUE_OK)
+            snprintf (why, why_size, "'%s' cannot be put in normal form", url);
+        else
+        if (strlen (normal) > SQ_URL_MAX)
+            snprintf (why, why_size, "URL longer than %d bytes once normalised ('%.60s...')",
+                      SQ_URL_MAX, normal);
+        else {
+            snprintf (out, out_size, "%s", normal);
+            rc = 0;
+        }
+    }
+    curl_free (normal);
+    curl_url_cleanup (handle);
+    return rc;
+}
+
+
+//  --------------------------------------------------------------------------
 //  Showing URLs without their secrets
 
 static void
@@ -65,8 +217,29 @@ s_unparseable (char *out, size_t out_size)
     snprintf (out, out_size, "(unparseable URL)");
 }
 
-//  "a=1&b=2" -> "a=***&b=***"; a part without '=' may be a token itself
-//  ("?SECRET"): "***".
+//  Whether a query parameter's name says its value is a secret
+//  ("token", "api_key", "X-Amz-Signature", "password", ...).
+static bool
+s_secret_name (const char *name, size_t length)
+{
+    static const char *const marks [] = {
+        "token", "key", "secret", "pass", "pwd", "auth", "sig", "session", "credential", "jwt"
+    };
+    char lower [64];
+    if (length >= sizeof (lower))
+        return true;            //  a name this long is not one we can judge
+    for (size_t index = 0; index < length; index++)
+        lower [index] = (char) tolower ((unsigned char) name [index]);
+    lower [length] = '\0';
+    for (size_t mark = 0; mark < sizeof (marks) / sizeof (marks [0]); mark++)
+        if (strstr (lower, marks [mark]))
+            return true;
+    return false;
+}
+
+//  The values of secret parameters elided: "site=3&token=abc" ->
+//  "site=3&token=***".  A part without '=' ("?SECRET") is elided when it
+//  is 16 bytes or more (a bare token); a short one ("?health") is kept.
 static void
 s_elide_query (const char *query, char *out, size_t out_size)
 {
@@ -77,7 +250,10 @@ s_elide_query (const char *query, char *out, size_t out_size)
         const char *end = strchr (part, '&');
         size_t length = end ? (size_t) (end - part) : strlen (part);
         const char *equals = memchr (part, '=', length);
-        int written = equals
+        bool hide = equals ? s_secret_name (part, (size_t) (equals - part)) : length >= 16;
+        int written = !hide
+            ? snprintf (out + used, out_size - used, "%s%.*s", used ? "&" : "", (int) length, part)
+            : equals
             ? snprintf (out + used, out_size - used, "%s%.*s=***", used ? "&" : "",
                         (int) (equals - part), part)
             : snprintf (out + used, out_size - used, "%s***", used ? "&" : "");

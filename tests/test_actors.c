@@ -17,6 +17,7 @@
 #include "actor_wait.h"
 
 #include <string.h>
+#include <unistd.h>
 
 //  Hand a config's sites to one actor, as the SITE batch every actor takes.
 static int
@@ -266,20 +267,76 @@ test_collector_drops_duplicates_and_stale_results (void **state)
     msg.result.attempt = 1;
     msg.result.up = true;
     strcpy (msg.result.pinger_id, "someone");
+    //  A forged result first: a huge job id without the dispatcher's mark.
+    //  Taken, it would make every real result after it look old.
+    msg.result.job_id = UINT64_MAX - 1;
+    msg.result.token = 12345;
+    assert_int_equal (sq_wire_send (push, NULL, 0, &msg), 0);
     uint64_t jobs [] = { 1000, 1000, 999 };     //  new, its twin, an older one
     for (size_t index = 0; index < 3; index++) {
         msg.result.job_id = jobs [index];
+        msg.result.token = topology_job_token (topology, jobs [index], 1);
         assert_int_equal (sq_wire_send (push, NULL, 0, &msg), 0);
     }
     msg.result.site_id = 99;                    //  no such site
     msg.result.job_id = 2000;
+    msg.result.token = topology_job_token (topology, 2000, 99);
     assert_int_equal (sq_wire_send (push, NULL, 0, &msg), 0);
     assert_int_equal (s_wait_counter (topology, "collector", "unknown_site", 1), 1);
     assert_int_equal (s_wait_counter (topology, "collector", "duplicates", 2), 2);
     assert_int_equal (s_wait_counter (topology, "collector", "results", 1), 1);
+    assert_int_equal (s_wait_counter (topology, "collector", "unmarked", 1), 1);
+    //  The mark binds the site too: job 1001's mark for another site is refused.
+    msg.result.site_id = 1;
+    msg.result.job_id = 1001;
+    msg.result.token = topology_job_token (topology, 1001, 2);
+    assert_int_equal (sq_wire_send (push, NULL, 0, &msg), 0);
+    assert_int_equal (s_wait_counter (topology, "collector", "unmarked", 2), 2);
+    assert_int_equal (s_wait_counter (topology, "collector", "results", 1), 1);
     zsock_destroy (&push);
     topology_destroy (&topology);
     config_destroy (&config);
+}
+
+//  A socket bound for other processes refuses a frame over
+//  SQ_REMOTE_FRAME_MAX before buffering it (the peer is dropped); others
+//  go on.
+static void
+test_bound_socket_refuses_huge_frames (void **state)
+{
+    char *dir = zsys_sprintf ("/tmp/sq-test-actors-%d", (int) getpid ());
+    assert_int_equal (zsys_dir_create ("%s", dir), 0);
+    char *endpoint = zsys_sprintf ("ipc://%s/pull", dir);
+    zsock_t *pull = zsock_new (ZMQ_PULL);
+    assert_int_equal (sq_actor_bind (pull, endpoint), 0);
+    zsock_t *hostile = zsock_new (ZMQ_PUSH);
+    zsock_t *friendly = zsock_new (ZMQ_PUSH);
+    assert_int_equal (zsock_connect (hostile, "%s", endpoint), 0);
+    assert_int_equal (zsock_connect (friendly, "%s", endpoint), 0);
+    size_t huge = 1024 * 1024;
+    char *bytes = (char *) calloc (1, huge);
+    assert_non_null (bytes);
+    zframe_t *frame = zframe_new (bytes, huge);
+    assert_int_equal (zframe_send (&frame, hostile, 0), 0);
+    free (bytes);
+    assert_int_equal (zstr_send (friendly, "small"), 0);
+    zsock_set_rcvtimeo (pull, 3000);
+    char *got = zstr_recv (pull);
+    assert_non_null (got);
+    assert_string_equal (got, "small");
+    zstr_free (&got);
+    zsock_set_rcvtimeo (pull, 300);
+    zframe_t *more = zframe_recv (pull);
+    assert_null (more);
+    zsock_destroy (&hostile);
+    zsock_destroy (&friendly);
+    zsock_destroy (&pull);
+    char *path = zsys_sprintf ("%s/pull", dir);
+    unlink (path);
+    zstr_free (&path);
+    zsys_dir_delete ("%s", dir);
+    zstr_free (&endpoint);
+    zstr_free (&dir);
 }
 
 int
@@ -295,6 +352,7 @@ main (void)
         cmocka_unit_test (test_jobs_of_a_silent_pinger_are_resent_at_once),
         cmocka_unit_test (test_pinger_that_comes_back_gets_credit),
         cmocka_unit_test (test_collector_drops_duplicates_and_stale_results),
+        cmocka_unit_test (test_bound_socket_refuses_huge_frames),
     };
     int rc = cmocka_run_group_tests (tests, NULL, NULL);
     zsys_shutdown ();

@@ -302,7 +302,7 @@ test_plain_list (void **state)
     assert_int_equal (config->sites [0].line, 3);
     assert_string_equal (config->sites [1].url, "http://example.org/status");
     assert_int_equal (config->sites [1].line, 4);
-    assert_string_equal (config->sites [2].url, "https://example.net/#section");
+    assert_string_equal (config->sites [2].url, "https://example.net/");     //  no fragment
     assert_int_equal (config->sites [2].line, 6);
     assert_string_equal (config->sites [3].url, "https://example.edu/");
     assert_int_equal (config->sites [3].line, 7);
@@ -328,8 +328,8 @@ test_plain_list (void **state)
                     "bad.yaml:2:3: scheme 'ftp' is not monitored: only http and https");
     s_expect_error ("# comment first\nhttps://example.com/\nhttps://example.org/\n"
                     "    https://example.com/\n",
-                    "bad.yaml:4:5: expected each site once, got 'https://example.com/' again "
-                    "(first on line 2)");
+                    "bad.yaml:4:5: site URL 'https://example.com/' is the same site as "
+                    "bad.yaml:2:1 ('https://example.com/')");
     s_expect_error ("https://example.com/\ndata_dir: ./here\n",
                     "bad.yaml:2:1: 'data_dir: ./here' has no scheme: write http:// or https://");
 }
@@ -377,7 +377,7 @@ test_errors (void **state)
           "  - url: https://example.com/\n",
           "bad.yaml:2:1: unknown key 'site' at top level; expected one of: "
           "data_dir, feed, listen, keys, heartbeat, workers, smtp, digest_after, digest_window, "
-          "give_up_after, retry_max, canaries, defaults, owners, sites" },
+          "give_up_after, retry_max, canaries, retention, defaults, owners, sites" },
         //  The topology keys.
         { "data_dir: ./data\n"
           "listen: tcp://0.0.0.0:7700\n",
@@ -559,8 +559,8 @@ test_errors (void **state)
           "    url: https://example.org/\n"
           "  - url: https://example.net/\n"
           "  - url: https://example.org/\n",
-          "bad.yaml:6:10: url: expected each site once, got 'https://example.org/' again "
-          "(first on line 3)" },
+          "bad.yaml:6:10: site URL 'https://example.org/' is the same site as "
+          "bad.yaml:4:10 ('https://example.org/')" },
         { "owners:\n"
           "  alice: { webhook: https://hooks.example.com/a }\n"
           "  alice: { webhook: https://hooks.example.com/b }\n",
@@ -715,8 +715,8 @@ test_more_errors (void **state)
                       &config->sites [1234]);
     config_destroy (&config);
     snprintf (big + used, size - used, "  - url: https://site1234.example/\n");
-    s_expect_error (big, "bad.yaml:3002:10: url: expected each site once, got "
-                         "'https://site1234.example/' again (first on line 1236)");
+    s_expect_error (big, "bad.yaml:3002:10: site URL 'https://site1234.example/' is the same "
+                         "site as bad.yaml:1236:10 ('https://site1234.example/')");
     free (big);
 }
 
@@ -1558,7 +1558,8 @@ test_region_errors (void **state)
         { "canaries:\n"
           "  - https://x.example/\n"
           "  - https://x.example/\n",
-          "bad.yaml:3:5: canaries: expected each URL once, got 'https://x.example/' again" },
+          "bad.yaml:3:5: canary URL 'https://x.example/' is the same site as bad.yaml:2:5 "
+          "('https://x.example/')" },
     };
     for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++)
         s_expect_error (cases [index].text, cases [index].error);
@@ -1736,6 +1737,191 @@ test_batches (void **state)
     config_destroy (&config);
 }
 
+//  Site URLs in normal form (sq_url_normalise): what the sites are checked
+//  and stored as, and two spellings of one URL an error that names both.
+//  This program never calls setlocale: the international names load
+//  under the C locale.
+static void
+test_same_site (void **state)
+{
+    config_t *config = s_load ("spellings.yaml",
+        "owners:\n"
+        "  alice: { webhook: 'HTTPS://Hooks.Example.com:443/a#x' }\n"
+        "canaries: ['HTTP://Bücher.Example:80/x#f', https://Canary.example:443]\n"
+        "sites:\n"
+        "  - url: HTTP://Example.COM:80/A/b?Q=1#top\n"
+        "  - url: https://example.com:443\n"
+        "  - url: https://example.com:80/\n"
+        "  - url: http://example.com:443/\n"
+        "  - url: http://example.com//A//b\n"
+        "  - url: http://example.com/a/b\n"
+        "  - url: http://example.com/%7e\n"
+        "  - url: http://example.com/~\n"
+        "  - url: http://example.com./\n"
+        "  - url: http://user@example.com/\n"
+        "  - url: 'http://Bücher.Example:80/x#f'\n");
+    static const char *normal [] = {
+        "http://example.com/A/b?Q=1", "https://example.com/", "https://example.com:80/",
+        "http://example.com:443/", "http://example.com//A//b", "http://example.com/a/b",
+        "http://example.com/%7e", "http://example.com/~", "http://example.com./",
+        "http://user@example.com/", "http://xn--bcher-kva.example/x"
+    };
+    assert_int_equal (config->site_count, sizeof (normal) / sizeof (normal [0]));
+    for (size_t index = 0; index < config->site_count; index++) {
+        assert_string_equal (config->sites [index].url, normal [index]);
+        assert_ptr_equal (config_site_by_url (config, normal [index]), &config->sites [index]);
+        assert_int_equal (config->sites [index].line, 5 + (int) index);
+    }
+    //  Looked up in normal form only, as stored.
+    assert_null (config_site_by_url (config, "http://Bücher.Example:80/x#f"));
+    assert_int_equal (config->canary_count, 2);
+    assert_string_equal (config->canaries [0], "http://xn--bcher-kva.example/x");
+    assert_string_equal (config->canaries [1], "https://canary.example/");
+    //  Channel URLs go through the same reader.
+    assert_string_equal (config->owners [0].webhook, "https://hooks.example.com/a");
+    config_destroy (&config);
+
+    //  The plain list, too.
+    config = s_load ("list.txt", "HTTP://Example.COM:80/#top\nhttp://bücher.example\n");
+    assert_int_equal (config->site_count, 2);
+    assert_string_equal (config->sites [0].url, "http://example.com/");
+    assert_string_equal (config->sites [1].url, "http://xn--bcher-kva.example/");
+    config_destroy (&config);
+
+    //  Two spellings of one site: both places, each as written.
+    static const struct { const char *text, *error; } cases [] = {
+        { "sites:\n"
+          "  - url: https://example.com/\n"
+          "  - { interval: 1m, url: 'HTTPS://Example.com:443/#x' }\n",
+          "bad.yaml:3:26: site URL 'HTTPS://Example.com:443/#x' is the same site as "
+          "bad.yaml:2:10 ('https://example.com/')" },
+        { "sites:\n"
+          "  - url: http://example.com:80\n"
+          "  - url: http://EXAMPLE.com/#top\n",
+          "bad.yaml:3:10: site URL 'http://EXAMPLE.com/#top' is the same site as "
+          "bad.yaml:2:10 ('http://example.com:80')" },
+        { "sites:\n"
+          "  - url: http://XN--BCHER-KVA.example/\n"
+          "  - url: http://bücher.example/\n",
+          "bad.yaml:3:10: site URL 'http://bücher.example/' is the same site as "
+          "bad.yaml:2:10 ('http://XN--BCHER-KVA.example/')" },
+        { "http://example.com/a\n"
+          "  HTTP://example.com:80/a#x   # same\n",
+          "bad.yaml:2:3: site URL 'HTTP://example.com:80/a#x' is the same site as "
+          "bad.yaml:1:1 ('http://example.com/a')" },
+        { "canaries:\n"
+          "  - https://c.example/\n"
+          "  - HTTPS://C.example:443/#x\n",
+          "bad.yaml:3:5: canary URL 'HTTPS://C.example:443/#x' is the same site as "
+          "bad.yaml:2:5 ('https://c.example/')" },
+        //  Mistakes still come in file order: the bad URL before the pair.
+        { "canaries:\n"
+          "  - ftp://c.example/\n"
+          "  - https://c.example/\n"
+          "  - https://C.example/\n",
+          "bad.yaml:2:5: canaries: scheme 'ftp' is not monitored: only http and https" },
+        //  A host IDNA refuses (the plain list: YAML refuses bytes that
+        //  are not UTF-8 itself).
+        { "http://a\xff.example/\n",
+          "bad.yaml:1:1: 'http://a\xff.example/' has a host that is not a valid "
+          "international domain name" },
+    };
+    for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++)
+        s_expect_error (cases [index].text, cases [index].error);
+
+    //  Adding a site: another spelling of one there is refused, naming it.
+    config = s_load ("list.txt", "http://example.com/\n");
+    char error [256] = "";
+    assert_int_equal (config_add_site (config, "HTTP://Example.com:80/#x", error, sizeof (error)),
+                      -1);
+    assert_string_equal (error, "'HTTP://Example.com:80/#x' is already in the config as "
+                                "'http://example.com/' (list.txt line 1)");
+    assert_int_equal (config_add_site (config, "http://Bücher.example/", error, sizeof (error)),
+                      0);
+    assert_int_equal (config->site_count, 2);
+    assert_string_equal (config->sites [1].url, "http://xn--bcher-kva.example/");
+    config_destroy (&config);
+}
+
+//  retention: raw results and rollups kept, each a duration in its range;
+//  absent keys keep the built-in windows (24h, 400d).
+static void
+test_retention (void **state)
+{
+    //  Built in, in YAML and in a plain list.
+    config_t *config = s_load ("none.yaml", "sites:\n  - url: https://example.com/\n");
+    assert_int_equal (config->retention_results_ms, 24 * 3600000ULL);
+    assert_int_equal (config->retention_rollups_ms, 400 * 86400000ULL);
+    config_destroy (&config);
+    config = s_load ("list.txt", "https://example.com/\n");
+    assert_int_equal (config->retention_results_ms, 24 * 3600000ULL);
+    assert_int_equal (config->retention_rollups_ms, 400 * 86400000ULL);
+    config_destroy (&config);
+    config = config_new_empty ();
+    assert_int_equal (config->retention_results_ms, 24 * 3600000ULL);
+    assert_int_equal (config->retention_rollups_ms, 400 * 86400000ULL);
+    config_destroy (&config);
+
+    //  Both set, the edges of both ranges, one alone, an empty mapping.
+    config = s_load ("both.yaml", "retention: { results: 2h, rollups: 90d }\n");
+    assert_int_equal (config->retention_results_ms, 2 * 3600000ULL);
+    assert_int_equal (config->retention_rollups_ms, 90 * 86400000ULL);
+    config_destroy (&config);
+    config = s_load ("low.yaml", "retention:\n  results: 1h\n  rollups: 2160h\n");
+    assert_int_equal (config->retention_results_ms, 3600000ULL);
+    assert_int_equal (config->retention_rollups_ms, 90 * 86400000ULL);
+    config_destroy (&config);
+    config = s_load ("high.yaml", "retention: { results: 90d, rollups: 3650d }\n");
+    assert_int_equal (config->retention_results_ms, 90 * 86400000ULL);
+    assert_int_equal (config->retention_rollups_ms, 3650 * 86400000ULL);
+    config_destroy (&config);
+    config = s_load ("one.yaml", "retention: { results: 1d12h }\n");
+    assert_int_equal (config->retention_results_ms, 36 * 3600000ULL);
+    assert_int_equal (config->retention_rollups_ms, 400 * 86400000ULL);
+    config_destroy (&config);
+    config = s_load ("other.yaml", "retention: { rollups: 52w }\n");
+    assert_int_equal (config->retention_results_ms, 24 * 3600000ULL);
+    assert_int_equal (config->retention_rollups_ms, 364 * 86400000ULL);
+    config_destroy (&config);
+    config = s_load ("empty.yaml", "retention: {}\n");
+    assert_int_equal (config->retention_results_ms, 24 * 3600000ULL);
+    assert_int_equal (config->retention_rollups_ms, 400 * 86400000ULL);
+    config_destroy (&config);
+
+    //  Mistakes, each at its value.
+    struct { const char *text; const char *error; } cases [] = {
+        { "retention: { results: 30m }\n",
+          "bad.yaml:1:23: results: expected a duration from 1h to 90d, got '30m'" },
+        { "retention: { results: 91d }\n",
+          "bad.yaml:1:23: results: expected a duration from 1h to 90d, got '91d'" },
+        { "retention: { results: 0 }\n",
+          "bad.yaml:1:23: results: expected a duration from 1h to 90d, got '0'" },
+        { "data_dir: ./data\n"
+          "retention:\n"
+          "  results: 24h\n"
+          "  rollups: 30d\n",
+          "bad.yaml:4:12: rollups: expected a duration from 90d to 3650d, got '30d'" },
+        { "retention: { rollups: 3651d }\n",
+          "bad.yaml:1:23: rollups: expected a duration from 90d to 3650d, got '3651d'" },
+        { "retention: { rollups: forever }\n",
+          "bad.yaml:1:23: rollups: expected a duration such as 500ms, 30s, 5m or 1h, "
+          "got 'forever'" },
+        { "retention: { results: 99999999999999999999d }\n",
+          "bad.yaml:1:23: results: expected a duration such as 500ms, 30s, 5m or 1h, "
+          "got '99999999999999999999d'" },
+        { "retention: { results: [24h] }\n",
+          "bad.yaml:1:23: results: expected a duration such as 500ms, 30s, 5m or 1h, "
+          "got a list" },
+        { "retention: { raw: 24h }\n",
+          "bad.yaml:1:14: unknown key 'raw' in retention; expected one of: results, rollups" },
+        { "retention: 24h\n",
+          "bad.yaml:1:12: retention: expected a mapping such as "
+          "'{ results: 24h, rollups: 400d }', got '24h'" },
+    };
+    for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++)
+        s_expect_error (cases [index].text, cases [index].error);
+}
+
 int
 main (void)
 {
@@ -1754,6 +1940,8 @@ main (void)
         cmocka_unit_test (test_regions),
         cmocka_unit_test (test_region_errors),
         cmocka_unit_test (test_batches),
+        cmocka_unit_test (test_same_site),
+        cmocka_unit_test (test_retention),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }

@@ -362,9 +362,14 @@ test_urls_shown (void **state)
 {
     static const struct { const char *url, *shown, *secret; } rows [] = {
         { "https://user:pw@host.example/p?a=1&token=abc#frag",
-          "https://***@host.example/p?a=***&token=***", "https://host.example/***" },
+          "https://***@host.example/p?a=1&token=***", "https://host.example/***" },
+        { "http://h.example/x?site=3&API_Key=k&X-Amz-Signature=s&pass=p&sessionid=z",
+          "http://h.example/x?site=3&API_Key=***&X-Amz-Signature=***&pass=***&sessionid=***",
+          "http://h.example/***" },
+        { "http://h.example/health?check", "http://h.example/health?check", "http://h.example/***" },
         { "http://host.example:8080/", "http://host.example:8080/", "http://host.example:8080/" },
-        { "https://host.example/x?SECRET", "https://host.example/x?***", "https://host.example/***" },
+        { "https://host.example/x?0123456789abcdef", "https://host.example/x?***",
+          "https://host.example/***" },
         { "https://hooks.slack.com/services/T0/B0/XYZ", "https://hooks.slack.com/services/T0/B0/XYZ",
           "https://hooks.slack.com/***" },
         { "https://:onlypw@host.example/", "https://***@host.example/", "https://host.example/" },
@@ -379,6 +384,92 @@ test_urls_shown (void **state)
     }
 }
 
+//  The normal form of a URL (sq_url_normalise): what changes, what does
+//  not, and what is refused.  The test program never calls setlocale, so
+//  the international names are converted under the C locale: the
+//  normaliser must not depend on the process's locale.
+static void
+test_urls_normalised (void **state)
+{
+    static const struct { const char *url, *normal; } rows [] = {
+        //  Scheme and host case; the default port; the fragment.
+        { "HTTP://Host.Example/", "http://host.example/" },
+        { "http://host.example/#frag", "http://host.example/" },
+        { "http://HOST.example:80/", "http://host.example/" },
+        { "http://host.example:0080/", "http://host.example/" },
+        { "https://host.example:443/a", "https://host.example/a" },
+        { "hTTpS://host.example", "https://host.example/" },
+        //  Not the other scheme's default port.
+        { "https://host.example:80/", "https://host.example:80/" },
+        { "http://host.example:443/", "http://host.example:443/" },
+        { "http://host.example:8080", "http://host.example:8080/" },
+        //  Path and query as given: case, "//", percent-encoding.
+        { "http://host.example/A/b?Q=1&r=S#x", "http://host.example/A/b?Q=1&r=S" },
+        { "http://host.example//a//b", "http://host.example//a//b" },
+        { "http://host.example/%7e%7E~", "http://host.example/%7e%7E~" },
+        //  What libcurl changes before it sends: dot segments, an empty
+        //  query or port.
+        { "http://host.example/a/../b/./c", "http://host.example/b/c" },
+        { "http://host.example/?", "http://host.example/" },
+        { "http://host.example:/", "http://host.example/" },
+        //  The user is kept as written; a trailing dot is another name.
+        { "http://User:PW@Host.example:80/", "http://User:PW@host.example/" },
+        { "http://host.example./", "http://host.example./" },
+        //  International names: punycode, in lower case, whichever spelling.
+        { "http://Bücher.Example:80/x#f", "http://xn--bcher-kva.example/x" },
+        { "http://BÜCHER.example/", "http://xn--bcher-kva.example/" },
+        { "http://b%C3%BCcher.example/", "http://xn--bcher-kva.example/" },
+        { "http://XN--BCHER-KVA.example/", "http://xn--bcher-kva.example/" },
+        { "https://例え.テスト/", "https://xn--r8jz45g.xn--zckzah/" },
+        //  Addresses: IPv6 hex in lower case, its zone kept as written.
+        { "http://[FE80::A]:80/", "http://[fe80::a]/" },
+        { "http://[FE80::A%25Eth0]/p", "http://[fe80::a%25Eth0]/p" },
+        { "http://127.0.0.1:80/", "http://127.0.0.1/" },
+    };
+    char out [SQ_URL_MAX + 1], why [256];
+    for (size_t index = 0; index < sizeof (rows) / sizeof (rows [0]); index++) {
+        why [0] = '\0';
+        if (sq_url_normalise (rows [index].url, out, sizeof (out), why, sizeof (why)))
+            fail_msg ("%s refused: %s", rows [index].url, why);
+        assert_string_equal (out, rows [index].normal);
+        //  The normal form is its own normal form.
+        char again [SQ_URL_MAX + 1];
+        assert_int_equal (sq_url_normalise (out, again, sizeof (again), why, sizeof (why)), 0);
+        assert_string_equal (again, out);
+    }
+
+    //  Refused: sq_url_check's reasons, then a host IDNA refuses.
+    assert_int_equal (sq_url_normalise ("ftp://host.example/", out, sizeof (out), why,
+                                        sizeof (why)), -1);
+    assert_string_equal (why, "scheme 'ftp' is not monitored: only http and https");
+    assert_string_equal (out, "");
+    assert_int_equal (sq_url_normalise ("http://a\xff.example/", out, sizeof (out), why,
+                                        sizeof (why)), -1);
+    assert_string_equal (why, "'http://a\xff.example/' has a host that is not a valid "
+                              "international domain name");
+
+    //  A URL of SQ_URL_MAX bytes whose "ü" (2 bytes) becomes "xn--tda" (7):
+    //  too long once normalised.
+    char *longest = malloc (SQ_URL_MAX + 1);
+    assert_non_null (longest);
+    int used = snprintf (longest, SQ_URL_MAX + 1, "http://ü/");
+    memset (longest + used, 'a', (size_t) (SQ_URL_MAX - used));
+    longest [SQ_URL_MAX] = '\0';
+    char why_long [256];
+    assert_int_equal (sq_url_normalise (longest, out, sizeof (out), why_long,
+                                        sizeof (why_long)), -1);
+    //  Its first 60 bytes are quoted: "http://xn--tda/" and 45 a.
+    assert_string_equal (why_long, "URL longer than 2048 bytes once normalised "
+                                   "('http://xn--tda/" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                                   "...')");
+    //  Five bytes shorter, it fits exactly.
+    longest [SQ_URL_MAX - 5] = '\0';
+    assert_int_equal (sq_url_normalise (longest, out, sizeof (out), why, sizeof (why)), 0);
+    assert_int_equal (strlen (out), SQ_URL_MAX);
+    assert_int_equal (strncmp (out, "http://xn--tda/aaa", 18), 0);
+    free (longest);
+}
+
 int
 main (void)
 {
@@ -391,6 +482,7 @@ main (void)
         cmocka_unit_test (test_random_frames),
         cmocka_unit_test (test_names_and_ranges),
         cmocka_unit_test (test_urls_shown),
+        cmocka_unit_test (test_urls_normalised),
         cmocka_unit_test (test_empty_strings),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /*  test_store.c: the store, through the real writer actor and real SQLite
     files.  RESULT and ALERT go in over a real PUSH socket; what was written
-    is read back through store_status and store_incidents (and, for pruning
-    and lock contention, through a plain SQLite connection of our own).
+    is read back through store_status, store_site_regions and
+    store_incidents (and, for pruning, lock contention and schema upgrades,
+    through a plain SQLite connection of our own).
     Every test has its own mkdtemp folder, so ctest can run them in parallel.
 */
 #include <stdarg.h>
@@ -69,7 +70,8 @@ static void
 s_start (fixture_t *self, uint32_t retention_days)
 {
     store_args_t args = {
-        .data_dir = self->data_dir, .endpoint = self->endpoint, .retention_days = retention_days
+        .data_dir = self->data_dir, .endpoint = self->endpoint,
+        .retention_results_ms = (uint64_t) retention_days * 86400000
     };
     self->actor = sq_actor_start (store_actor, &args, "store");
     assert_non_null (self->actor);
@@ -90,9 +92,10 @@ s_open_sites (fixture_t *self, const char **urls, const char **owners, size_t co
     assert_int_equal (store_sync_sites (self->store, urls, owners, count, ids, error, sizeof (error)), 0);
 }
 
+//  A RESULT from a pinger of region.
 static void
-s_send_result (fixture_t *self, uint64_t site_id, int64_t at, bool up, sq_reason_t reason,
-               unsigned status, uint64_t total_us)
+s_send_region_result (fixture_t *self, uint64_t site_id, const char *region, int64_t at,
+                      bool up, sq_reason_t reason, unsigned status, uint64_t total_us)
 {
     sq_msg_t msg;
     memset (&msg, 0, sizeof (msg));
@@ -101,13 +104,20 @@ s_send_result (fixture_t *self, uint64_t site_id, int64_t at, bool up, sq_reason
     msg.result.attempt = 1;
     msg.result.site_id = site_id;
     strcpy (msg.result.pinger_id, "test-pinger");
-    strcpy (msg.result.region, "loopback");
+    snprintf (msg.result.region, sizeof (msg.result.region), "%s", region);
     msg.result.up = up;
     msg.result.reason = (uint8_t) reason;
     msg.result.http_status = (uint16_t) status;
     msg.result.total_us = total_us;
     msg.result.at = at;
     assert_int_equal (sq_wire_send (self->push, NULL, 0, &msg), 0);
+}
+
+static void
+s_send_result (fixture_t *self, uint64_t site_id, int64_t at, bool up, sq_reason_t reason,
+               unsigned status, uint64_t total_us)
+{
+    s_send_region_result (self, site_id, "loopback", at, up, reason, status, total_us);
 }
 
 static void
@@ -871,8 +881,8 @@ s_query (sqlite3 *db, const char *sql)
     return value;
 }
 
-//  A version 1 file (this build's schema without table alert) is upgraded
-//  to version 2 in place, and keeps every row of every table.
+//  A version 1 file (this build's schema without tables alert and
+//  region_rollup) is upgraded in place, and keeps every row of every table.
 static void
 test_version_1_file_is_upgraded_and_keeps_everything (void **state)
 {
@@ -898,8 +908,8 @@ test_version_1_file_is_upgraded_and_keeps_everything (void **state)
     snprintf (path, sizeof (path), "%s/%s", self->data_dir, STORE_FILE_NAME);
     sqlite3 *db;
     assert_int_equal (sqlite3_open (path, &db), SQLITE_OK);
-    assert_int_equal (sqlite3_exec (db, "DROP TABLE alert; PRAGMA user_version = 1", NULL, NULL,
-                                    NULL), SQLITE_OK);
+    assert_int_equal (sqlite3_exec (db, "DROP TABLE alert; DROP TABLE region_rollup;"
+                                    " PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
     const char *counts [] = {
         "SELECT COUNT (*) FROM site", "SELECT COUNT (*) FROM result",
         "SELECT COUNT (*) FROM incident", "SELECT COUNT (*) FROM rollup",
@@ -922,6 +932,8 @@ test_version_1_file_is_upgraded_and_keeps_everything (void **state)
     for (size_t index = 0; index < 7; index++)
         assert_int_equal (s_query (db, counts [index]), before [index]);
     assert_int_equal (s_query (db, "SELECT COUNT (*) FROM alert"), 0);
+    //  Version 4 filled the region rollups from the raw results.
+    assert_int_equal (s_query (db, "SELECT SUM (checks) FROM region_rollup"), 30);
     sqlite3_close (db);
     uint64_t last = 99;
     assert_int_equal (store_last_seq (self->store, &last), 0);
@@ -944,6 +956,338 @@ test_version_1_file_is_upgraded_and_keeps_everything (void **state)
     s_alerts (self->store, 0, 0, 10, &alerts);
     assert_int_equal (alerts.count, 1);
     assert_string_equal (alerts.alerts [0].detail, "new down");
+}
+
+//  Collected store_site_regions rows.
+typedef struct {
+    size_t count;                   //  rows seen
+    store_region_t rows [8];        //  the first 8, region redirected below
+    char names [8][SQ_NAME_MAX + 1];    //  copies of region
+} region_list_t;
+
+static void
+s_collect_region (const store_region_t *row, void *arg)
+{
+    region_list_t *list = (region_list_t *) arg;
+    if (list->count < 8) {
+        size_t index = list->count;
+        list->rows [index] = *row;
+        snprintf (list->names [index], sizeof (list->names [index]), "%s", row->region);
+        list->rows [index].region = list->names [index];
+    }
+    list->count++;
+}
+
+static void
+s_regions (store_t *store, uint64_t site_id, int64_t now, region_list_t *list)
+{
+    memset (list, 0, sizeof (*list));
+    int rows = store_site_regions (store, site_id, now, s_collect_region, list);
+    assert_int_equal (rows, list->count);
+}
+
+//  A connection of our own to the store's file.
+static sqlite3 *
+s_open_db (fixture_t *self)
+{
+    char path [160];
+    snprintf (path, sizeof (path), "%s/%s", self->data_dir, STORE_FILE_NAME);
+    sqlite3 *db;
+    assert_int_equal (sqlite3_open (path, &db), SQLITE_OK);
+    return db;
+}
+
+//  Every row of a query as one text, "a|b|c;" per row, for comparing
+//  tables.  Caller frees.
+static char *
+s_rows_text (sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *statement;
+    assert_int_equal (sqlite3_prepare_v2 (db, sql, -1, &statement, NULL), SQLITE_OK);
+    char *text = strdup ("");
+    assert_non_null (text);
+    while (sqlite3_step (statement) == SQLITE_ROW) {
+        for (int column = 0; column < sqlite3_column_count (statement); column++) {
+            const char *value = (const char *) sqlite3_column_text (statement, column);
+            char *more = zsys_sprintf ("%s%s%s", text, column ? "|" : "", value ? value : "NULL");
+            assert_non_null (more);
+            free (text);
+            text = more;
+        }
+        char *more = zsys_sprintf ("%s;", text);
+        assert_non_null (more);
+        free (text);
+        text = more;
+    }
+    sqlite3_finalize (statement);
+    return text;
+}
+
+//  Each RESULT counts in its region's rollup hour too, beside the site's;
+//  store_site_regions gives each region's latest verdict and uptime.
+static void
+test_region_rollups_are_counted_per_region (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://regions.example/" };
+    uint64_t id;
+    s_open_sites (self, urls, NULL, 1, &id);
+    s_start (self, 0);
+    //  Half an hour into an hour, so that the offsets below stay in the
+    //  hours they name.
+    int64_t now = sq_wallclock_us () / HOUR_US * HOUR_US + HOUR_US / 2;
+    //  eu: an up and (latest) a down in the same hour, one with a hostile
+    //  total; one up 3 days ago, one down 10 days ago.
+    s_send_region_result (self, id, "eu", now - HOUR_US - 60000000, true, SQ_REASON_OK, 200,
+                          UINT64_MAX);
+    s_send_region_result (self, id, "eu", now - HOUR_US, false, SQ_REASON_TIMEOUT, 0, 1000);
+    s_send_region_result (self, id, "eu", now - 3 * DAY_US, true, SQ_REASON_OK, 200, 2000);
+    s_send_region_result (self, id, "eu", now - 10 * DAY_US, false, SQ_REASON_CONNECT, 0, 3000);
+    //  us: up 10 minutes ago; a failure 40 days ago is outside every window.
+    s_send_region_result (self, id, "us", now - 40 * DAY_US, false, SQ_REASON_DNS, 0, 4000);
+    s_send_region_result (self, id, "us", now - 600000000, true, SQ_REASON_OK, 200, 5000);
+    //  A pinger without a region, and asia, last heard 3 days ago: past
+    //  the look back of store_site_regions, still in the rollups.
+    s_send_region_result (self, id, "", now - 2 * HOUR_US, true, SQ_REASON_OK, 200, 6000);
+    s_send_region_result (self, id, "asia", now - 3 * DAY_US, false, SQ_REASON_TLS, 0, 7000);
+    s_flush (self);
+    assert_int_equal (s_stat (self, "dropped"), 0);
+
+    sqlite3 *db = s_open_db (self);
+    char *rows = s_rows_text (db, "SELECT region, checks, up, total_us FROM region_rollup"
+                                  " ORDER BY region, hour");
+    assert_string_equal (rows, "|1|1|6000;asia|1|0|7000;eu|1|0|3000;eu|1|1|2000;eu|2|1|3600001000;"
+                               "us|1|0|4000;us|1|1|5000;");
+    free (rows);
+    //  The site's own rollup is unchanged in meaning: every check, any region.
+    assert_int_equal (s_query (db, "SELECT SUM (checks) FROM rollup"), 8);
+    assert_int_equal (s_query (db, "SELECT SUM (up) FROM rollup"), 4);
+    sqlite3_close (db);
+
+    region_list_t list;
+    s_regions (self->store, id, now, &list);
+    assert_int_equal (list.count, 3);
+    const store_region_t *none = &list.rows [0], *eu = &list.rows [1], *us = &list.rows [2];
+    assert_string_equal (none->region, "");
+    assert_true (none->up);
+    assert_int_equal (none->at_us, now - 2 * HOUR_US);
+    assert_float_equal (none->uptime_24h, 100, 0.0001);
+    assert_string_equal (eu->region, "eu");
+    assert_false (eu->up);
+    assert_int_equal (eu->reason, SQ_REASON_TIMEOUT);
+    assert_int_equal (eu->at_us, now - HOUR_US);
+    assert_float_equal (eu->uptime_24h, 50, 0.0001);                //  1 of 2
+    assert_float_equal (eu->uptime_7d, 100.0 * 2 / 3, 0.0001);      //  2 of 3
+    assert_float_equal (eu->uptime_30d, 50, 0.0001);                //  2 of 4
+    assert_string_equal (us->region, "us");
+    assert_true (us->up);
+    assert_int_equal (us->reason, SQ_REASON_OK);
+    assert_int_equal (us->at_us, now - 600000000);
+    assert_float_equal (us->uptime_24h, 100, 0.0001);
+    assert_float_equal (us->uptime_7d, 100, 0.0001);
+    assert_float_equal (us->uptime_30d, 100, 0.0001);               //  the 40-day failure is out
+    //  A day on, eu's checks have left the 24 h window (-1: none), not 7 d.
+    s_regions (self->store, id, now + 23 * HOUR_US, &list);
+    assert_int_equal (list.count, 3);
+    assert_float_equal (list.rows [1].uptime_24h, -1, 0.0001);
+    assert_float_equal (list.rows [1].uptime_7d, 100.0 * 2 / 3, 0.0001);
+    //  Seen from 2 days on, every region has fallen out of the look back.
+    s_regions (self->store, id, now + 2 * DAY_US, &list);
+    assert_int_equal (list.count, 0);
+    s_regions (self->store, id + 100, now, &list);
+    assert_int_equal (list.count, 0);
+}
+
+//  Quorum uptime: the share of a window a site was not down (no incident
+//  open), each window starting no earlier than the site's first check.
+static void
+test_quorum_uptime_counts_incidents (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = {
+        "https://a.example/", "https://b.example/", "https://c.example/", "https://d.example/",
+        "https://e.example/", "https://f.example/"
+    };
+    uint64_t ids [6];
+    s_open_sites (self, urls, NULL, 6, ids);
+    s_start (self, 0);
+    //  Half an hour into an hour: a window start at an hour's start would
+    //  show in every figure below.
+    int64_t now = sq_wallclock_us () / HOUR_US * HOUR_US + HOUR_US / 2;
+    for (int site = 0; site < 6; site++)
+        if (site != 3)                  //  d is never checked
+            s_send_result (self, ids [site], now - 60000000, true, SQ_REASON_OK, 200, 1000);
+
+    //  a, checked for 48 h: down 6 h within the last 24 h.
+    s_send_result (self, ids [0], now - 48 * HOUR_US, true, SQ_REASON_OK, 200, 1000);
+    s_send_alert (self, ids [0], SQ_STATE_DOWN, now - 10 * HOUR_US, SQ_REASON_TIMEOUT, "");
+    s_send_alert (self, ids [0], SQ_STATE_UP, now - 4 * HOUR_US, SQ_REASON_OK, "");
+    //  b, checked for 48 h: down from 28 h to 22 h ago (2 h of it within
+    //  24 h), and again for the last 3 h, still open.
+    s_send_result (self, ids [1], now - 48 * HOUR_US, true, SQ_REASON_OK, 200, 1000);
+    s_send_alert (self, ids [1], SQ_STATE_DOWN, now - 28 * HOUR_US, SQ_REASON_TIMEOUT, "");
+    s_send_alert (self, ids [1], SQ_STATE_UP, now - 22 * HOUR_US, SQ_REASON_OK, "");
+    s_send_alert (self, ids [1], SQ_STATE_DOWN, now - 3 * HOUR_US, SQ_REASON_TIMEOUT, "");
+    //  c, first checked 12 h ago: down 3 h.
+    s_send_result (self, ids [2], now - 12 * HOUR_US, true, SQ_REASON_OK, 200, 1000);
+    s_send_alert (self, ids [2], SQ_STATE_DOWN, now - 6 * HOUR_US, SQ_REASON_TIMEOUT, "");
+    s_send_alert (self, ids [2], SQ_STATE_UP, now - 3 * HOUR_US, SQ_REASON_OK, "");
+    //  d, never checked, yet with an incident: no figure at all.
+    s_send_alert (self, ids [3], SQ_STATE_DOWN, now - 6 * HOUR_US, SQ_REASON_DNS, "");
+    //  e, checked for 40 days: down 12 h eight days ago.
+    s_send_result (self, ids [4], now - 40 * DAY_US, true, SQ_REASON_OK, 200, 1000);
+    s_send_alert (self, ids [4], SQ_STATE_DOWN, now - 8 * DAY_US, SQ_REASON_TIMEOUT, "");
+    s_send_alert (self, ids [4], SQ_STATE_UP, now - 8 * DAY_US + 12 * HOUR_US, SQ_REASON_OK, "");
+    //  f, first checked 12 h ago, down from 14 h to 10 h ago: only the 2 h
+    //  after its first check count.
+    s_send_result (self, ids [5], now - 12 * HOUR_US, true, SQ_REASON_OK, 200, 1000);
+    s_send_alert (self, ids [5], SQ_STATE_DOWN, now - 14 * HOUR_US, SQ_REASON_TIMEOUT, "");
+    s_send_alert (self, ids [5], SQ_STATE_UP, now - 10 * HOUR_US, SQ_REASON_OK, "");
+    s_flush (self);
+    assert_int_equal (s_stat (self, "dropped"), 0);
+
+    status_list_t list;
+    s_status (self->store, now, &list);
+    assert_int_equal (list.count, 6);
+    const store_status_t *a = &list.rows [0], *b = &list.rows [1], *c = &list.rows [2];
+    const store_status_t *d = &list.rows [3], *e = &list.rows [4], *f = &list.rows [5];
+    assert_float_equal (a->quorum_uptime_24h, 75.0, 1e-9);              //  18 of 24 h
+    assert_float_equal (a->quorum_uptime_7d, 87.5, 1e-9);               //  42 of 48 h
+    assert_float_equal (a->quorum_uptime_30d, 87.5, 1e-9);
+    assert_float_equal (b->quorum_uptime_24h, 100.0 * 19 / 24, 1e-9);   //  2 + 3 h down
+    assert_float_equal (b->quorum_uptime_7d, 100.0 * 39 / 48, 1e-9);    //  6 + 3 h down
+    assert_float_equal (b->quorum_uptime_30d, 100.0 * 39 / 48, 1e-9);
+    assert_int_equal (b->open_incident, 1);
+    assert_float_equal (c->quorum_uptime_24h, 75.0, 1e-9);              //  9 of 12 h
+    assert_float_equal (c->quorum_uptime_7d, 75.0, 1e-9);
+    assert_float_equal (c->quorum_uptime_30d, 75.0, 1e-9);
+    assert_float_equal (d->quorum_uptime_24h, -1, 1e-9);
+    assert_float_equal (d->quorum_uptime_7d, -1, 1e-9);
+    assert_float_equal (d->quorum_uptime_30d, -1, 1e-9);
+    assert_float_equal (e->quorum_uptime_24h, 100, 1e-9);
+    assert_float_equal (e->quorum_uptime_7d, 100, 1e-9);                //  8 days ago is out
+    assert_float_equal (e->quorum_uptime_30d, 100.0 * (720 - 12) / 720, 1e-9);
+    assert_float_equal (f->quorum_uptime_24h, 100.0 * 10 / 12, 1e-9);
+    //  Check uptime is its own figure: every check of a was up.
+    assert_float_equal (a->uptime_24h, 100, 1e-9);
+
+    //  The open incident counts to the moment asked: 3 h later b has been
+    //  down 6 h of the last 24 (the old one is out of the window now: it
+    //  ended 25 h before).
+    s_status (self->store, now + 3 * HOUR_US, &list);
+    assert_float_equal (list.rows [1].quorum_uptime_24h, 75.0, 1e-9);
+    assert_float_equal (list.rows [1].quorum_uptime_7d, 100.0 * 39 / 51, 1e-9);   //  down 12 of 51 h
+}
+
+//  When the raw results of a site's first days are pruned, its first check
+//  is the start of its earliest rollup hour.
+static void
+test_quorum_uptime_after_prune_starts_at_the_first_rollup_hour (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://pruned.example/" };
+    uint64_t id;
+    s_open_sites (self, urls, NULL, 1, &id);
+    s_start (self, 7);
+    int64_t now = sq_wallclock_us ();
+    int64_t first = now - 20 * DAY_US;
+    s_send_result (self, id, first, true, SQ_REASON_OK, 200, 1000);
+    s_send_result (self, id, now - HOUR_US, true, SQ_REASON_OK, 200, 1000);
+    s_send_alert (self, id, SQ_STATE_DOWN, now - 5 * DAY_US, SQ_REASON_TIMEOUT, "");
+    s_send_alert (self, id, SQ_STATE_UP, now - 5 * DAY_US + 10 * HOUR_US, SQ_REASON_OK, "");
+    s_flush (self);
+    status_list_t list;
+    //  Raw: the window begins at the first check itself.
+    s_status (self->store, now, &list);
+    double span = (double) (now - first);
+    assert_float_equal (list.rows [0].quorum_uptime_30d, 100.0 * (span - 10 * HOUR_US) / span, 1e-9);
+    char *reply = s_command (self, "PRUNE");
+    assert_non_null (reply);
+    assert_string_equal (reply, "OK 1");
+    zstr_free (&reply);
+    //  Pruned: at the start of its hour.
+    s_status (self->store, now, &list);
+    span = (double) (now - first / HOUR_US * HOUR_US);
+    assert_float_equal (list.rows [0].quorum_uptime_30d, 100.0 * (span - 10 * HOUR_US) / span, 1e-9);
+    assert_float_equal (list.rows [0].quorum_uptime_7d, 100.0 * (168 - 10) / 168, 1e-9);
+}
+
+//  A version 3 file gets table region_rollup, filled from the raw results
+//  it still holds: the same rows the writer would have made.
+static void
+test_version_3_file_gets_region_rollups_from_raw_results (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://one.example/", "https://two.example/" };
+    uint64_t ids [2];
+    s_open_sites (self, urls, NULL, 2, ids);
+    s_start (self, 0);
+    int64_t now = sq_wallclock_us () / HOUR_US * HOUR_US + HOUR_US / 2;
+    const char *regions [] = { "eu", "us", "" };
+    for (int index = 0; index < 60; index++)
+        s_send_region_result (self, ids [index % 2], regions [index % 3],
+                              now - index * HOUR_US / 20, index % 4 != 0,
+                              SQ_REASON_OK, 200, index == 7 ? UINT64_MAX : (uint64_t) index * 1000);
+    //  An old hour whose raw results are gone (pruned) by the time of the
+    //  upgrade: the site's rollup keeps it, the regions cannot know it.
+    s_send_region_result (self, ids [0], "eu", now - 20 * DAY_US, false, SQ_REASON_DNS, 0, 1000);
+    s_flush (self);
+    zactor_destroy (&self->actor);
+    store_close (&self->store);
+
+    const char *all = "SELECT site_id, region, hour, checks, up, total_us FROM region_rollup"
+                      " ORDER BY site_id, region, hour";
+    sqlite3 *db = s_open_db (self);
+    char *sql = zsys_sprintf ("SELECT site_id, region, hour, checks, up, total_us FROM region_rollup"
+                              " WHERE hour > %lld ORDER BY site_id, region, hour",
+                              (long long) ((now - 10 * DAY_US) / HOUR_US));
+    char *written = s_rows_text (db, sql);
+    free (sql);
+    assert_int_equal (s_query (db, "SELECT COUNT (*) FROM region_rollup"), 25);
+    //  Make it a version 3 file, as an older squirrel left it, pruned.
+    char *prune = zsys_sprintf ("DELETE FROM result WHERE at_us < %lld",
+                                (long long) (now - 10 * DAY_US));
+    assert_int_equal (sqlite3_exec (db, prune, NULL, NULL, NULL), SQLITE_OK);
+    free (prune);
+    assert_int_equal (sqlite3_exec (db, "DROP TABLE region_rollup; PRAGMA user_version = 3",
+                                    NULL, NULL, NULL), SQLITE_OK);
+    long long rollup_checks = s_query (db, "SELECT SUM (checks) FROM rollup");
+    assert_int_equal (rollup_checks, 61);
+    sqlite3_close (db);
+
+    char error [256] = "";
+    self->store = store_open (self->data_dir, error, sizeof (error));
+    assert_non_null (self->store);
+    db = s_open_db (self);
+    assert_int_equal (s_query (db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+    char *filled = s_rows_text (db, all);
+    assert_string_equal (filled, written);
+    assert_int_equal (s_query (db, "SELECT COUNT (*) FROM region_rollup"), 24);
+    assert_int_equal (s_query (db, "SELECT SUM (checks) FROM region_rollup"), 60);
+    //  The hostile total counts one hour, beside a check of 1 ms.
+    assert_int_equal (s_query (db, "SELECT MAX (total_us) FROM region_rollup"), HOUR_US + 1000);
+    assert_int_equal (s_query (db, "SELECT SUM (checks) FROM rollup"), rollup_checks);
+    free (filled);
+    free (written);
+
+    //  Each region's uptime reads from the filled table: one's eu checks
+    //  are index 0, 6, 12 .. 54 (every 6th), up unless a multiple of 4.
+    region_list_t list;
+    s_regions (self->store, ids [0], now, &list);
+    assert_int_equal (list.count, 3);
+    assert_string_equal (list.rows [1].region, "eu");
+    assert_float_equal (list.rows [1].uptime_24h, 100.0 * 5 / 10, 0.0001);
+    //  And the writer goes on counting in it.
+    zsock_destroy (&self->push);
+    s_start (self, 0);
+    s_send_region_result (self, ids [0], "eu", now, true, SQ_REASON_OK, 200, 1000);
+    s_flush (self);
+    char *hour = zsys_sprintf ("SELECT checks FROM region_rollup WHERE site_id = %llu AND"
+                               " region = 'eu' AND hour = %lld", (unsigned long long) ids [0],
+                               (long long) (now / HOUR_US));
+    assert_int_equal (s_query (db, hour), 3);
+    free (hour);
+    sqlite3_close (db);
 }
 
 static void
@@ -995,6 +1339,189 @@ test_failed_setup_is_reported (void **state)
     assert_true (strlen (error) > 0);
 }
 
+//  Start the writer with windows of its own: raw results and rollups kept
+//  (ms).
+static void
+s_start_windows (fixture_t *self, uint64_t results_ms, uint64_t rollups_ms)
+{
+    store_args_t args = {
+        .data_dir = self->data_dir, .endpoint = self->endpoint,
+        .retention_results_ms = results_ms, .retention_rollups_ms = rollups_ms
+    };
+    self->actor = sq_actor_start (store_actor, &args, "store");
+    assert_non_null (self->actor);
+    self->push = zsock_new (ZMQ_PUSH);
+    assert_non_null (self->push);
+    zsock_set_linger (self->push, 2000);
+    assert_int_equal (zsock_connect (self->push, "%s", self->endpoint), 0);
+}
+
+//  Rows of a table, by a query of our own.
+static long long
+s_table_rows (fixture_t *self, const char *table)
+{
+    sqlite3 *db = s_open_db (self);
+    char *sql = zsys_sprintf ("SELECT COUNT (*) FROM %s", table);
+    long long rows = s_query (db, sql);
+    free (sql);
+    sqlite3_close (db);
+    return rows;
+}
+
+//  PRUNE as if the time were now; the reply's row count.
+static long long
+s_prune_at (fixture_t *self, int64_t now)
+{
+    char command [64];
+    snprintf (command, sizeof (command), "PRUNE %lld", (long long) now);
+    char *reply = s_command (self, command);
+    assert_non_null (reply);
+    assert_memory_equal (reply, "OK ", 3);
+    long long rows = atoll (reply + 3);
+    zstr_free (&reply);
+    return rows;
+}
+
+//  With raw results kept 2 h and rollups 3 days, a prune deletes exactly
+//  the raw results older than 2 h and the rollup and region rollup hours
+//  that ended more than 3 days ago, and nothing else: not the hour that
+//  holds that moment, not a site, an incident or an alert.  More old hours
+//  in one key than a slice deletes, and more keys than a slice visits, so
+//  that the walk has to go on where a slice stopped.
+static void
+test_prune_keeps_each_window_exactly (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    enum { EXTRA = 2100, OLD_HOURS = 6000 };
+    const char **urls = (const char **) calloc (3 + EXTRA, sizeof (char *));
+    uint64_t *ids = (uint64_t *) calloc (3 + EXTRA, sizeof (uint64_t));
+    assert_true (urls && ids);
+    for (size_t index = 0; index < 3 + EXTRA; index++)
+        urls [index] = zsys_sprintf ("https://s%zu.example/", index);
+    s_open_sites (self, urls, NULL, 3 + EXTRA, ids);
+    s_start_windows (self, 2 * 3600000ULL, 3 * 86400000ULL);
+
+    //  Half past an hour, so that 3 days ago falls inside an hour.
+    const int64_t now = 493000 * HOUR_US + HOUR_US / 2;
+    const int64_t results_edge = now - 2 * HOUR_US;     //  raw results from here on stay
+    const int64_t rollups_edge = (now - 3 * DAY_US) / HOUR_US * HOUR_US;    //  the hour that
+                                                        //  holds 3 days ago, which stays
+    //  Each in an hour and region of its own.
+    struct { int site; const char *region; int64_t at; } rows [] = {
+        { 0, "eu", now },                       //  raw kept, hour kept
+        { 0, "us", now - HOUR_US },             //  raw kept, hour kept
+        { 0, "eu", results_edge },              //  raw kept (the edge), hour kept
+        { 1, "us", results_edge - 1 },          //  raw gone, hour kept
+        { 1, "eu", now - 3 * HOUR_US },         //  raw gone, hour kept
+        { 1, "eu", rollups_edge },              //  raw gone, hour kept (the edge)
+        { 1, "us", rollups_edge - 1 },          //  raw gone, hour gone
+        { 2, "eu", now - 3 * DAY_US },          //  raw gone, hour kept (inside the edge hour)
+        { 2, "us", now - 5 * DAY_US },          //  raw gone, hour gone
+        { 2, "eu", now - 400 * DAY_US },        //  raw gone, hour gone
+    };
+    const size_t row_count = sizeof (rows) / sizeof (rows [0]);
+    for (size_t index = 0; index < row_count; index++)
+        s_send_region_result (self, ids [rows [index].site], rows [index].region, rows [index].at,
+                              true, SQ_REASON_OK, 200, 1000);
+    //  Site 2, region eu: more old hours than one slice deletes.
+    for (int hour = 0; hour < OLD_HOURS; hour++)
+        s_send_region_result (self, ids [2], "eu", now - 10 * DAY_US - hour * HOUR_US,
+                              false, SQ_REASON_TIMEOUT, 0, 1000);
+    //  More sites than one slice visits, each with one old hour.
+    for (size_t index = 3; index < 3 + EXTRA; index++)
+        s_send_region_result (self, ids [index], "eu", now - 10 * DAY_US, true, SQ_REASON_OK,
+                              200, 1000);
+    //  Kept for good, however old: alerts, a change, an incident.
+    s_send_change (self, 1, ids [0], SQ_STATE_UNKNOWN, SQ_STATE_DOWN, now - 30 * DAY_US, "down");
+    s_send_change (self, 2, ids [0], SQ_STATE_DOWN, SQ_STATE_UP, now - 29 * DAY_US, "up");
+    s_send_change (self, 0, ids [1], SQ_STATE_UNKNOWN, SQ_STATE_DOWN, now - 20 * DAY_US, "down");
+    s_flush (self);
+
+    const long long results = (long long) row_count + OLD_HOURS + EXTRA;
+    assert_int_equal (s_table_rows (self, "result"), results);
+    assert_int_equal (s_table_rows (self, "rollup"), results);
+    assert_int_equal (s_table_rows (self, "region_rollup"), results);
+    assert_int_equal (s_table_rows (self, "alert"), 2);
+    assert_int_equal (s_table_rows (self, "incident"), 2);
+    assert_int_equal (s_table_rows (self, "site"), 3 + EXTRA);
+
+    //  3 raw results stay; 7 hours of each rollup table.
+    assert_int_equal (s_prune_at (self, now), (results - 3) + 2 * (results - 7));
+    sqlite3 *db = s_open_db (self);
+    char *expected = zsys_sprintf ("%llu|%lld;%llu|%lld;%llu|%lld;",
+                                   (unsigned long long) ids [0], (long long) results_edge,
+                                   (unsigned long long) ids [0], (long long) (now - HOUR_US),
+                                   (unsigned long long) ids [0], (long long) now);
+    char *text = s_rows_text (db, "SELECT site_id, at_us FROM result ORDER BY at_us");
+    assert_string_equal (text, expected);
+    free (text);
+    free (expected);
+    const int64_t hour = now / HOUR_US, edge = rollups_edge / HOUR_US;
+    expected = zsys_sprintf ("%llu|%lld;%llu|%lld;%llu|%lld;%llu|%lld;%llu|%lld;%llu|%lld;"
+                             "%llu|%lld;",
+                             (unsigned long long) ids [0], (long long) hour - 2,
+                             (unsigned long long) ids [0], (long long) hour - 1,
+                             (unsigned long long) ids [0], (long long) hour,
+                             (unsigned long long) ids [1], (long long) edge,
+                             (unsigned long long) ids [1], (long long) hour - 3,
+                             (unsigned long long) ids [1], (long long) hour - 2,
+                             (unsigned long long) ids [2], (long long) edge);
+    text = s_rows_text (db, "SELECT site_id, hour FROM rollup ORDER BY site_id, hour");
+    assert_string_equal (text, expected);
+    free (text);
+    free (expected);
+    expected = zsys_sprintf ("%llu|eu|%lld;%llu|eu|%lld;%llu|us|%lld;%llu|eu|%lld;%llu|eu|%lld;"
+                             "%llu|us|%lld;%llu|eu|%lld;",
+                             (unsigned long long) ids [0], (long long) hour - 2,
+                             (unsigned long long) ids [0], (long long) hour,
+                             (unsigned long long) ids [0], (long long) hour - 1,
+                             (unsigned long long) ids [1], (long long) edge,
+                             (unsigned long long) ids [1], (long long) hour - 3,
+                             (unsigned long long) ids [1], (long long) hour - 2,
+                             (unsigned long long) ids [2], (long long) edge);
+    text = s_rows_text (db, "SELECT site_id, region, hour FROM region_rollup"
+                            " ORDER BY site_id, region, hour");
+    assert_string_equal (text, expected);
+    free (text);
+    free (expected);
+    sqlite3_close (db);
+    assert_int_equal (s_table_rows (self, "alert"), 2);
+    assert_int_equal (s_table_rows (self, "incident"), 2);
+    assert_int_equal (s_table_rows (self, "site"), 3 + EXTRA);
+
+    //  Nothing more to do at the same time; an hour later, the next hour.
+    assert_int_equal (s_prune_at (self, now), 0);
+    assert_int_equal (s_prune_at (self, now + HOUR_US), 1 + 2 + 2);
+    assert_int_equal (s_table_rows (self, "result"), 2);
+    assert_int_equal (s_table_rows (self, "rollup"), 5);
+    assert_int_equal (s_table_rows (self, "region_rollup"), 5);
+    for (size_t index = 0; index < 3 + EXTRA; index++)
+        free ((char *) urls [index]);
+    free (urls);
+    free (ids);
+}
+
+//  The default windows: 24 h of raw results, 400 days of rollups.
+static void
+test_prune_default_windows (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://a.example/" };
+    uint64_t id;
+    s_open_sites (self, urls, NULL, 1, &id);
+    s_start_windows (self, 0, 0);
+    const int64_t now = 493000 * HOUR_US;
+    s_send_result (self, id, now - 24 * HOUR_US, true, SQ_REASON_OK, 200, 1000);        //  kept
+    s_send_result (self, id, now - 24 * HOUR_US - 1, true, SQ_REASON_OK, 200, 1000);    //  raw gone
+    s_send_result (self, id, now - 400 * DAY_US, true, SQ_REASON_OK, 200, 1000);        //  hour kept
+    s_send_result (self, id, now - 400 * DAY_US - 1, true, SQ_REASON_OK, 200, 1000);    //  hour gone
+    s_flush (self);
+    assert_int_equal (s_prune_at (self, now), 3 + 1 + 1);
+    assert_int_equal (s_table_rows (self, "result"), 1);
+    assert_int_equal (s_table_rows (self, "rollup"), 3);
+    assert_int_equal (s_table_rows (self, "region_rollup"), 3);
+}
+
 int
 main (void)
 {
@@ -1019,6 +1546,14 @@ main (void)
         cmocka_unit_test_setup_teardown (test_alerts_are_kept_by_seq_and_read_in_order, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_version_1_file_is_upgraded_and_keeps_everything, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_failed_setup_is_reported, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_region_rollups_are_counted_per_region, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_quorum_uptime_counts_incidents, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_quorum_uptime_after_prune_starts_at_the_first_rollup_hour,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_version_3_file_gets_region_rollups_from_raw_results,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_prune_keeps_each_window_exactly, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_prune_default_windows, s_setup, s_teardown),
     };
     int rc = cmocka_run_group_tests (tests, NULL, NULL);
     zsys_shutdown ();

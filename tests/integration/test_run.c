@@ -91,7 +91,7 @@ s_collector_counter_at_stop (cli_harness_t *harness, const char *log, const char
     char *text = cli_harness_read (harness, log);
     long long value = -1;
     const char *line = strstr (text, "stopped; counters at stop:");
-    line = line ? strstr (line, "\ncollector: ") : NULL;
+    line = line ? strstr (line, " collector: sites=") : NULL;     //  a log line of its own
     const char *end = line ? strchr (line + 1, '\n') : NULL;
     char needle [64];
     snprintf (needle, sizeof (needle), " %s=", name);

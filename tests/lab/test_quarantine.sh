@@ -389,6 +389,26 @@ for node in p2 p3; do
     if [ "$state" = healthy ]; then ok "1: pingers.json: $node healthy"
     else fail "1: pingers.json: $node healthy (is '$state')"; fi
 done
+# `squirrel status` tells the operator: the text names p1, --json lists it.
+"$squirrel" status "$tmp/hub.yaml" >"$tmp/status.txt" 2>&1
+line=$(grep '^pingers:' "$tmp/status.txt")
+case $line in
+    *"p1 (eu) QUARANTINED since "*"3 known, 1 in quarantine"*) ok "1: status names p1 in quarantine" ;;
+    *) fail "1: status names p1 in quarantine (pingers line: '$line')" ;;
+esac
+"$squirrel" status --json "$tmp/hub.yaml" >"$tmp/status.json" 2>&1
+got=$(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    if line.startswith("{\"pingers\""):
+        row = json.loads(line)
+        print(" ".join("%s:%s" % (p["id"], p["state"]) for p in sorted(row["pingers"], key=lambda p: p["id"])), row["stale"])
+' "$tmp/status.json" 2>&1)
+if [ "$got" = "p1:quarantined p2:healthy p3:healthy False" ]; then
+    ok "1: status --json: p1 quarantined, p2 and p3 healthy"
+else
+    fail "1: status --json: p1 quarantined, p2 and p3 healthy (got '$got')"
+fi
 [ "$quarantined" = yes ] || {
     s_quiet 1 "p1 cut"
     fatal "1: p1 was never quarantined: the rest cannot be shown"
