@@ -88,7 +88,7 @@ void store_actor (zsock_t *pipe, void *args);
 //  opens its own connection (WAL lets them run beside the writer).
 typedef struct _store_t store_t;
 
-//  Open <data_dir>/squirrel.db, creating data_dir (mode 0750), the file and
+//  Open <data_dir>/squirrel.db, creating data_dir (mode 0700), the file and
 //  the schema if missing.  NULL with a message in error when the folder or
 //  file cannot be made or opened, or the file has a newer schema.
 store_t *store_open (const char *data_dir, char *error, size_t error_size);

@@ -544,7 +544,7 @@ s_prune_start (self_t *self, int64_t now)
     prune->phase = PRUNE_RESULTS;
     prune->results_cutoff = s_cutoff (now, self->retention_results_ms);
     int64_t rollups_cutoff = s_cutoff (now, self->retention_rollups_ms);
-    prune->rollups_cutoff = rollups_cutoff == INT64_MIN ? INT64_MIN : rollups_cutoff / STORE_HOUR_US + 1;   /* BROKEN ON PURPOSE */
+    prune->rollups_cutoff = rollups_cutoff == INT64_MIN ? INT64_MIN : rollups_cutoff / STORE_HOUR_US;
 }
 
 //  Begin the walk of a rollup table at its first key.

@@ -74,8 +74,8 @@ int topology_remote_feed_endpoints (const char *listen, char *feed, char *snapsh
                                     char *error, size_t error_size);
 
 //  The snapshot service's local endpoint for a local feed endpoint: the
-//  feed's own name + ".snapshot" (ipc:///tmp/squirrel.feed ->
-//  ipc:///tmp/squirrel.feed.snapshot).  0, or -1 when too long.
+//  feed's own name + ".snapshot" (ipc:///var/lib/squirrel/feed ->
+//  ipc:///var/lib/squirrel/feed.snapshot).  0, or -1 when too long.
 int topology_snapshot_endpoint (const char *feed, char *snapshot, char *error, size_t error_size);
 
 typedef struct _topology_t topology_t;

@@ -861,7 +861,7 @@ s_top_value (loader_t *loader, top_key_t key, const node_t *value)
             return 0;
         }
         case TOP_FEED: {
-            const char *what = "a ZeroMQ endpoint such as ipc:///tmp/squirrel.feed";
+            const char *what = "a ZeroMQ endpoint such as ipc:///var/lib/squirrel/feed";
             const char *feed = config_text (loader, value, "feed", what);
             if (!feed)
                 return -1;

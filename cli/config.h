@@ -7,7 +7,7 @@
     the built-in defaults.  Anything else is read as YAML:
 
         data_dir: ./squirrel-data
-        feed: ipc:///tmp/squirrel.feed
+        feed: ipc://./squirrel-data/feed      # the default: ipc://<data_dir>/feed
         smtp: { url: smtps://mail.example.com:465, from: squirrel@example.com }
         canaries: [https://www.example.org/]
         defaults: { interval: 5m, timeout: 20s, method: HEAD, regions: [eu, us], ... }
@@ -113,7 +113,7 @@ typedef struct {
 typedef struct {
     char *path;                 //  file it came from; NULL for config_new_empty
     char *data_dir;             //  store and runtime files
-    char *feed;                 //  alert feed endpoint
+    char *feed;                 //  alert feed endpoint, or NULL: ipc://<data_dir>/feed
     char *listen;               //  tcp://HOST:PORT for remote pingers, or NULL
     char *keys;                 //  folder of the hub's keys and allowed/, or NULL
     uint32_t heartbeat_ms;      //  pinger heartbeat interval

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,6 +58,7 @@ s_start (supervisor_t *self, child_t *child)
     char concurrency [16] = "";
     if (self->args->concurrency)
         snprintf (concurrency, sizeof (concurrency), "%u", self->args->concurrency);
+    pid_t parent = getpid ();
     pid_t pid = fork ();
     if (pid < 0) {
         zsys_error ("squirrel run: cannot start %s: %s; trying again", child->part, strerror (errno));
@@ -64,6 +66,11 @@ s_start (supervisor_t *self, child_t *child)
         return;
     }
     if (pid == 0) {
+        //  A child must not outlive the supervisor (kill -9 included): the
+        //  data_dir lock goes with the supervisor, and a new `run` would
+        //  start a second set of actors beside the orphans.
+        if (prctl (PR_SET_PDEATHSIG, SIGTERM) || getppid () != parent)
+            _exit (127);
         const char *argv [10];
         int count = 0;
         argv [count++] = "squirrel";

@@ -276,7 +276,7 @@ test_defaults_and_overrides (void **state)
     assert_int_equal (config->site_count, 0);
     assert_int_equal (config->owner_count, 0);
     assert_string_equal (config->data_dir, "./squirrel-data");
-    assert_string_equal (config->feed, "ipc:///tmp/squirrel.feed");
+    assert_null (config->feed);            //  ipc://<data_dir>/feed at run time
     assert_int_equal (config->defaults.interval_ms, 300000);
     config_destroy (&config);
     config = s_load ("no-sites.yaml", "data_dir: here   # and no sites at all\n");
@@ -516,7 +516,7 @@ test_errors (void **state)
         { "data_dir:\n",
           "bad.yaml:1:10: data_dir: expected a folder name, got nothing" },
         { "feed: /tmp/squirrel.feed\n",
-          "bad.yaml:1:7: feed: expected a ZeroMQ endpoint such as ipc:///tmp/squirrel.feed, "
+          "bad.yaml:1:7: feed: expected a ZeroMQ endpoint such as ipc:///var/lib/squirrel/feed, "
           "got '/tmp/squirrel.feed'" },
         //  URLs: the reason comes from sq_url_check.
         { "sites:\n"
@@ -727,7 +727,7 @@ test_new_empty_and_add_site (void **state)
     assert_non_null (config);
     assert_null (config->path);
     assert_string_equal (config->data_dir, "./squirrel-data");
-    assert_string_equal (config->feed, "ipc:///tmp/squirrel.feed");
+    assert_null (config->feed);            //  ipc://<data_dir>/feed at run time
     assert_int_equal (config->site_count, 0);
     assert_int_equal (config->owner_count, 0);
     assert_int_equal (config->defaults.interval_ms, 300000);
