@@ -83,6 +83,7 @@
     The notification keys' rules are in config_notify.c.
 */
 #include "config_private.h"
+#include "sq_actor.h"
 #include "config.h"
 #include "sq_url.h"
 #include "sq_defaults.h"
@@ -298,6 +299,49 @@ s_join (char *buffer, size_t buffer_size, const char **names, size_t count)
     }
 }
 
+//  The key of pair number pair in mapping given before, or NULL.  Small
+//  mappings are searched; a large one (an owners list) gets a table of the
+//  keys seen, filled as its pairs are checked in order, so that a file
+//  with n owners loads in O(n), not O(n^2).
+#define S_KEY_TABLE_FROM    16      //  pairs before a mapping gets a table
+
+static void
+s_key_table_destroy (void **item)
+{
+    zhashx_destroy ((zhashx_t **) item);
+}
+
+static const node_t *
+s_key_seen (loader_t *loader, const node_t *mapping, size_t pair)
+{
+    const node_t *key = mapping->children [pair * 2];
+    if (mapping->count / 2 < S_KEY_TABLE_FROM) {
+        for (size_t before = 0; before < pair; before++) {
+            const node_t *earlier = mapping->children [before * 2];
+            if (earlier->kind == NODE_SCALAR && strcmp (earlier->value, key->value) == 0)
+                return earlier;
+        }
+        return NULL;
+    }
+    if (!loader->key_tables) {
+        //  Keyed by the mapping's address, as an id.
+        loader->key_tables = sq_id_table_new (s_key_table_destroy);
+    }
+    zhashx_t *seen = (zhashx_t *) zhashx_lookup (loader->key_tables, mapping);
+    if (!seen) {
+        seen = zhashx_new ();       //  key text (copied) -> the key node
+        assert (seen);
+        zhashx_insert (loader->key_tables, mapping, seen);
+    }
+    //  Pairs are checked in order; the keys before this one are all in.
+    for (size_t before = zhashx_size (seen); before < pair; before++) {
+        const node_t *earlier = mapping->children [before * 2];
+        if (earlier->kind == NODE_SCALAR && !zhashx_lookup (seen, earlier->value))
+            zhashx_insert (seen, earlier->value, (void *) earlier);
+    }
+    return (const node_t *) zhashx_lookup (seen, key->value);
+}
+
 //  Look at the key of pair number pair in mapping: a name, not given
 //  before in the same mapping and, when keys is not NULL, one of them.
 //  Returns its index in keys (0 when keys is NULL), or -1 on error.
@@ -309,13 +353,11 @@ config_key_check (loader_t *loader, const node_t *mapping, size_t pair, const ch
     const node_t *key = mapping->children [pair * 2];
     if (key->kind != NODE_SCALAR || config_node_is_null (key))
         return config_expected (loader, key, NULL, "a key name");
-    for (size_t before = 0; before < pair; before++) {
-        const node_t *earlier = mapping->children [before * 2];
-        if (earlier->kind == NODE_SCALAR && strcmp (earlier->value, key->value) == 0)
-            return config_fail (&loader->source, key->line, key->column,
-                                "duplicate key '%s' %s: expected each key once, "
-                                "got it first on line %d", key->value, where, earlier->line);
-    }
+    const node_t *earlier = s_key_seen (loader, mapping, pair);
+    if (earlier)
+        return config_fail (&loader->source, key->line, key->column,
+                            "duplicate key '%s' %s: expected each key once, "
+                            "got it first on line %d", key->value, where, earlier->line);
     if (!keys)
         return 0;
     for (size_t index = 0; index < key_count; index++)
@@ -697,14 +739,22 @@ s_canaries_unique (loader_t *loader, const node_t *list)
 
 //  Does the owners mapping declare name?
 static bool
-s_owner_declared (const node_t *owners, const char *name)
+s_owner_declared (loader_t *loader, const char *name)
 {
-    for (size_t pair = 0; owners && pair < owners->count / 2; pair++) {
-        const node_t *key = owners->children [pair * 2];
-        if (key->kind == NODE_SCALAR && strcmp (key->value, name) == 0)
-            return true;
+    const node_t *owners = loader->owners;
+    if (!owners)
+        return false;
+    if (!loader->owner_names) {
+        //  One table for every site's look-up: sites x owners is too many.
+        loader->owner_names = zhashx_new ();
+        assert (loader->owner_names);
+        for (size_t pair = 0; pair < owners->count / 2; pair++) {
+            const node_t *key = owners->children [pair * 2];
+            if (key->kind == NODE_SCALAR && !zhashx_lookup (loader->owner_names, key->value))
+                zhashx_insert (loader->owner_names, key->value, (void *) key);
+        }
     }
-    return false;
+    return zhashx_lookup (loader->owner_names, name) != NULL;
 }
 
 //  The value of key name in mapping, or NULL.
@@ -798,7 +848,7 @@ s_site_parse (loader_t *loader, const node_t *node)
             const char *owner = config_text (loader, value, "owner", "an owner name");
             if (!owner)
                 return -1;
-            if (!s_owner_declared (loader->owners, owner))
+            if (!s_owner_declared (loader, owner))
                 return config_expected (loader, value, "owner",
                                         "an owner declared under owners");
             config_replace (&site->owner, owner);
@@ -1205,6 +1255,8 @@ config_load (const char *path, char *error, size_t error_size)
     free (loader.given);
     free (loader.origins);
     free (loader.slots);
+    zhashx_destroy (&loader.key_tables);
+    zhashx_destroy (&loader.owner_names);
     free (text);
     if (rc)
         config_destroy (&config);

@@ -88,6 +88,10 @@ typedef struct {
     const node_t *listen;       //  the listen value, for the keys check, or NULL
     const node_t *pingers;      //  workers.pingers, for the listen check, or NULL
     char url [SQ_URL_MAX + 1];  //  the normal form config_url returned last
+    zhashx_t *key_tables;       //  large mapping -> its keys seen so far (key ->
+                                //  node), so that duplicate keys are found in
+                                //  linear time (40,000 owners); or NULL
+    zhashx_t *owner_names;      //  names under owners -> node, or NULL
 } loader_t;
 
 //  The range a duration key accepts, and how messages say it.
