@@ -126,7 +126,8 @@ if s_wait_all_checked_since 0 $((interval + 15)); then ok "all $sites sites chec
 else fatal "all $sites sites checked by the nodes (got $(s_sites_checked_since 0))"; fi
 "$squirrel" status --json "$tmp/hub.yaml" >"$tmp/status.json" 2>&1
 up=$(s_count_text "$tmp/status.json" '"state":"up"')
-regions=$(grep -cE '"region":"(eu|us)"' "$tmp/status.json")
+# Site lines only (status --json ends with the pingers and the notifications).
+regions=$(grep '^{"url":' "$tmp/status.json" | grep -cE '"region":"(eu|us)"')
 if [ "$up" -eq "$sites" ] && [ "$regions" -eq "$sites" ]; then
     ok "status: $sites sites up, each with the region of its last check"
 else
