@@ -123,9 +123,9 @@
     S (INCIDENTS,       "SELECT start_us, end_us, reason, detail FROM incident" \
                         " WHERE site_id = ?1 ORDER BY start_us DESC, id DESC LIMIT ?2") \
     S (ROLLUP_NEXT,     "SELECT site_id FROM rollup WHERE site_id > ?1 ORDER BY site_id LIMIT 1") \
-    S (ROLLUP_PRUNE,    "DELETE FROM rollup WHERE site_id = ?1 AND hour IN (SELECT hour FROM rollup WHERE site_id = ?1 AND hour < ?2 ORDER BY hour LIMIT ?3)") \
+    S (ROLLUP_PRUNE,    "DELETE FROM rollup WHERE site_id = ?1 AND hour < COALESCE ((SELECT hour FROM rollup WHERE site_id = ?1 AND hour < ?2 ORDER BY hour LIMIT 1 OFFSET ?3), ?2)") \
     S (REGION_ROLLUP_NEXT, "SELECT site_id, region FROM region_rollup WHERE (site_id, region) > (?1, ?2) ORDER BY site_id, region LIMIT 1") \
-    S (REGION_ROLLUP_PRUNE, "DELETE FROM region_rollup WHERE site_id = ?1 AND region = ?2 AND hour IN (SELECT hour FROM region_rollup WHERE site_id = ?1 AND region = ?2 AND hour < ?3 ORDER BY hour LIMIT ?4)")
+    S (REGION_ROLLUP_PRUNE, "DELETE FROM region_rollup WHERE site_id = ?1 AND region = ?2 AND hour < COALESCE ((SELECT hour FROM region_rollup WHERE site_id = ?1 AND region = ?2 AND hour < ?3 ORDER BY hour LIMIT 1 OFFSET ?4), ?3)")
 
 #define STORE_STATEMENT_ID(NAME, sql) STMT_##NAME,
 typedef enum { STORE_STATEMENTS (STORE_STATEMENT_ID) STMT_COUNT } store_statement_t;

@@ -4,7 +4,12 @@
 
     SITES sites (https and http in turn), each checked every INTERVAL
     seconds from each of REGIONS regions, for MINUTES minutes of virtual
-    time.  The virtual time starts a day ahead of the wall clock, so that
+    time.  Each site keeps a phase within the interval, scattered as the
+    dispatcher's random first offsets scatter them, and results go out in
+    time order: consecutive results are for sites far apart in the store,
+    as they are in a real run (sending them in site order would let each
+    transaction touch a few neighbouring pages only, and flatter the
+    writer by a factor of two or more).  The virtual time starts a day ahead of the wall clock, so that
     the writer's own hourly prune, which goes by the wall clock, never
     touches these rows.  With -p the bench plays that prune on the virtual
     clock: at every virtual hour it waits until the writer has taken
@@ -43,6 +48,8 @@ typedef struct {
     zactor_t *actor;            //  the writer
     zsock_t *push;              //  stands in for the collector
     uint64_t *ids;              //  site ids, by site index
+    int64_t *phase_us;          //  each site's offset within the interval, by site index
+    long *order;                //  site indexes by phase: the order of a round
     long sites;                 //  sites
     long interval_s;            //  seconds between rounds
     long regions;               //  results per site and round
@@ -59,6 +66,22 @@ s_cpu_seconds (void)
          + (double) usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
 }
 
+//  Bytes this process has written through system calls so far (the WAL,
+//  its checkpoints into the file), from /proc/self/io.
+static long long
+s_written_bytes (void)
+{
+    FILE *file = fopen ("/proc/self/io", "r");
+    char line [128];
+    long long bytes = 0;
+    while (file && fgets (line, sizeof (line), file))
+        if (sscanf (line, "wchar: %lld", &bytes) == 1)
+            break;
+    if (file)
+        fclose (file);
+    return bytes;
+}
+
 static long long
 s_file_bytes (const char *data_dir, const char *suffix)
 {
@@ -68,12 +91,39 @@ s_file_bytes (const char *data_dir, const char *suffix)
     return stat (path, &info) == 0 ? (long long) info.st_size : 0;
 }
 
-//  The virtual time of (round, site, region): sites spread over the interval.
+//  The virtual time of (round, site, region).
 static int64_t
 s_at (const bench_t *self, long round, long site, long region)
 {
     int64_t interval_us = (int64_t) self->interval_s * 1000000;
-    return self->start_us + round * interval_us + site * interval_us / self->sites + region * 1000;
+    return self->start_us + round * interval_us + self->phase_us [site] + region * 1000;
+}
+
+static const bench_t *s_sorting;
+
+static int
+s_by_phase (const void *one, const void *two)
+{
+    long a = *(const long *) one, b = *(const long *) two;
+    int64_t phase_a = s_sorting->phase_us [a], phase_b = s_sorting->phase_us [b];
+    return phase_a < phase_b ? -1 : phase_a > phase_b ? 1 : a < b ? -1 : a > b;
+}
+
+//  Phases from a multiplicative hash of the site index (store_size.py's
+//  too), and the order of a round.
+static void
+s_phases (bench_t *self)
+{
+    int64_t interval_us = (int64_t) self->interval_s * 1000000;
+    self->phase_us = (int64_t *) calloc ((size_t) self->sites, sizeof (int64_t));
+    self->order = (long *) calloc ((size_t) self->sites, sizeof (long));
+    assert (self->phase_us && self->order);
+    for (long site = 0; site < self->sites; site++) {
+        self->phase_us [site] = (int64_t) (((uint64_t) site * 2654435761u) % (uint64_t) interval_us);
+        self->order [site] = site;
+    }
+    s_sorting = self;
+    qsort (self->order, (size_t) self->sites, sizeof (long), s_by_phase);
 }
 
 //  One RESULT; the formula is store_size.py's too.
@@ -230,21 +280,27 @@ main (int argc, char **argv)
 
     //  A day ahead, at a whole hour, so that each virtual hour is a rollup hour.
     self.start_us = (zclock_time () * 1000 + S_DAY_US) / S_HOUR_US * S_HOUR_US;
+    s_phases (&self);
     long rounds = minutes * 60 / interval_s;
     long long pruned = 0;
+    int64_t prune_us = 0;
     long long backlog_max = 0;
     int64_t next_hour_us = self.start_us + S_HOUR_US;
     double cpu_start = s_cpu_seconds ();
+    long long written_start = s_written_bytes ();
     int64_t started = zclock_usecs ();
     int64_t next_sample = started;
     for (long round = 0; round < rounds; round++) {
-        if (prune && s_at (&self, round, 0, 0) >= next_hour_us) {
+        if (prune && self.start_us + round * interval_s * 1000000LL >= next_hour_us) {
             s_settle (&self);
+            int64_t at = zclock_usecs ();
             pruned += s_prune (&self, next_hour_us);
+            prune_us += zclock_usecs () - at;
             next_hour_us += S_HOUR_US;
         }
-        for (long site = 0; site < sites; site++)
+        for (long index = 0; index < sites; index++)
             for (long region = 0; region < regions; region++) {
+                long site = self.order [index];
                 if (rate) {
                     //  Paced: never ahead of RATE per second since the start.
                     int64_t due = started + self.sent * 1000000 / rate;
@@ -264,20 +320,23 @@ main (int argc, char **argv)
     s_settle (&self);
     double seconds = (double) (zclock_usecs () - started) / 1e6;
     double cpu = s_cpu_seconds () - cpu_start;
+    long long written = s_written_bytes () - written_start;
 
     printf ("sites=%ld\nminutes=%ld\ninterval_s=%ld\nregions=%ld\n", sites, minutes, interval_s,
             regions);
     printf ("results=%lld\nseconds=%.3f\nresults_per_s=%.0f\ncpu_seconds=%.3f\n", self.sent,
             seconds, self.sent / seconds, cpu);
+    printf ("written_bytes=%lld\nwritten_per_result=%.0f\n", written, (double) written / self.sent);
     if (rate)
         printf ("offered_per_s=%ld\nbacklog_max=%lld\n", rate, backlog_max);
     if (prune)
-        printf ("pruned_during=%lld\n", pruned);
+        printf ("pruned_during=%lld\nprune_seconds_during=%.3f\n", pruned, prune_us / 1e6);
+    int64_t end_us = self.start_us + rounds * interval_s * 1000000LL;
     printf ("virtual_start_us=%lld\nvirtual_end_us=%lld\n", (long long) self.start_us,
-            (long long) s_at (&self, rounds, 0, 0));
+            (long long) end_us);
     if (prune_after) {
         //  Everything raw is older than 24 h by then; no rollup is.
-        int64_t later = s_at (&self, rounds, 0, 0) + S_DAY_US + S_HOUR_US;
+        int64_t later = end_us + S_DAY_US + S_HOUR_US;
         int64_t at = zclock_usecs ();
         long long rows = s_prune (&self, later);
         printf ("prune_rows=%lld\nprune_seconds=%.3f\n", rows, (double) (zclock_usecs () - at) / 1e6);
@@ -296,5 +355,7 @@ main (int argc, char **argv)
     printf ("base_bytes=%lld\nfile_bytes=%lld\nwal_bytes=%lld\n", base_bytes,
             s_file_bytes (data_dir, ""), s_file_bytes (data_dir, "-wal"));
     free (self.ids);
+    free (self.phase_us);
+    free (self.order);
     return 0;
 }

@@ -71,11 +71,13 @@ def sizes(db):
 def rows_of(ids, sites, minutes, interval_s, regions, start_us):
     """The rows of bench_store.c's s_send, in its order."""
     interval_us = interval_s * 1000000
+    phase = [site * 2654435761 % interval_us for site in range(sites)]
+    order = sorted(range(sites), key=lambda site: (phase[site], site))
     for round_ in range(minutes * 60 // interval_s):
-        for site in range(sites):
+        for site in order:
             https = site % 2 == 0
             for region in range(regions):
-                at = start_us + round_ * interval_us + site * interval_us // sites + region * 1000
+                at = start_us + round_ * interval_us + phase[site] + region * 1000
                 up = (site * 7 + round_) % 500 != 0
                 queue = 100 + (site * 13 + round_ * 7) % 5000
                 dns = 300 + (site * 31 + round_) % 3000
@@ -162,17 +164,18 @@ def report(folder):
             writer[0]["sites"], writer[0]["interval_s"], writer[0]["minutes"],
             writer[0]["results"]))
         print("| round | writer results/s | reference results/s | writer / reference |"
-              " writer CPU s / 100,000 results |")
-        print("| --- | --- | --- | --- | --- |")
+              " writer CPU s / 100,000 results | bytes written / result |")
+        print("| --- | --- | --- | --- | --- | --- |")
         ratios = []
         for index, (one, ref) in enumerate(zip(writer, refs)):
             ratio = one["results_per_s"] / ref["results_per_s"]
             ratios.append(ratio)
-            print("| %d | %s | %s | %.2f | %.2f |" % (
+            print("| %d | %s | %s | %.2f | %.2f | %s |" % (
                 index + 1, "{:,.0f}".format(one["results_per_s"]),
                 "{:,.0f}".format(ref["results_per_s"]), ratio,
-                one["cpu_seconds"] / one["results"] * 100000))
-        print("| median | %s | %s | %.2f | |\n" % (
+                one["cpu_seconds"] / one["results"] * 100000,
+                "{:,.0f}".format(one["written_per_result"])))
+        print("| median | %s | %s | %.2f | | |\n" % (
             "{:,.0f}".format(statistics.median(one["results_per_s"] for one in writer)),
             "{:,.0f}".format(statistics.median(ref["results_per_s"] for ref in refs)),
             statistics.median(ratios)))
@@ -190,8 +193,9 @@ def report(folder):
     paced = [read_keys(path) for path in sorted(glob.glob(os.path.join(folder, "paced.*.txt")))]
     for one in paced:
         print("paced at %s results/s for %d s: backlog at most %d results (sent, not yet"
-              " committed)" % ("{:,.0f}".format(one["offered_per_s"]), one["seconds"],
-                               one["backlog_max"]))
+              " committed); %s bytes written per result" % (
+                  "{:,.0f}".format(one["offered_per_s"]), one["seconds"], one["backlog_max"],
+                  "{:,.0f}".format(one["written_per_result"])))
     steady_path = os.path.join(folder, "steady.txt")
     sizes_path = os.path.join(folder, "steady_sizes.txt")
     if os.path.exists(steady_path) and os.path.exists(sizes_path):
@@ -202,8 +206,10 @@ def report(folder):
         rollup_row = size["rollup_bytes_per_row"]
         region_row = size["region_rollup_bytes_per_row"]
         print("\n### Steady state (%d sites, one check a minute, %d h virtual, pruned every"
-              " virtual hour: %d results, %.0f results/s with the prunes)\n" % (
-                  sites, run["minutes"] / 60, run["results"], run["results_per_s"]))
+              " virtual hour: %d results, %.0f results/s with the prunes; the prunes deleted %d"
+              " rows in %.1f s)\n" % (
+                  sites, run["minutes"] / 60, run["results"], run["results_per_s"],
+                  run["pruned_during"], run["prune_seconds_during"]))
         print("| table (with its indexes) | rows at the end | bytes | bytes per row |")
         print("| --- | --- | --- | --- |")
         for table in ("result", "rollup", "region_rollup", "site"):
