@@ -296,6 +296,11 @@ main (int argc, char **argv)
             int64_t at = zclock_usecs ();
             pruned += s_prune (&self, next_hour_us);
             prune_us += zclock_usecs () - at;
+            //  The file's size each virtual hour, after the prune (the WAL
+            //  apart): it stops growing once the window is full.
+            printf ("file_bytes_at_hour_%lld=%lld\n",
+                    (long long) ((next_hour_us - self.start_us) / S_HOUR_US),
+                    s_file_bytes (data_dir, ""));
             next_hour_us += S_HOUR_US;
         }
         for (long index = 0; index < sites; index++)

@@ -219,6 +219,11 @@ def report(folder):
         file_bytes = size["file_pages"] * size["page_size"]
         print("| the file (%d free pages) | | %s | |\n" % (size["free_pages"],
                                                            "{:,.0f}".format(file_bytes)))
+        hours = sorted((int(key.rsplit("_", 1)[1]), value) for key, value in run.items()
+                       if key.startswith("file_bytes_at_hour_"))
+        if hours:
+            print("The file after each virtual hour's prune (MB): %s\n" % ", ".join(
+                "%d h %.0f" % (hour, value / 1e6) for hour, value in hours[::2]))
         per_day_raw = SITES_PER_DAY * 1440 * regions
         raw = per_day_raw * result_row
         raw_peak = SITES_PER_DAY * 1500 * regions * result_row

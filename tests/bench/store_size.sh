@@ -3,7 +3,7 @@
 # checked every minute), through the real store writer (build/bench_store).
 #
 #   tests/bench/store_size.sh [SITES] [MINUTES] [ROUNDS] [STEADY_SITES] [STEADY_HOURS]
-#   (defaults 100000 5 3 2000 26; PACED, the results/s of the paced run,
+#   (defaults 100000 5 3 2000 30; PACED, the results/s of the paced run,
 #   default 1667 = 100,000 a minute, PACED_MINUTES default 1; BUILD default build)
 #
 # 1. Rate, ROUNDS times, interleaved: bench_store writes SITES sites x
@@ -23,7 +23,7 @@ sites=${1:-100000}
 minutes=${2:-5}
 rounds=${3:-3}
 steady_sites=${4:-2000}
-steady_hours=${5:-26}
+steady_hours=${5:-30}
 paced=${PACED:-1667}
 paced_minutes=${PACED_MINUTES:-1}
 build=${BUILD:-build}
