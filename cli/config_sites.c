@@ -113,14 +113,10 @@ config_canaries_parse (loader_t *loader, const node_t *node)
             return config_fail (&loader->source, item->line, item->column,
                                 "canaries: expected at most %d URLs, got %zu",
                                 CONFIG_CANARIES_MAX, node->count);
+        //  Each once: s_canaries_unique (config.c) has checked the normal forms.
         const char *url = config_url (loader, item, "canaries");
         if (!url)
             return -1;
-        for (size_t before = 0; before < config->canary_count; before++)
-            if (strcmp (config->canaries [before], url) == 0)
-                return config_fail (&loader->source, item->line, item->column,
-                                    "canaries: expected each URL once, got '%.*s' again",
-                                    URL_QUOTE_MAX, url);
         if (!config->canaries) {
             config->canaries = (char **) calloc (CONFIG_CANARIES_MAX, sizeof (char *));
             assert (config->canaries);

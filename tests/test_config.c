@@ -1923,39 +1923,37 @@ test_retention (void **state)
         s_expect_error (cases [index].text, cases [index].error);
 }
 
-//  A large owners mapping (a table of the keys seen, not a search of the
-//  ones before): a duplicate far down is found, with both lines; a site's
-//  owner looked up among many.
-static void
-test_many_owners (void **state)
+//  "owners:" with o0 .. o39, then tail.  Caller frees.
+static char *
+s_forty_owners (const char *tail)
 {
     char *text = NULL;
     size_t length = 0;
     sq_json_appendf (&text, &length, "owners:\n");
     for (int index = 0; index < 40; index++)
         sq_json_appendf (&text, &length, "  o%d: {}\n", index);
-    sq_json_appendf (&text, &length, "sites:\n  - url: http://a.example/\n    owner: o39\n");
+    sq_json_appendf (&text, &length, "%s", tail);
+    return text;
+}
+
+//  A large owners mapping (a table of the keys seen, not a search of the
+//  ones before): a duplicate far down is found, with both lines; a site's
+//  owner looked up among many.
+static void
+test_many_owners (void **state)
+{
+    char *text = s_forty_owners ("sites:\n  - url: http://a.example/\n    owner: o39\n");
     config_t *config = s_load ("many.yaml", text);
     assert_int_equal (config->owner_count, 40);
     assert_string_equal (config->sites [0].owner, "o39");
     config_destroy (&config);
-    //  o25 again on line 42 (line 1 is "owners:", o25 first on line 27).
     free (text);
-    text = NULL;
-    length = 0;
-    sq_json_appendf (&text, &length, "owners:\n");
-    for (int index = 0; index < 40; index++)
-        sq_json_appendf (&text, &length, "  o%d: {}\n", index);
-    sq_json_appendf (&text, &length, "  o25: {}\nsites:\n  - url: http://a.example/\n    owner: o1\n");
+    //  o25 again on line 42 (line 1 is "owners:", o25 first on line 27).
+    text = s_forty_owners ("  o25: {}\nsites:\n  - url: http://a.example/\n    owner: o1\n");
     s_expect_error (text, "bad.yaml:42:3: duplicate key 'o25' in owners: expected each key once, "
                           "got it first on line 27");
     free (text);
-    text = NULL;
-    length = 0;
-    sq_json_appendf (&text, &length, "owners:\n");
-    for (int index = 0; index < 40; index++)
-        sq_json_appendf (&text, &length, "  o%d: {}\n", index);
-    sq_json_appendf (&text, &length, "sites:\n  - url: http://a.example/\n    owner: o40\n");
+    text = s_forty_owners ("sites:\n  - url: http://a.example/\n    owner: o40\n");
     s_expect_error (text, "bad.yaml:44:12: owner: expected an owner declared under owners, "
                           "got 'o40'");
     free (text);
