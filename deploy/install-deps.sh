@@ -10,11 +10,18 @@ set -eu
 # UBSan runtimes.  Without them the fuzz_decode_smoke test fails and says so.
 # python3-aiosmtpd is the SMTP server of tests/fixtures/smtp_server.py, and
 # openssl makes its throwaway test CA (tests/support/smtp.c).
+# libmicrohttpd-dev serves the HTTP API, metrics and status page;
+# libsystemd-dev gives sd_notify for Type=notify units.  For tests only:
+# prometheus brings promtool (`promtool check metrics`), chromium loads the
+# status page headless, curl drives the API from shell tests, systemd gives
+# systemd-analyze for the unit files.
 packages="build-essential cmake pkg-config
 libzmq3-dev libczmq-dev libcurl4-openssl-dev libmsgpack-dev libcmocka-dev
 libsqlite3-dev libyaml-dev libjansson-dev libsodium-dev
+libmicrohttpd-dev libsystemd-dev
 clang libclang-rt-dev
-python3 python3-aiosmtpd openssl nginx wrk time iproute2 ca-certificates"
+python3 python3-aiosmtpd openssl nginx wrk time iproute2 ca-certificates
+prometheus chromium curl systemd"
 
 missing=""
 for p in $packages; do

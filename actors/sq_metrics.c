@@ -1,0 +1,1 @@
+/*  sq_metrics.c: being written (issue 12).  */

@@ -1,0 +1,107 @@
+/*  sq_metrics.h: the process's measurements for /metrics.
+
+    One registry per process, written by the actors as things happen and
+    read by the HTTP server's threads when Prometheus scrapes.  Counters
+    and histogram buckets are C11 atomics (relaxed: a scrape may see one
+    check's phases half counted, never a torn number); the pinger table is
+    a small copy under a mutex, replaced whole by the dispatcher.  Nothing
+    here allocates on the hot path or blocks an actor.
+
+    In workers.mode processes each process has its own registry; /metrics
+    shows the one of the process that serves HTTP (docs/ARCHITECTURE.md).
+*/
+#ifndef SQ_METRICS_H_INCLUDED
+#define SQ_METRICS_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sq_proto.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  Phases of a check, as squirrel_check_duration_seconds{phase} names them.
+typedef enum {
+    SQ_PHASE_DNS,
+    SQ_PHASE_CONNECT,
+    SQ_PHASE_TLS,
+    SQ_PHASE_TTFB,
+    SQ_PHASE_TOTAL,
+    SQ_PHASE_COUNT
+} sq_phase_t;
+
+//  Who refused a frame, as squirrel_frames_refused_total{actor} names it.
+typedef enum {
+    SQ_ACTOR_DISPATCHER,
+    SQ_ACTOR_PINGER,
+    SQ_ACTOR_COLLECTOR,
+    SQ_ACTOR_NOTIFIER,
+    SQ_ACTOR_STORE,
+    SQ_ACTOR_FORWARDER,
+    SQ_ACTOR_SNAPSHOT,
+    SQ_ACTOR_AUTH,
+    SQ_ACTOR_COUNT
+} sq_actor_kind_t;
+
+//  Notification channels and endings, for squirrel_notifications_total.
+typedef enum {
+    SQ_CHANNEL_WEBHOOK,
+    SQ_CHANNEL_SLACK,
+    SQ_CHANNEL_DISCORD,
+    SQ_CHANNEL_EMAIL,
+    SQ_CHANNEL_COMMAND,
+    SQ_CHANNEL_COUNT
+} sq_channel_kind_t;
+
+typedef enum {
+    SQ_DELIVERY_DELIVERED,      //  the receiver took it
+    SQ_DELIVERY_FAILED,         //  an attempt failed (it may be retried)
+    SQ_DELIVERY_GIVEN_UP,       //  no more attempts
+    SQ_DELIVERY_RESULT_COUNT
+} sq_delivery_result_t;
+
+//  One pinger as the dispatcher knows it.
+#define SQ_METRICS_PINGERS_MAX  4096
+typedef struct {
+    char name [SQ_NAME_MAX + 1];
+    char region [SQ_NAME_MAX + 1];      //  "" for regionless pingers
+    bool quarantined;
+    uint32_t free_slots;                //  the credit the dispatcher holds for it
+} sq_metrics_pinger_t;
+
+//  Writers (any thread).
+//  One accepted result: its reason, and its phases in µs (0 = not reached).
+void sq_metrics_check (sq_reason_t reason, int64_t dns_us, int64_t connect_us, int64_t tls_us,
+                       int64_t ttfb_us, int64_t total_us);
+//  A job left later than it was due, by lag_ms (0 when on time).
+void sq_metrics_lag (int64_t lag_ms);
+//  A frame refused as malformed (or of a type the actor does not take).
+void sq_metrics_refused (sq_actor_kind_t actor);
+//  A notification attempt ended.
+void sq_metrics_notification (sq_channel_kind_t channel, sq_delivery_result_t result);
+//  Writes the store writer holds that are not committed yet.
+void sq_metrics_store_pending (uint64_t pending);
+//  The dispatcher's pinger table, replaced whole (count at most
+//  SQ_METRICS_PINGERS_MAX; more are cut).
+void sq_metrics_pingers (const sq_metrics_pinger_t *pingers, size_t count);
+
+//  Readers.
+//  The registry's families in Prometheus text exposition format (those
+//  that do not need the store), with HELP and TYPE lines: the caller's to
+//  free.  broker/metrics_page.c adds the per-site families from the store.
+char *sq_metrics_text (void);
+//  Quantile q (0..1) of the schedule lag since start, in ms, read from the
+//  histogram's buckets (the upper bound of the bucket holding it); -1 when
+//  nothing was observed.  For the dispatcher's STATS and the benchmarks.
+double sq_metrics_lag_quantile (double q);
+//  Forget everything (tests).
+void sq_metrics_reset (void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,1 @@
+/*  store_views.c: being written (issue 12).  */

@@ -1,0 +1,1 @@
+/*  api.c: being written (issue 12).  */

@@ -1,0 +1,1 @@
+/*  http_server.c: being written (issue 12).  */

@@ -1,0 +1,1 @@
+/*  metrics_page.c: being written (issue 12).  */

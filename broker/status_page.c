@@ -1,0 +1,1 @@
+/*  status_page.c: being written (issue 12).  */

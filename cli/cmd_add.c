@@ -1,0 +1,1 @@
+/*  cmd_add.c: being written (issue 12).  */

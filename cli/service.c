@@ -1,0 +1,1 @@
+/*  service.c: being written (issue 12).  */
