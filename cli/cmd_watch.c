@@ -80,19 +80,8 @@ s_print (const sq_alert_t *alert, bool json)
         fflush (stdout);
         return;
     }
-    char *line = NULL;
-    size_t length = 0;
-    sq_json_appendf (&line, &length, "{\"seq\":%llu,\"url\":", (unsigned long long) alert->seq);
-    sq_json_append_string (&line, &length, alert->url);
-    sq_json_appendf (&line, &length, ",\"state\":\"%s\",\"previous\":\"%s\",\"reason\":\"%s\",\"detail\":",
-                     sq_state_name ((sq_state_t) alert->state),
-                     sq_state_name ((sq_state_t) alert->previous),
-                     sq_reason_name ((sq_reason_t) alert->reason));
-    sq_json_append_string (&line, &length, alert->detail);
-    sq_json_appendf (&line, &length, ",\"regions\":");
-    sq_json_append_string (&line, &length, alert->regions);
-    sq_json_appendf (&line, &length, ",\"at\":\"%s\",\"site_id\":%llu}", at,
-                     (unsigned long long) alert->site_id);
+    char *line = sq_alert_json (alert);
+    assert (line);
     puts (line);
     fflush (stdout);
     free (line);

@@ -27,6 +27,12 @@ extern const command_t command_status;
 extern const command_t command_keygen;
 extern const command_t command_pinger;
 extern const command_t command_actor;       //  internal: one part of `run`
+extern const command_t command_add;
+extern const command_t command_remove;
+
+//  `squirrel status --api URL`: the sites as a running hub's API tells
+//  them (cmd_add.c).  The exit code.
+int cli_status_api (const char *api, bool json);
 
 //  Give the config's sites their ids from the store (made when missing).
 //  0, or -1 (logged).  (cmd_run.c)

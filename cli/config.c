@@ -34,6 +34,8 @@
                             region to judge the pingers' own health
         retention: { results  duration, 1h to 90d: raw results kept
                      rollups  duration, 90d to 3650d: hourly rollups kept }
+        http, status_page   the HTTP server and what its page shows; rules in
+                            config_http.c
         defaults, a site:
           interval          duration, 10s to 24h
           timeout           duration, above 0, at most 10m (SQ_TIMEOUT_MAX_MS)
@@ -149,6 +151,8 @@ typedef enum {
     TOP_RETRY_MAX,
     TOP_CANARIES,
     TOP_RETENTION,
+    TOP_HTTP,
+    TOP_STATUS_PAGE,
     TOP_DEFAULTS,
     TOP_OWNERS,
     TOP_SITES
@@ -160,7 +164,7 @@ typedef enum {
 static const char *s_top_keys [] = {
     "data_dir", "feed", "listen", "keys", "heartbeat", "workers", "smtp", "digest_after",
     "digest_window", "give_up_after", "retry_max", "canaries",
-    "retention", "defaults", "owners", "sites"
+    "retention", "http", "status_page", "defaults", "owners", "sites"
 };
 static const char *s_worker_keys [] = { "mode", "pingers" };
 static const char *s_retention_keys [] = { "results", "rollups" };
@@ -792,31 +796,36 @@ s_quorum_check (loader_t *loader, const char *regions, uint32_t quorum, const no
 
 //  Sites that set one of regions and quorum and take the other from
 //  defaults: checked once the whole file is read, as defaults may come
-//  after the sites.  The one the site set is reported.
+//  after the sites.  The one the site set is reported.  node is the site's
+//  mapping.
 static int
-s_quorum_check_sites (loader_t *loader, const node_t *sites)
+s_site_parse (loader_t *loader, const node_t *node);
+
+static int
+s_quorum_check_site (loader_t *loader, size_t index, const node_t *node)
 {
     const config_t *config = loader->config;
     const config_site_t *defaults = &config->defaults;
     uint32_t both = (1u << KEY_REGIONS) | (1u << KEY_QUORUM);
+    const config_site_t *site = &config->sites [index];
+    uint32_t given = loader->given [index] & both;
+    if (given == (1u << KEY_QUORUM))
+        return s_quorum_check (loader, defaults->regions, site->quorum,
+                               s_value_find (node, "quorum"), true, " in defaults");
+    if (given == (1u << KEY_REGIONS))
+        return s_quorum_check (loader, site->regions, defaults->quorum,
+                               s_value_find (node, "regions"), false, " in defaults");
+    return 0;
+}
+
+static int
+s_quorum_check_sites (loader_t *loader, const node_t *sites)
+{
     //  Every item of sites made one site, in order (rc was 0 throughout).
     for (size_t index = 0; sites && index < sites->count; index++) {
-        assert (index < config->site_count);
-        const config_site_t *site = &config->sites [index];
-        uint32_t given = loader->given [index] & both;
-        if (given == (1u << KEY_QUORUM)) {
-            if (s_quorum_check (loader, defaults->regions, site->quorum,
-                                s_value_find (sites->children [index], "quorum"), true,
-                                " in defaults"))
-                return -1;
-        }
-        else
-        if (given == (1u << KEY_REGIONS)) {
-            if (s_quorum_check (loader, site->regions, defaults->quorum,
-                                s_value_find (sites->children [index], "regions"), false,
-                                " in defaults"))
-                return -1;
-        }
+        assert (index < loader->config->site_count);
+        if (s_quorum_check_site (loader, index, sites->children [index]))
+            return -1;
     }
     return 0;
 }
@@ -1002,6 +1011,10 @@ s_top_value (loader_t *loader, top_key_t key, const node_t *value)
                     return -1;
             }
             return 0;
+        case TOP_HTTP:
+            return config_http_parse (loader, value);
+        case TOP_STATUS_PAGE:
+            return config_status_page_parse (loader, value);
         case TOP_DEFAULTS: {
             for (size_t pair = 0; pair < value->count / 2; pair++) {
                 int check = config_key_check (loader, value, pair, "in defaults", s_check_keys,
@@ -1205,12 +1218,44 @@ config_new_empty (void)
     self->retention_results_ms = STORE_DEFAULT_RESULTS_MS;
     self->retention_rollups_ms = STORE_DEFAULT_ROLLUPS_MS;
     config_notify_defaults (self);
+    self->page_title = s_strdup ("Status");
     s_site_defaults (&self->defaults);
     return self;
 }
 
+//  One site given through the HTTP API: its JSON body read as YAML (JSON is
+//  YAML's flow style), under the file's rules, owners and defaults.  Its
+//  tree is kept in *root until the load ends, as URL origins point into it.
+static int
+s_api_site (loader_t *loader, const config_api_site_t *api, node_t **root)
+{
+    config_source_t file = loader->source;
+    loader->source = (config_source_t) {
+        .path = api->label, .text = api->body, .size = strlen (api->body),
+        .error = file.error, .error_size = file.error_size, .failed = file.failed
+    };
+    *root = config_yaml_read (&loader->source);
+    int rc = *root ? s_site_parse (loader, *root) : -1;
+    if (rc == 0) {
+        size_t index = loader->config->site_count - 1;
+        loader->config->sites [index].api = true;
+        loader->config->sites [index].line = 0;
+        rc = s_quorum_check_site (loader, index, *root);
+    }
+    file.failed = loader->source.failed;
+    loader->source = file;
+    return rc;
+}
+
 config_t *
 config_load (const char *path, char *error, size_t error_size)
+{
+    return config_load_with_api (path, NULL, 0, error, error_size);
+}
+
+config_t *
+config_load_with_api (const char *path, const config_api_site_t *api, size_t api_count,
+                      char *error, size_t error_size)
 {
     assert (path);
     assert (error || error_size == 0);
@@ -1248,6 +1293,21 @@ config_load (const char *path, char *error, size_t error_size)
         rc = root ? s_document (&loader, root) : -1;
         config_node_destroy (&root);
     }
+    //  Sites added through the API come after the file's.  One whose URL
+    //  the file now lists belongs to the file: it is left out here (the
+    //  caller says so), so that the file wins and nothing fails to start.
+    node_t **api_roots = (node_t **) calloc (api_count + 1, sizeof (node_t *));
+    assert (api_roots);
+    for (size_t index = 0; rc == 0 && index < api_count; index++) {
+        if (s_index_find (&loader, api [index].url) >= 0)
+            continue;
+        rc = s_api_site (&loader, &api [index], &api_roots [index]);
+        if (rc == 0)
+            loader.config->api_site_count++;
+    }
+    for (size_t index = 0; index < api_count; index++)
+        config_node_destroy (&api_roots [index]);
+    free (api_roots);
     //  Defaults are known now: sites take what they did not set.
     config_t *config = loader.config;
     for (size_t index = 0; rc == 0 && index < config->site_count; index++)
@@ -1307,6 +1367,7 @@ config_destroy (config_t **self_p)
     free (self->sites);
     config_canaries_free (self);
     config_notify_free (self);
+    config_http_free (self);
     s_site_free (&self->defaults);
     free (self->feed);
     free (self->listen);

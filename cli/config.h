@@ -82,6 +82,7 @@ typedef struct {
                                 //  that count
     int line;                   //  line of the site in the file, for messages
                                 //  (0 for sites added from the command line)
+    bool api;                   //  added through the HTTP API, kept in the store
 } config_site_t;
 
 //  Someone to tell when a site changes state.  Every channel is optional:
@@ -133,12 +134,32 @@ typedef struct {
                                 //  the pingers' own health, unique, in file order
                                 //  (SITEs with canary set: config_sites_batch)
     size_t canary_count;        //  entries in canaries, at most CONFIG_CANARIES_MAX
+    char *http_listen;          //  http.listen, "HOST:PORT" (numeric host), or NULL:
+                                //  no HTTP server
+    char *http_token_file;      //  http.token_file (mode 600), or NULL: writes refused
+    char *page_title;           //  status_page.title; never NULL
+    char **page_sites;          //  status_page.sites, normal-form URLs; NULL = every site
+    size_t page_site_count;     //  entries in page_sites
+    size_t api_site_count;      //  sites that came through the HTTP API (the last ones)
 } config_t;
 
 //  Load a config file.  NULL on any error, with one message in error:
 //  "FILE:LINE:COLUMN: ..." for a mistake in the file, "FILE: cannot read:
 //  REASON" when it cannot be read.
 config_t *config_load (const char *path, char *error, size_t error_size);
+
+//  A site added through the HTTP API, as the store keeps it.
+typedef struct {
+    const char *url;            //  its URL in normal form (the store's key)
+    const char *body;           //  a JSON object with a site's keys
+    const char *label;          //  where it came from, for messages ("body")
+} config_api_site_t;
+
+//  Load a config file and then the API's sites, each checked by the rules
+//  of a site in the file ("LABEL:LINE:COLUMN: ..." for a mistake in one).
+//  An API site whose URL the file lists is left out (the file owns it).
+config_t *config_load_with_api (const char *path, const config_api_site_t *api,
+                                size_t api_count, char *error, size_t error_size);
 
 //  A config with the built-in defaults and no sites (for command-line use).
 config_t *config_new_empty (void);

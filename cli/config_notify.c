@@ -278,9 +278,9 @@ s_smtp_url (loader_t *loader, const node_t *node, char **field)
 
 //  A file we can read.  secret: only its owner may read or write it, as
 //  ssh and libpq ask of theirs.
-static int
-s_readable_file (loader_t *loader, const node_t *node, const char *key, bool secret,
-                 char **field)
+int
+config_readable_file (loader_t *loader, const node_t *node, const char *key, bool secret,
+                      char **field)
 {
     const char *what = secret ? "a file only its owner can read" : "a file we can read";
     const char *path = s_line (loader, node, key, "a file name", PATH_MAX);
@@ -433,10 +433,10 @@ config_smtp_parse (loader_t *loader, const node_t *value)
                              s_line (loader, item, "user", "a user name", SQ_EMAIL_MAX));
                 break;
             case SMTP_PASSWORD_FILE:
-                rc = s_readable_file (loader, item, "password_file", true, &smtp->password_file);
+                rc = config_readable_file (loader, item, "password_file", true, &smtp->password_file);
                 break;
             case SMTP_CA_FILE:
-                rc = s_readable_file (loader, item, "ca_file", false, &smtp->ca_file);
+                rc = config_readable_file (loader, item, "ca_file", false, &smtp->ca_file);
                 break;
         }
         if (rc)

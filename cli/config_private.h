@@ -128,6 +128,16 @@ int config_days_parse (loader_t *loader, const node_t *node, const char *key, sq
 int config_windows_parse (loader_t *loader, const node_t *node, const char *key,
                           sq_windows_t *windows);
 
+//  A file we can read; secret: only its owner may read or write it.  0, or
+//  -1 reported at node.  (config_notify.c)
+int config_readable_file (loader_t *loader, const node_t *node, const char *key, bool secret,
+                          char **field);
+
+//  The http and status_page sections (config_http.c).
+int config_http_parse (loader_t *loader, const node_t *value);
+int config_status_page_parse (loader_t *loader, const node_t *value);
+void config_http_free (config_t *config);
+
 //  Regions and canaries (config_sites.c).
 int config_regions_parse (loader_t *loader, const node_t *node, const char *key,
                           char **regions);      //  a list of names, joined into *regions

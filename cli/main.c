@@ -15,7 +15,7 @@
 
 static const command_t *s_commands [] = {
     &command_run, &command_sweep, &command_watch, &command_status, &command_keygen,
-    &command_pinger, &command_actor,
+    &command_pinger, &command_actor, &command_add, &command_remove,
 };
 #define COMMAND_COUNT (sizeof (s_commands) / sizeof (s_commands [0]))
 

@@ -94,3 +94,30 @@ sq_time_iso (int64_t unix_us, char *out, size_t out_size)
     strftime (date, sizeof (date), "%Y-%m-%dT%H:%M:%S", &when);
     snprintf (out, out_size, "%s.%03dZ", date, (int) ((unix_us / 1000) % 1000));
 }
+
+char *
+sq_alert_json (const sq_alert_t *alert)
+{
+    char at [40];
+    sq_time_iso (alert->since, at, sizeof (at));
+    char *line = NULL;
+    size_t length = 0;
+    int rc = sq_json_appendf (&line, &length, "{\"seq\":%llu,\"url\":",
+                              (unsigned long long) alert->seq);
+    rc |= sq_json_append_string (&line, &length, alert->url);
+    rc |= sq_json_appendf (&line, &length,
+                           ",\"state\":\"%s\",\"previous\":\"%s\",\"reason\":\"%s\",\"detail\":",
+                           sq_state_name ((sq_state_t) alert->state),
+                           sq_state_name ((sq_state_t) alert->previous),
+                           sq_reason_name ((sq_reason_t) alert->reason));
+    rc |= sq_json_append_string (&line, &length, alert->detail);
+    rc |= sq_json_appendf (&line, &length, ",\"regions\":");
+    rc |= sq_json_append_string (&line, &length, alert->regions);
+    rc |= sq_json_appendf (&line, &length, ",\"at\":\"%s\",\"site_id\":%llu}", at,
+                           (unsigned long long) alert->site_id);
+    if (rc) {
+        free (line);
+        return NULL;
+    }
+    return line;
+}
