@@ -17,6 +17,7 @@ build: deps
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
+	@echo "squirrel: status page at http://127.0.0.1:8080/ once it starts (the http: section of $(CONFIG)); Ctrl-C stops"
 	$(BUILD)/squirrel run $(CONFIG)
 
 # Tests run in their own tree under build/, with warnings as errors and

@@ -271,10 +271,14 @@ s_found (const node_t *node, char *buffer, size_t buffer_size)
         return "a mapping";
     if (config_node_is_null (node))
         return "nothing";
-    if (strlen (node->value) > QUOTE_MAX)
-        snprintf (buffer, buffer_size, "'%.*s...'", QUOTE_MAX, node->value);
+    //  A URL is quoted without its password or tokens.
+    char quoted [SQ_URL_MAX + 1];
+    const char *value = strstr (node->value, "://") && strlen (node->value) <= SQ_URL_MAX
+                      ? sq_url_quoted (node->value, quoted, sizeof (quoted)) : node->value;
+    if (strlen (value) > QUOTE_MAX)
+        snprintf (buffer, buffer_size, "'%.*s...'", QUOTE_MAX, value);
     else
-        snprintf (buffer, buffer_size, "'%s'", node->value);
+        snprintf (buffer, buffer_size, "'%s'", value);
     return buffer;
 }
 
@@ -683,9 +687,12 @@ static int
 s_same_site (loader_t *loader, const char *what, const url_origin_t *here,
              const url_origin_t *first)
 {
+    char written [SQ_URL_MAX + 1], earlier [SQ_URL_MAX + 1];
     return config_fail (&loader->source, here->line, here->column,
-                        "%s URL '%s' is the same site as %s:%d:%d ('%s')", what, here->written,
-                        loader->source.path, first->line, first->column, first->written);
+                        "%s URL '%s' is the same site as %s:%d:%d ('%s')", what,
+                        sq_url_quoted (here->written, written, sizeof (written)),
+                        loader->source.path, first->line, first->column,
+                        sq_url_quoted (first->written, earlier, sizeof (earlier)));
 }
 
 //  Set the URL of the last site appended to normal, the normal form of

@@ -12,9 +12,41 @@
 #include <string.h>
 #include <strings.h>
 
+//  url as a message may quote it: as written when it has neither '@' nor
+//  '?'; else the shown form when libcurl parses it, else the text with any user name and password ("scheme://USER:PASS@")
+//  and any query replaced by "***", so that an error about a URL never
+//  prints the secret in it.  Returns out.
+const char *
+sq_url_quoted (const char *url, char *out, size_t out_size)
+{
+    //  Nothing secret can hide without a user part or a query: as written.
+    if (!strchr (url, '@') && !strchr (url, '?')) {
+        snprintf (out, out_size, "%s", url);
+        return out;
+    }
+    sq_url_shown (url, out, out_size);
+    if (strcmp (out, "(unparseable URL)") != 0)
+        return out;
+    const char *start = strstr (url, "://");
+    start = start ? start + 3 : NULL;     //  no authority, no user part
+    size_t authority = start ? strcspn (start, "/?#") : 0;
+    const char *at = start ? memchr (start, '@', authority) : NULL;
+    const char *query = strpbrk (start ? start : url, "?#");
+    int head = start ? (int) (start - url) : 0;
+    if (at)
+        snprintf (out, out_size, "%.*s***%.*s%s", head, url,
+                  (int) ((query ? query : at + strlen (at)) - at), at,
+                  query ? "?***" : "");
+    else
+        snprintf (out, out_size, "%.*s%s", (int) ((query ? query : url + strlen (url)) - url),
+                  url, query ? "?***" : "");
+    return out;
+}
+
 int
 sq_url_check (const char *url, char *why, size_t why_size)
 {
+    char quoted [SQ_URL_MAX + 1];
     if (!url || !*url) {
         snprintf (why, why_size, "empty URL");
         return -1;
@@ -28,7 +60,8 @@ sq_url_check (const char *url, char *why, size_t why_size)
     //  bare host name, and we want the user to say what they mean.
     const char *colon = strstr (url, "://");
     if (!colon) {
-        snprintf (why, why_size, "'%s' has no scheme: write http:// or https://", url);
+        snprintf (why, why_size, "'%s' has no scheme: write http:// or https://",
+                  sq_url_quoted (url, quoted, sizeof (quoted)));
         return -1;
     }
     if (!((colon - url == 4 && strncasecmp (url, "http", 4) == 0)
@@ -46,12 +79,13 @@ sq_url_check (const char *url, char *why, size_t why_size)
     char *host = NULL;
     CURLUcode code = curl_url_set (handle, CURLUPART_URL, url, 0);
     if (code != CURLUE_OK) {
-        snprintf (why, why_size, "'%s' is not a valid URL: %s", url, curl_url_strerror (code));
+        snprintf (why, why_size, "'%s' is not a valid URL: %s",
+                  sq_url_quoted (url, quoted, sizeof (quoted)), curl_url_strerror (code));
         rc = -1;
     }
     else
     if (curl_url_get (handle, CURLUPART_HOST, &host, 0) != CURLUE_OK || !host || !*host) {
-        snprintf (why, why_size, "'%s' has no host", url);
+        snprintf (why, why_size, "'%s' has no host", sq_url_quoted (url, quoted, sizeof (quoted)));
         rc = -1;
     }
     curl_free (host);
@@ -109,10 +143,12 @@ s_utf8_open (void)
 static int
 s_host_ascii (CURLU *handle, const char *url, char **ascii, char *why, size_t why_size)
 {
+    char quoted [SQ_URL_MAX + 1];
     pthread_once (&s_utf8_once, s_utf8_open);
     if (!s_utf8) {
         snprintf (why, why_size, "'%s' has an international host name, and this system has "
-                  "no C.UTF-8 locale to convert it with", url);
+                  "no C.UTF-8 locale to convert it with",
+                  sq_url_quoted (url, quoted, sizeof (quoted)));
         return -1;
     }
     locale_t before = uselocale (s_utf8);
@@ -123,7 +159,8 @@ s_host_ascii (CURLU *handle, const char *url, char **ascii, char *why, size_t wh
         curl_free (*ascii);
         *ascii = NULL;
         snprintf (why, why_size,
-                  "'%s' has a host that is not a valid international domain name", url);
+                  "'%s' has a host that is not a valid international domain name",
+                  sq_url_quoted (url, quoted, sizeof (quoted)));
         return -1;
     }
     return 0;
@@ -134,9 +171,10 @@ s_host_ascii (CURLU *handle, const char *url, char **ascii, char *why, size_t wh
 static int
 s_host_normalise (CURLU *handle, const char *url, char *why, size_t why_size)
 {
+    char quoted [SQ_URL_MAX + 1];
     char *host = NULL, *zone = NULL;
     if (curl_url_get (handle, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-        snprintf (why, why_size, "'%s' has no host", url);
+        snprintf (why, why_size, "'%s' has no host", sq_url_quoted (url, quoted, sizeof (quoted)));
         return -1;
     }
     bool international = false;
@@ -162,7 +200,7 @@ s_host_normalise (CURLU *handle, const char *url, char *why, size_t why_size)
         if (curl_url_set (handle, CURLUPART_HOST, host, 0) != CURLUE_OK
         ||  (zone && curl_url_set (handle, CURLUPART_ZONEID, zone, 0) != CURLUE_OK)) {
             snprintf (why, why_size, "'%s' has a host libcurl cannot take back as '%s'",
-                      url, host);
+                      sq_url_quoted (url, quoted, sizeof (quoted)), host);
             rc = -1;
         }
     }
@@ -174,6 +212,7 @@ s_host_normalise (CURLU *handle, const char *url, char *why, size_t why_size)
 int
 sq_url_normalise (const char *url, char *out, size_t out_size, char *why, size_t why_size)
 {
+    char quoted [SQ_URL_MAX + 1];
     assert (out && out_size > SQ_URL_MAX);
     out [0] = '\0';
     if (sq_url_check (url, why, why_size))
@@ -187,12 +226,13 @@ sq_url_normalise (const char *url, char *out, size_t out_size, char *why, size_t
     char *normal = NULL;
     //  The same parse as sq_url_check's, which took it.
     if (curl_url_set (handle, CURLUPART_URL, url, 0) != CURLUE_OK)
-        snprintf (why, why_size, "'%s' is not a valid URL", url);
+        snprintf (why, why_size, "'%s' is not a valid URL", sq_url_quoted (url, quoted, sizeof (quoted)));
     else
     if (s_host_normalise (handle, url, why, why_size) == 0) {
         if (curl_url_set (handle, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK
         ||  curl_url_get (handle, CURLUPART_URL, &normal, CURLU_NO_DEFAULT_PORT) != CURLUE_OK)
-            snprintf (why, why_size, "'%s' cannot be put in normal form", url);
+            snprintf (why, why_size, "'%s' cannot be put in normal form",
+                      sq_url_quoted (url, quoted, sizeof (quoted)));
         else
         if (strlen (normal) > SQ_URL_MAX)
             snprintf (why, why_size, "URL longer than %d bytes once normalised ('%.60s...')",

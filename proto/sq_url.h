@@ -32,6 +32,12 @@ int sq_url_normalise (const char *url, char *out, size_t out_size, char *why, si
 //  "(unparseable URL)".  out: at least SQ_URL_MAX + 1 bytes to be whole.
 void sq_url_shown (const char *url, char *out, size_t out_size);
 
+//  url as an error message may quote it: as written when it holds neither
+//  '@' nor '?' (nothing secret can hide), else sq_url_shown's form when
+//  libcurl parses it, else the text with its user name, password and query
+//  replaced by "***".  Returns out (at least SQ_URL_MAX + 1 bytes).
+const char *sq_url_quoted (const char *url, char *out, size_t out_size);
+
 //  A channel's URL (webhook, Slack, Discord) as it may be shown: scheme,
 //  host and port only, "/***" for a path or query (their tokens are the
 //  secret).  "(unparseable URL)" likewise.

@@ -378,7 +378,7 @@ test_errors (void **state)
           "  - url: https://example.com/\n",
           "bad.yaml:2:1: unknown key 'site' at top level; expected one of: "
           "data_dir, feed, listen, keys, heartbeat, workers, smtp, digest_after, digest_window, "
-          "give_up_after, retry_max, canaries, retention, defaults, owners, sites" },
+          "give_up_after, retry_max, canaries, retention, http, status_page, defaults, owners, sites" },
         //  The topology keys.
         { "data_dir: ./data\n"
           "listen: tcp://0.0.0.0:7700\n",
@@ -1844,6 +1844,102 @@ test_same_site (void **state)
     config_destroy (&config);
 }
 
+
+//  A URL quoted in an error never shows its password or tokens, whether
+//  libcurl parses it or not (issue 11: secrets in the open).
+static void
+test_secrets_in_errors (void **state)
+{
+    s_expect_error ("sites:\n  - url: \"https://user:SECRET@host:99999/\"\n",
+                    "bad.yaml:2:10: url: 'https://***@host:99999/' is not a valid URL: Port "
+                    "number was not a decimal number between 0 and 65535");
+    s_expect_error ("sites:\n  - url: \"https://user:SECRET@bad host/?token=SECRET\"\n",
+                    "bad.yaml:2:10: url: 'https://***@bad host/?***' is not a valid URL: Bad "
+                    "hostname");
+    s_expect_error ("sites:\n  - url: https://user:SECRET@host/\n"
+                    "  - url: HTTPS://user:SECRET@HOST/\n",
+                    "bad.yaml:3:10: site URL 'https://***@HOST/' is the same site as "
+                    "bad.yaml:2:10 ('https://***@host/')");
+    s_expect_error ("sites:\n  - { url: \"https://h/\", interval: \"https://u:SECRET@x/\" }\n",
+                    "bad.yaml:2:36: interval: expected a duration such as 500ms, 30s, 5m or "
+                    "1h, got 'https://***@x/'");
+}
+
+//  http and status_page: defaults, the listen address, the token file's
+//  mode and length, the page's sites in normal form.
+static void
+test_http_section (void **state)
+{
+    config_t *config = s_load ("http.yaml", "http: {}\nsites: [{ url: https://a.example/ }]\n");
+    assert_string_equal (config->http_listen, "127.0.0.1:8080");
+    assert_null (config->http_token_file);
+    assert_string_equal (config->page_title, "Status");
+    assert_null (config->page_sites);
+    config_destroy (&config);
+    config = s_load ("plain.yaml", "sites: [{ url: https://a.example/ }]\n");
+    assert_null (config->http_listen);
+    config_destroy (&config);
+
+    s_write_mode ("token", "0123456789abcdef0123\n", 0600);
+    config = s_load ("http.yaml", "http: { listen: \"[::1]:9090\", token_file: token }\n"
+                     "status_page: { title: Ours, sites: [HTTPS://A.example] }\n");
+    assert_string_equal (config->http_listen, "[::1]:9090");
+    assert_string_equal (config->http_token_file, "token");
+    assert_string_equal (config->page_title, "Ours");
+    assert_int_equal (config->page_site_count, 1);
+    assert_string_equal (config->page_sites [0], "https://a.example/");
+    config_destroy (&config);
+
+    s_expect_error ("http: { listen: localhost:8080 }\n",
+                    "bad.yaml:1:17: listen: expected HOST:PORT with a numeric host, such as "
+                    "127.0.0.1:8080 or [::1]:8080, got 'localhost:8080'");
+    s_expect_error ("http: { listen: 127.0.0.1:0 }\n",
+                    "bad.yaml:1:17: listen: expected HOST:PORT with a numeric host, such as "
+                    "127.0.0.1:8080 or [::1]:8080, got '127.0.0.1:0'");
+    s_write_mode ("open-token", "0123456789abcdef0123\n", 0644);
+    s_expect_error ("http: { token_file: open-token }\n",
+                    "bad.yaml:1:21: token_file: expected a file only its owner can read, got "
+                    "'open-token': mode 0644 lets others in: chmod 600 open-token");
+    s_write_mode ("short-token", "short\n", 0600);
+    s_expect_error ("http: { token_file: short-token }\n",
+                    "bad.yaml:1:21: token_file: expected a token of at least 16 characters on "
+                    "the first line of the file, got 'short-token'");
+    s_expect_error ("status_page: { sites: [ftp://x/] }\n",
+                    "bad.yaml:1:24: sites: scheme 'ftp' is not monitored: only http and https");
+}
+
+//  Sites added through the API: read by a site's rules after the file's,
+//  errors placed in the body, a URL the file lists left to the file.
+static void
+test_api_sites (void **state)
+{
+    s_write ("hub.yaml", "owners: { alice: {} }\n"
+             "sites: [{ url: https://file.example/, owner: alice }]\n");
+    config_api_site_t good [] = {
+        { "https://api.example/", "{\"url\": \"https://api.example/\", \"owner\": \"alice\", "
+          "\"interval\": \"30s\"}", "body" },
+        { "https://file.example/", "{\"url\": \"https://file.example/\"}", "API site 2" },
+    };
+    char error [512] = "";
+    config_t *config = config_load_with_api ("hub.yaml", good, 2, error, sizeof (error));
+    assert_non_null (config);
+    assert_int_equal (config->site_count, 2);
+    assert_int_equal (config->api_site_count, 1);
+    assert_false (config->sites [0].api);
+    assert_true (config->sites [1].api);
+    assert_string_equal (config->sites [1].url, "https://api.example/");
+    assert_int_equal (config->sites [1].interval_ms, 30000);
+    config_destroy (&config);
+
+    config_api_site_t bad [] = {
+        { "https://api.example/", "{\"url\": \"https://api.example/\", \"owner\": \"bob\"}",
+          "body" },
+    };
+    assert_null (config_load_with_api ("hub.yaml", bad, 1, error, sizeof (error)));
+    assert_string_equal (error, "body:1:42: owner: expected an owner declared under owners, "
+                         "got 'bob'");
+}
+
 //  retention: raw results and rollups kept, each a duration in its range;
 //  absent keys keep the built-in windows (24h, 400d).
 static void
@@ -1980,6 +2076,9 @@ main (void)
         cmocka_unit_test (test_same_site),
         cmocka_unit_test (test_many_owners),
         cmocka_unit_test (test_retention),
+        cmocka_unit_test (test_secrets_in_errors),
+        cmocka_unit_test (test_http_section),
+        cmocka_unit_test (test_api_sites),
     };
     return cmocka_run_group_tests (tests, s_setup, s_teardown);
 }
