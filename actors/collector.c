@@ -8,6 +8,7 @@
 #include "pinger_health.h"
 #include "sq_json.h"
 #include "sq_url.h"
+#include "sq_metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -613,6 +614,8 @@ s_handle_result (self_t *self, const sq_result_t *result)
         return;
     }
     self->counters [COLLECTOR_results]++;
+    sq_metrics_check ((sq_reason_t) result->reason, result->dns_us, result->connect_us,
+                      result->tls_us, result->ttfb_us, result->total_us);
     if (self->store) {
         sq_msg_t msg;
         msg.type = SQ_MSG_RESULT;
@@ -690,6 +693,7 @@ s_handle_results (self_t *self)
                                     SQ_WIRE_TYPE (SQ_MSG_RESULT),
                                     "collector: dropped a frame from a pinger",
                                     &self->counters [COLLECTOR_malformed], key, sizeof (key));
+        sq_metrics_refusal (rc, SQ_ACTOR_COLLECTOR);
         if (rc == SQ_WIRE_INTERRUPTED)
             return;
         if (rc == SQ_PROTO_OK && s_pinger_key_ok (self, msg.result.pinger_id, key))

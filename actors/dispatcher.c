@@ -10,6 +10,7 @@
 #include "sq_actor.h"
 #include "sq_wire.h"
 #include "job_book.h"
+#include "sq_metrics.h"
 
 #include <string.h>
 
@@ -22,6 +23,9 @@ typedef struct {
     sq_job_key_t job_key;       //  marks the jobs (CHECK.token)
     int64_t next_liveness;      //  mono ms of the next silence check
     int64_t next_impostor_log;  //  mono ms before which impostors are not logged again
+    uint64_t pingers_shown [5]; //  the pinger table /metrics has: its gone, quarantined,
+                                //  released, alive and known counts (s_show_pingers)
+    int64_t pingers_shown_at;   //  mono ms it was given to sq_metrics_pingers
     bool terminated;            //  $TERM received
     uint64_t counters [DISPATCHER_COUNTER_COUNT];   //  reported on STATS
 } self_t;
@@ -32,17 +36,30 @@ static const char *const s_counter_names [] = { DISPATCHER_COUNTERS (SQ_COUNTER_
 //  --------------------------------------------------------------------------
 //  Site list
 
+//  Sites taken between two looks at what is due, while a list is taken: a
+//  list of a million sites takes seconds, and checks already due should
+//  not wait for its end (the book allows jobs between puts).
+#define S_SITES_PER_DISPATCH    4096
+
+static void
+s_dispatch_due (self_t *self);
+
 static void
 s_set_sites (self_t *self, zmsg_t *batch)
 {
-    int64_t now = zclock_mono ();
     job_book_sites_begin (self->book);
     sq_site_t entry;
     int rc;
+    size_t taken = 0;
     while ((rc = sq_sites_next (batch, &entry, "dispatcher",
                                 &self->counters [DISPATCHER_malformed])) != 0) {
         if (rc < 0)
             continue;
+        if (++taken % S_SITES_PER_DISPATCH == 0)
+            s_dispatch_due (self);
+        //  The time of this site's put, not of the list's start: a new
+        //  site's first check is spread from the moment it is known.
+        int64_t now = zclock_mono ();
         job_site_t site = {
             .site_id = entry.site_id, .url = entry.url, .keyword = entry.keyword,
             .accept = entry.accept, .timeout_ms = entry.timeout_ms,
@@ -110,8 +127,10 @@ s_dispatch_due (self_t *self)
                           (unsigned long long) job.job_id, job.attempt);
             continue;
         }
-        if (s_send_check (self, &job) == 0)
+        if (s_send_check (self, &job) == 0) {
             job_book_sent (self->book, &job, now);
+            sq_metrics_lag (now - job.due);
+        }
         else {
             //  ROUTER_MANDATORY: the pinger is not connected any more.
             zsys_warning ("dispatcher: pinger %s unreachable: gone; resending its jobs",
@@ -142,6 +161,54 @@ s_check_liveness (self_t *self)
 
 
 //  --------------------------------------------------------------------------
+//  Metrics (sq_metrics.h)
+
+//  A lag quantile in whole ms, rounded up; 0 when none was observed.
+static uint64_t
+s_lag_ms (double quantile)
+{
+    if (quantile <= 0)
+        return 0;
+    uint64_t whole = (uint64_t) quantile;
+    return whole + ((double) whole < quantile);
+}
+
+//  Give /metrics the live pingers when one joined, went or changed its
+//  standing, and else once a second (credit moves with every job: not
+//  copied per job).
+static void
+s_show_pingers (self_t *self)
+{
+    const uint64_t *book = job_book_counters (self->book);
+    uint64_t shown [5] = { book [JOB_BOOK_gone], book [JOB_BOOK_quarantined],
+                           book [JOB_BOOK_released],
+                           (uint64_t) job_book_pingers_alive (self->book), 0 };
+    while (job_book_pinger (self->book, (int) shown [4]))
+        shown [4]++;
+    int64_t now = zclock_mono ();
+    if (memcmp (shown, self->pingers_shown, sizeof (shown)) == 0
+    &&  now < self->pingers_shown_at + 1000)
+        return;
+    sq_metrics_pinger_t table [JOB_BOOK_PINGERS_MAX];
+    size_t count = 0;
+    for (int index = 0; index < (int) shown [4]; index++) {
+        const job_pinger_t *pinger = job_book_pinger (self->book, index);
+        if (!pinger->alive)
+            continue;
+        sq_metrics_pinger_t *entry = &table [count++];
+        snprintf (entry->name, sizeof (entry->name), "%s", pinger->id);
+        snprintf (entry->region, sizeof (entry->region), "%s",
+                  job_book_pinger_region (self->book, index));
+        entry->quarantined = pinger->quarantined;
+        entry->free_slots = pinger->credit > 0 ? (uint32_t) pinger->credit : 0;
+    }
+    sq_metrics_pingers (table, count);
+    memcpy (self->pingers_shown, shown, sizeof (shown));
+    self->pingers_shown_at = now;
+}
+
+
+//  --------------------------------------------------------------------------
 //  Socket handlers
 
 static void
@@ -160,6 +227,8 @@ s_handle_pipe (self_t *self)
     if (streq (command, SQ_CMD_STATS)) {
         self->counters [DISPATCHER_sites] = job_book_site_count (self->book);
         self->counters [DISPATCHER_pingers] = (uint64_t) job_book_pingers_alive (self->book);
+        self->counters [DISPATCHER_lag_p50_ms] = s_lag_ms (sq_metrics_lag_quantile (0.5));
+        self->counters [DISPATCHER_lag_p99_ms] = s_lag_ms (sq_metrics_lag_quantile (0.99));
         char *own = sq_counters_line (s_counter_names, self->counters, DISPATCHER_COUNTER_COUNT);
         char *book = sq_counters_line (job_book_counter_names, job_book_counters (self->book),
                                        JOB_BOOK_COUNTER_COUNT);
@@ -185,6 +254,7 @@ s_handle_jobs (self_t *self)
                                     SQ_WIRE_TYPE (SQ_MSG_READY) | SQ_WIRE_TYPE (SQ_MSG_HEARTBEAT),
                                     "dispatcher: dropped a frame from a pinger",
                                     &self->counters [DISPATCHER_malformed], key, sizeof (key));
+        sq_metrics_refusal (rc, SQ_ACTOR_DISPATCHER);
         if (rc == SQ_WIRE_INTERRUPTED)
             return;
         if (rc != SQ_PROTO_OK)
@@ -196,6 +266,7 @@ s_handle_jobs (self_t *self)
             printable = identity [at] > 0x20 && identity [at] < 0x7f;
         if (!printable) {
             self->counters [DISPATCHER_malformed]++;
+            sq_metrics_refused (SQ_ACTOR_DISPATCHER);
             zsys_warning ("dispatcher: dropped a message from a peer without a printable name");
             continue;
         }
@@ -242,6 +313,7 @@ s_handle_done (self_t *self)
         int rc = sq_wire_recv_expect (self->done, NULL, NULL, &msg, SQ_WIRE_TYPE (SQ_MSG_DONE),
                                       "dispatcher: dropped a frame from the collector",
                                       &self->counters [DISPATCHER_malformed]);
+        sq_metrics_refusal (rc, SQ_ACTOR_DISPATCHER);
         if (rc == SQ_WIRE_INTERRUPTED)
             return;
         if (rc == SQ_PROTO_OK)
@@ -338,6 +410,7 @@ dispatcher_actor (zsock_t *pipe, void *args)
         if (zclock_mono () >= self->next_liveness)
             s_check_liveness (self);
         s_dispatch_due (self);
+        s_show_pingers (self);
     }
     s_self_destroy (&self);
 }

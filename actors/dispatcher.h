@@ -30,7 +30,9 @@
     C (DISPATCHER, pingers,     "live pingers") \
     C (DISPATCHER, malformed,   "frames refused") \
     C (DISPATCHER, refused,     "pingers refused: pinger or region table full") \
-    C (DISPATCHER, impostors,   "messages under a pinger name from another key")
+    C (DISPATCHER, impostors,   "messages under a pinger name from another key") \
+    C (DISPATCHER, lag_p50_ms,  "gauge: median schedule lag, ms, the process's (sq_metrics.h)") \
+    C (DISPATCHER, lag_p99_ms,  "gauge: its 99th percentile, ms (bucket bounds, rounded up)")
 
 typedef enum { DISPATCHER_COUNTERS (SQ_COUNTER_ENUM) DISPATCHER_COUNTER_COUNT } dispatcher_counter_t;
 

@@ -7,7 +7,10 @@
     (holes reused through a free chain) and its own heap keyed by the
     probe's index in that array, so heaps stay dense.  A probe is named
     by a handle, region << 24 | index; a site chains its probes through
-    their `next` handle (a handful at most).
+    their `next` handle (a handful at most).  Site ids find their slot
+    through an open-addressing table (16 bytes an entry, at most half
+    full), not a hash of allocated items: no allocation per site, and the
+    book can count its own bytes exactly (the `bytes` gauge).
 */
 #include "job_book.h"
 #include "sq_heap.h"
@@ -15,6 +18,7 @@
 #include "sq_defaults.h"
 
 #include <czmq.h>
+#include <malloc.h>
 #include <string.h>
 
 typedef enum {
@@ -56,6 +60,15 @@ typedef struct {
     bool active;                //  in use (not on the free chain)
 } probe_t;
 
+//  One entry of the site id table: linear probing, id 0 = empty (site ids
+//  start at 1), deletion by backward shift (no tombstones).
+typedef struct {
+    uint64_t id;                //  site id, 0 for an empty entry
+    uint32_t slot;              //  its site's slot
+} id_entry_t;
+
+#define ID_TABLE_MIN    1024    //  entries of a table's first allocation
+
 //  One region: its name, its pingers' count, its probes and their heap.
 typedef struct {
     char name [SQ_NAME_MAX + 1];//  "" for pingers without a region
@@ -79,7 +92,10 @@ struct _job_book_t {
     uint32_t site_count;        //  slots in use or holes
     uint32_t site_cap;          //  slots allocated
     uint32_t free_site;         //  first hole, or NONE
-    zhashx_t *by_id;            //  site id -> slot + 1
+    id_entry_t *ids;            //  site id -> slot (id_entry_t)
+    uint32_t id_cap;            //  entries allocated: 0 or a power of two
+    uint32_t id_count;          //  entries in use: sites in the book
+    uint64_t string_bytes;      //  malloc'd bytes of the sites' URLs and keywords
     region_t regions [JOB_BOOK_REGIONS_MAX];       //  known regions
     int region_count;           //  entries used or reclaimable
     job_pinger_t pingers [JOB_BOOK_PINGERS_MAX];   //  known pingers
@@ -126,14 +142,14 @@ job_book_new (const job_book_rules_t *rules)
         self->rules.pinger_silence_ms = SQ_PINGER_SILENCE_MS;
     self->last_job = rules->first_job_id;
     self->free_site = NONE;
-    self->by_id = sq_id_table_new (NULL);
-    assert (self->by_id);
     return self;
 }
 
 static void
-s_site_forget (site_t *site)
+s_site_forget (job_book_t *self, site_t *site)
 {
+    self->string_bytes -= malloc_usable_size (site->check.url)
+                        + malloc_usable_size (site->check.keyword);
     free (site->check.url);
     free (site->check.keyword);
     site->check.url = site->check.keyword = NULL;
@@ -147,13 +163,13 @@ job_book_destroy (job_book_t **self_p)
     if (!self)
         return;
     for (uint32_t index = 0; index < self->site_count; index++)
-        s_site_forget (&self->sites [index]);
+        s_site_forget (self, &self->sites [index]);
     free (self->sites);
     for (int index = 0; index < self->region_count; index++) {
         free (self->regions [index].probes);
         sq_heap_destroy (&self->regions [index].schedule);
     }
-    zhashx_destroy (&self->by_id);
+    free (self->ids);
     free (self);
     *self_p = NULL;
 }
@@ -362,16 +378,90 @@ s_region_down (job_book_t *self, int region_index)
 //  --------------------------------------------------------------------------
 //  Sites
 
+//  Where the id table's search for site_id starts (a 64-bit mix, so that
+//  ids that step by a power of two still spread).
+static uint32_t
+s_id_home (uint64_t site_id, uint32_t mask)
+{
+    site_id ^= site_id >> 33;
+    site_id *= 0xff51afd7ed558ccdULL;
+    site_id ^= site_id >> 33;
+    return (uint32_t) site_id & mask;
+}
+
+//  The entry holding site_id, or the empty entry where it would go.
+static id_entry_t *
+s_id_entry (job_book_t *self, uint64_t site_id)
+{
+    uint32_t mask = self->id_cap - 1;
+    uint32_t at = s_id_home (site_id, mask);
+    while (self->ids [at].id && self->ids [at].id != site_id)
+        at = (at + 1) & mask;
+    return &self->ids [at];
+}
+
 static uint32_t
 s_site_of (job_book_t *self, uint64_t site_id)
 {
-    uintptr_t slot = (uintptr_t) zhashx_lookup (self->by_id, (void *) (uintptr_t) site_id);
-    return slot ? (uint32_t) (slot - 1) : NONE;
+    if (!self->id_cap)
+        return NONE;
+    id_entry_t *entry = s_id_entry (self, site_id);
+    return entry->id ? entry->slot : NONE;
+}
+
+//  Record site_id at slot (an id not in the table); the table doubles
+//  before it is more than half full.
+static void
+s_id_insert (job_book_t *self, uint64_t site_id, uint32_t slot)
+{
+    assert (site_id);
+    if ((self->id_count + 1) * 2 > self->id_cap) {
+        id_entry_t *old = self->ids;
+        uint32_t old_cap = self->id_cap;
+        self->id_cap = old_cap ? old_cap * 2 : ID_TABLE_MIN;
+        self->ids = (id_entry_t *) calloc (self->id_cap, sizeof (id_entry_t));
+        assert (self->ids);
+        for (uint32_t at = 0; at < old_cap; at++)
+            if (old [at].id)
+                *s_id_entry (self, old [at].id) = old [at];
+        free (old);
+    }
+    id_entry_t *entry = s_id_entry (self, site_id);
+    assert (!entry->id);
+    entry->id = site_id;
+    entry->slot = slot;
+    self->id_count++;
+}
+
+//  Forget site_id: the entries after it that could sit in its place move
+//  back, so that every search still meets its id before an empty entry.
+static void
+s_id_delete (job_book_t *self, uint64_t site_id)
+{
+    if (!self->id_cap)
+        return;
+    id_entry_t *entry = s_id_entry (self, site_id);
+    if (!entry->id)
+        return;
+    uint32_t mask = self->id_cap - 1;
+    uint32_t hole = (uint32_t) (entry - self->ids);
+    for (uint32_t next = (hole + 1) & mask; self->ids [next].id; next = (next + 1) & mask) {
+        uint32_t home = s_id_home (self->ids [next].id, mask);
+        //  It may move back unless its home lies after the hole.
+        if (((next - home) & mask) >= ((next - hole) & mask)) {
+            self->ids [hole] = self->ids [next];
+            hole = next;
+        }
+    }
+    self->ids [hole].id = 0;
+    self->id_count--;
 }
 
 static void
-s_site_configure (site_t *site, const job_site_t *check)
+s_site_configure (job_book_t *self, site_t *site, const job_site_t *check)
 {
+    self->string_bytes -= malloc_usable_size (site->check.url)
+                        + malloc_usable_size (site->check.keyword);
     free (site->check.url);
     free (site->check.keyword);
     site->check = *check;
@@ -379,6 +469,8 @@ s_site_configure (site_t *site, const job_site_t *check)
     site->check.keyword = check->keyword && *check->keyword ? strdup (check->keyword) : NULL;
     site->check.regions = NULL;
     assert (site->check.url);
+    self->string_bytes += malloc_usable_size (site->check.url)
+                        + malloc_usable_size (site->check.keyword);
 }
 
 //  Parse "eu, us" into region indices (interned, no duplicates); returns
@@ -465,7 +557,7 @@ job_book_site_put (job_book_t *self, const job_site_t *check, int64_t now,
     if (index != NONE) {
         site_t *site = &self->sites [index];
         uint32_t old_interval = site->check.interval_ms;
-        s_site_configure (site, check);
+        s_site_configure (self, site, check);
         site->listed = true;
         site->every_region = count == 0 && unplaced == 0;
         site->offset_ms = first_offset_ms;
@@ -498,15 +590,14 @@ job_book_site_put (job_book_t *self, const job_site_t *check, int64_t now,
     }
     site_t *site = &self->sites [index];
     memset (site, 0, sizeof (*site));
-    s_site_configure (site, check);
+    s_site_configure (self, site, check);
     site->active = true;
     site->listed = true;
     site->every_region = count == 0 && unplaced == 0;
     site->first_probe = NONE;
     site->offset_ms = first_offset_ms;
     site->first_at = self->rules.once ? now : now + first_offset_ms;
-    zhashx_insert (self->by_id, (void *) (uintptr_t) check->site_id,
-                   (void *) (uintptr_t) (index + 1));
+    s_id_insert (self, check->site_id, index);
     s_site_reconcile (self, index, wanted, count, now);
     return unplaced;
 }
@@ -521,8 +612,8 @@ job_book_sites_end (job_book_t *self)
         //  Dropped from the list: forget it; a late DONE finds no site.
         while (site->first_probe != NONE)
             s_probe_remove (self, site->first_probe);
-        zhashx_delete (self->by_id, (void *) (uintptr_t) site->check.site_id);
-        s_site_forget (site);
+        s_id_delete (self, site->check.site_id);
+        s_site_forget (self, site);
         site->first_probe = self->free_site;
         self->free_site = index;
     }
@@ -531,7 +622,7 @@ job_book_sites_end (job_book_t *self)
 size_t
 job_book_site_count (job_book_t *self)
 {
-    return zhashx_size (self->by_id);
+    return self->id_count;
 }
 
 const job_site_t *
@@ -703,6 +794,13 @@ job_book_pinger (job_book_t *self, int index)
     return index >= 0 && index < self->pinger_count ? &self->pingers [index] : NULL;
 }
 
+const char *
+job_book_pinger_region (job_book_t *self, int index)
+{
+    return index >= 0 && index < self->pinger_count
+         ? self->regions [self->pingers [index].region].name : NULL;
+}
+
 int
 job_book_pingers_alive (job_book_t *self)
 {
@@ -831,6 +929,7 @@ job_book_next (job_book_t *self, int64_t now, job_t *job)
     job->pinger = pinger;
     job->pinger_id = self->pingers [pinger].id;
     job->resend = resend;
+    job->due = earliest;
     return JOB_SEND;
 }
 
@@ -925,8 +1024,20 @@ job_book_wake_at (job_book_t *self)
     return earliest;
 }
 
+size_t
+job_book_bytes (job_book_t *self)
+{
+    size_t bytes = sizeof (job_book_t) + self->site_cap * sizeof (site_t)
+                 + self->id_cap * sizeof (id_entry_t) + self->string_bytes;
+    for (int index = 0; index < self->region_count; index++)
+        bytes += self->regions [index].probe_cap * sizeof (probe_t)
+               + sq_heap_bytes (self->regions [index].schedule);
+    return bytes;
+}
+
 const uint64_t *
 job_book_counters (job_book_t *self)
 {
+    self->counters [JOB_BOOK_bytes] = job_book_bytes (self);
     return self->counters;
 }

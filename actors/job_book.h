@@ -84,7 +84,8 @@
     C (JOB_BOOK, probes,        "gauge: schedule entries, one per site and region") \
     C (JOB_BOOK, unplaced,      "region names refused: region table full") \
     C (JOB_BOOK, quarantined,   "times DONE said a pinger went into quarantine") \
-    C (JOB_BOOK, released,      "times DONE said a pinger was let back")
+    C (JOB_BOOK, released,      "times DONE said a pinger was let back") \
+    C (JOB_BOOK, bytes,         "gauge: bytes the book holds (job_book_bytes)")
 
 typedef enum { JOB_BOOK_COUNTERS (SQ_COUNTER_ENUM) JOB_BOOK_COUNTER_COUNT } job_book_counter_t;
 
@@ -152,6 +153,8 @@ typedef struct {
     int pinger;                 //  index of the pinger to send to
     const char *pinger_id;      //  its identity (borrowed)
     bool resend;                //  attempt > 1
+    int64_t due;                //  mono ms it was due: the round's time, a recheck's,
+                                //  or the deadline (or "gone") that made it a resend
 } job_t;
 
 //  What a READY or HEARTBEAT meant.
@@ -220,6 +223,8 @@ void job_book_pinger_gone (job_book_t *self, int pinger, int64_t now);
 int job_book_expire_silent (job_book_t *self, int64_t now);
 //  A pinger by index (borrowed), or NULL.
 const job_pinger_t *job_book_pinger (job_book_t *self, int pinger);
+//  Its region's name (borrowed, "" for none), or NULL for no such index.
+const char *job_book_pinger_region (job_book_t *self, int pinger);
 //  A pinger's index by id, or -1.
 int job_book_pinger_find (job_book_t *self, const char *id);
 //  Live pingers.
@@ -244,6 +249,12 @@ int job_book_done (job_book_t *self, const sq_done_t *done, int64_t now);
 //  When job_book_next may next have work (mono ms): the earliest event in
 //  the schedule while some pinger has credit; INT64_MAX otherwise.
 int64_t job_book_wake_at (job_book_t *self);
+
+//  Bytes the book holds, counted from its structures: every array as
+//  allocated (sites, id table, probes, heaps, spare capacity included),
+//  the URLs and keywords as malloc_usable_size gives them.  Not counted:
+//  malloc's own headers of the arrays (16 bytes each).
+size_t job_book_bytes (job_book_t *self);
 
 //  The decision counters, JOB_BOOK_COUNTER_COUNT of them (borrowed).
 const uint64_t *job_book_counters (job_book_t *self);

@@ -30,6 +30,7 @@
 */
 #include "pinger.h"
 #include "sq_wire.h"
+#include "sq_metrics.h"
 #include "credit.h"
 #include "verdict.h"
 
@@ -638,6 +639,7 @@ s_handle_jobs (self_t *self)
         sq_msg_t msg;
         int rc = sq_wire_recv_expect (self->jobs, NULL, NULL, &msg, SQ_WIRE_TYPE (SQ_MSG_CHECK),
                                       self->refusal, &self->counters [PINGER_malformed]);
+        sq_metrics_refusal (rc, SQ_ACTOR_PINGER);
         if (rc == SQ_WIRE_INTERRUPTED)
             break;
         if (rc != SQ_PROTO_OK)

@@ -157,3 +157,10 @@ sq_heap_contains (sq_heap_t *self, uint32_t item)
 {
     return item < self->items && self->position [item] != NOWHERE;
 }
+
+size_t
+sq_heap_bytes (sq_heap_t *self)
+{
+    return self ? sizeof (*self) + self->capacity * sizeof (entry_t)
+                  + self->items * sizeof (size_t) : 0;
+}

@@ -37,4 +37,7 @@ size_t sq_heap_size (sq_heap_t *self);
 //  True if item is in the heap.
 bool sq_heap_contains (sq_heap_t *self, uint32_t item);
 
+//  Bytes the heap holds: its struct and both arrays as allocated; 0 on NULL.
+size_t sq_heap_bytes (sq_heap_t *self);
+
 #endif

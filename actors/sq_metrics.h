@@ -47,6 +47,8 @@ typedef enum {
 } sq_actor_kind_t;
 
 //  Notification channels and endings, for squirrel_notifications_total.
+//  The channel values are notifier/notice.h's channel_kind_t (notifier.c
+//  checks that the two agree).
 typedef enum {
     SQ_CHANNEL_WEBHOOK,
     SQ_CHANNEL_SLACK,
@@ -57,48 +59,83 @@ typedef enum {
 } sq_channel_kind_t;
 
 typedef enum {
-    SQ_DELIVERY_DELIVERED,      //  the receiver took it
-    SQ_DELIVERY_FAILED,         //  an attempt failed (it may be retried)
-    SQ_DELIVERY_GIVEN_UP,       //  no more attempts
+    SQ_DELIVERY_DELIVERED,      //  a notice the receiver took (one per notice and receiver)
+    SQ_DELIVERY_FAILED,         //  an attempt failed; its notices wait for a retry
+                                //  (one per attempt, whatever it carried)
+    SQ_DELIVERY_GIVEN_UP,       //  a notice that will never reach the receiver
+                                //  (one per notice and receiver)
     SQ_DELIVERY_RESULT_COUNT
 } sq_delivery_result_t;
 
-//  One pinger as the dispatcher knows it.
+//  One live pinger as the dispatcher knows it (gone ones are left out).
 #define SQ_METRICS_PINGERS_MAX  4096
 typedef struct {
-    char name [SQ_NAME_MAX + 1];
+    char name [SQ_NAME_MAX + 1];        //  its identity (not shown: per region only)
     char region [SQ_NAME_MAX + 1];      //  "" for regionless pingers
-    bool quarantined;
+    bool quarantined;                   //  the collector judged its network broken
     uint32_t free_slots;                //  the credit the dispatcher holds for it
 } sq_metrics_pinger_t;
 
 //  Writers (any thread).
-//  One accepted result: its reason, and its phases in µs (0 = not reached).
-void sq_metrics_check (sq_reason_t reason, int64_t dns_us, int64_t connect_us, int64_t tls_us,
-                       int64_t ttfb_us, int64_t total_us);
-//  A job left later than it was due, by lag_ms (0 when on time).
+//  One accepted result: its reason, and its phases in µs, as RESULT has
+//  them.  A phase of 0 was not reached (tls on http, ttfb after a refused
+//  connect) and is not observed; total is always observed, so the total
+//  histogram's count equals the sum of squirrel_checks_total.
+void sq_metrics_check (sq_reason_t reason, uint64_t dns_us, uint64_t connect_us, uint64_t tls_us,
+                       uint64_t ttfb_us, uint64_t total_us);
+//  A job left later than it was due, by lag_ms (0 when on time; less is
+//  taken as 0).
 void sq_metrics_lag (int64_t lag_ms);
-//  A frame refused as malformed (or of a type the actor does not take).
+//  A frame from a socket refused as malformed (or of a type the actor does
+//  not take).  Entries of a config list (SITE, OWNER batches on the pipe)
+//  are not frames from a peer and are not counted here.
 void sq_metrics_refused (sq_actor_kind_t actor);
-//  A notification attempt ended.
+//  rc, after counting a refusal by actor when rc is SQ_PROTO_MALFORMED:
+//  wrapped round an sq_wire_recv_* call, whose refusals all come back as
+//  SQ_PROTO_MALFORMED (already logged and counted in the actor's STATS).
+static inline int
+sq_metrics_refusal (int rc, sq_actor_kind_t actor)
+{
+    if (rc == SQ_PROTO_MALFORMED)
+        sq_metrics_refused (actor);
+    return rc;
+}
+//  A notice delivered or given up, or an attempt failed, on channel (what
+//  each result counts: sq_delivery_result_t).
 void sq_metrics_notification (sq_channel_kind_t channel, sq_delivery_result_t result);
 //  Writes the store writer holds that are not committed yet.
 void sq_metrics_store_pending (uint64_t pending);
-//  The dispatcher's pinger table, replaced whole (count at most
-//  SQ_METRICS_PINGERS_MAX; more are cut).
+//  The dispatcher's live pingers, the table replaced whole (count at most
+//  SQ_METRICS_PINGERS_MAX; more are cut).  With several dispatchers in one
+//  process (tests), the last call wins.
 void sq_metrics_pingers (const sq_metrics_pinger_t *pingers, size_t count);
 
 //  Readers.
 //  The registry's families in Prometheus text exposition format (those
 //  that do not need the store), with HELP and TYPE lines: the caller's to
-//  free.  broker/metrics_page.c adds the per-site families from the store.
+//  free; NULL out of memory.  broker/metrics_page.c adds the per-site
+//  families from the store.
 char *sq_metrics_text (void);
 //  Quantile q (0..1) of the schedule lag since start, in ms, read from the
-//  histogram's buckets (the upper bound of the bucket holding it); -1 when
-//  nothing was observed.  For the dispatcher's STATS and the benchmarks.
+//  histogram's buckets: the upper bound of the bucket holding it (no
+//  interpolation, so an upper estimate); when it lies beyond the last
+//  finite bound (60 s), that bound, as PromQL's histogram_quantile does;
+//  -1 when nothing was observed.  For the dispatcher's STATS and the
+//  benchmarks.
 double sq_metrics_lag_quantile (double q);
 //  Forget everything (tests).
 void sq_metrics_reset (void);
+
+//  For other pages of metrics (broker/metrics_page.c), on a buffer grown by
+//  sq_json_appendf (sq_json.h).  Each returns 0, or -1 out of memory.
+//  value as a label value, without its quotes: backslash, double quote
+//  and line feed escaped as the text format asks; a byte that is not part
+//  of valid UTF-8 written as '?'.
+int sq_metrics_append_label (char **text, size_t *length, const char *value);
+//  A family's "# HELP" and "# TYPE" lines (help must hold no backslash or
+//  line feed).
+int sq_metrics_append_family (char **text, size_t *length, const char *name, const char *type,
+                              const char *help);
 
 #ifdef __cplusplus
 }

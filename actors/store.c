@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -184,10 +185,34 @@ store_step (store_t *self, store_statement_t which)
 {
     sqlite3_stmt *statement = self->statement [which];
     int rc = sqlite3_step (statement);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         snprintf (self->error, sizeof (self->error), "%s", sqlite3_errmsg (self->db));
+        self->system_errno = sqlite3_system_errno (self->db);
+    }
     sqlite3_reset (statement);
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+//  A full disk shows as SQLITE_FULL, or as an I/O error whose errno says
+//  so (SQLite reports a -shm it cannot grow as SQLITE_IOERR_SHMSIZE).
+static store_fault_t
+s_fault_of (int rc, int system_errno)
+{
+    int primary = rc & 0xff;
+    if (primary == SQLITE_OK || primary == SQLITE_ROW || primary == SQLITE_DONE)
+        return STORE_FAULT_NONE;
+    if (primary == SQLITE_FULL || system_errno == ENOSPC || system_errno == EDQUOT)
+        return STORE_FAULT_SPACE;
+    if (primary == SQLITE_IOERR || primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN)
+        return STORE_FAULT_IO;
+    return STORE_FAULT_OTHER;
+}
+
+store_fault_t
+store_fault (store_t *self, int rc)
+{
+    assert (self);
+    return s_fault_of (rc, self->system_errno);
 }
 
 void
@@ -269,10 +294,12 @@ s_schema (store_t *self, const char *path, char *error, size_t error_size)
     return 0;
 }
 
-store_t *
-store_open_with_timeout (const char *data_dir, int busy_ms, char *error, size_t error_size)
+//  Open (see store_open_with_timeout); on failure *fault says whether the
+//  disk was to blame.
+static store_t *
+s_open (const char *data_dir, int busy_ms, store_fault_t *fault, char *error, size_t error_size)
 {
-    assert (data_dir);
+    *fault = STORE_FAULT_OTHER;
     if (s_make_folder (data_dir, error, error_size))
         return NULL;
     char path [PATH_MAX];
@@ -296,45 +323,127 @@ store_open_with_timeout (const char *data_dir, int busy_ms, char *error, size_t 
     }
     else
     if (errno != EEXIST) {
+        *fault = s_fault_of (SQLITE_CANTOPEN, errno);
         s_set_error (error, error_size, "cannot open %s: %s", path, strerror (errno));
         return NULL;
     }
 
     store_t *self = (store_t *) calloc (1, sizeof (store_t));
     assert (self);
+    self->data_dir = strdup (data_dir);
+    assert (self->data_dir);
     const char *step = "open";
-    if (sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+    int rc = sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READWRITE, NULL);
+    if (rc != SQLITE_OK)
         goto failed;
     sqlite3_busy_timeout (self->db, busy_ms);
     step = "switch to WAL";
     char mode [16] = "";
     sqlite3_stmt *statement;
-    if (sqlite3_prepare_v2 (self->db, "PRAGMA journal_mode=WAL", -1, &statement, NULL) == SQLITE_OK
-    &&  sqlite3_step (statement) == SQLITE_ROW)
+    //  The first read of a WAL file makes its -shm: on a full disk, this
+    //  is where the open fails.
+    rc = sqlite3_prepare_v2 (self->db, "PRAGMA journal_mode=WAL", -1, &statement, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step (statement)) == SQLITE_ROW) {
         snprintf (mode, sizeof (mode), "%s", (const char *) sqlite3_column_text (statement, 0));
+        rc = SQLITE_OK;
+    }
+    self->system_errno = sqlite3_system_errno (self->db);
     sqlite3_finalize (statement);
     if (strcasecmp (mode, "wal"))
         goto failed;
+    //  Keep -wal and -shm when the last connection closes: a store closed
+    //  on a full disk then opens again without new blocks (the -shm is
+    //  there, the WAL is reused from its start).
+    int persist = 1;
+    sqlite3_file_control (self->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     step = "set pragmas";
-    if (sqlite3_exec (self->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
-                      NULL, NULL, NULL) != SQLITE_OK)
+    if ((rc = sqlite3_exec (self->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
+                            NULL, NULL, NULL)) != SQLITE_OK)
         goto failed;
     if (s_schema (self, path, error, error_size)) {
+        //  The rollback may have cleared the code; the errno stays.
+        int code = sqlite3_extended_errcode (self->db);
+        *fault = s_fault_of (code == SQLITE_OK ? SQLITE_ERROR : code,
+                             sqlite3_system_errno (self->db));
         store_close (&self);
         return NULL;
     }
     step = "prepare statements";
     for (int index = 0; index < STMT_COUNT; index++)
-        if (sqlite3_prepare_v3 (self->db, s_statement_sql [index], -1, SQLITE_PREPARE_PERSISTENT,
-                                &self->statement [index], NULL) != SQLITE_OK)
+        if ((rc = sqlite3_prepare_v3 (self->db, s_statement_sql [index], -1,
+                                      SQLITE_PREPARE_PERSISTENT, &self->statement [index],
+                                      NULL)) != SQLITE_OK)
             goto failed;
     return self;
 
 failed:
+    if (self->db && !self->system_errno)
+        self->system_errno = sqlite3_system_errno (self->db);
+    *fault = s_fault_of (rc == SQLITE_OK ? SQLITE_IOERR : rc, self->system_errno);
     s_set_error (error, error_size, "cannot %s %s: %s", step, path,
                  self->db ? sqlite3_errmsg (self->db) : "out of memory");
     store_close (&self);
     return NULL;
+}
+
+//  Free the reserve (store_reserve_make) for a store that cannot open on a
+//  full disk.  true when there was one to free.
+static bool
+s_reserve_release (const char *data_dir)
+{
+    char path [PATH_MAX];
+    snprintf (path, sizeof (path), "%s/%s", data_dir, STORE_RESERVE_FILE);
+    return unlink (path) == 0;
+}
+
+store_t *
+store_open_with_timeout (const char *data_dir, int busy_ms, char *error, size_t error_size)
+{
+    assert (data_dir);
+    store_fault_t fault;
+    store_t *self = s_open (data_dir, busy_ms, &fault, error, error_size);
+    //  A full disk: SQLite cannot make the -shm of a store closed cleanly
+    //  (or finish a new one).  The reserve is there for this moment.
+    if (!self && fault == STORE_FAULT_SPACE && s_reserve_release (data_dir)) {
+        zsys_warning ("store: disk full at %s: released the reserve (%s, %d KiB) to open the "
+                      "store: %s", data_dir, STORE_RESERVE_FILE, STORE_RESERVE_BYTES / 1024,
+                      error);
+        self = s_open (data_dir, busy_ms, &fault, error, error_size);
+    }
+    if (!self && fault == STORE_FAULT_SPACE) {
+        size_t length = error ? strlen (error) : 0;
+        if (length < error_size)
+            s_set_error (error + length, error_size - length, " (the disk is full, and there "
+                         "is no %s left to free: make room in %s)", STORE_RESERVE_FILE, data_dir);
+    }
+    return self;
+}
+
+int
+store_reserve_make (const char *data_dir)
+{
+    assert (data_dir);
+    char path [PATH_MAX];
+    if (snprintf (path, sizeof (path), "%s/%s", data_dir, STORE_RESERVE_FILE) >= (int) sizeof (path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    struct stat info;
+    if (stat (path, &info) == 0 && info.st_size >= STORE_RESERVE_BYTES)
+        return 0;
+    int fd = open (path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -1;
+    //  Blocks really allocated (posix_fallocate writes them where the file
+    //  system cannot allocate), so that freeing them frees room.
+    int rc = posix_fallocate (fd, 0, STORE_RESERVE_BYTES);
+    close (fd);
+    if (rc) {
+        unlink (path);          //  half a reserve would only take room
+        errno = rc;
+        return -1;
+    }
+    return 0;
 }
 
 store_t *
@@ -353,6 +462,7 @@ store_close (store_t **self_p)
     for (int index = 0; index < STMT_COUNT; index++)
         sqlite3_finalize (self->statement [index]);
     sqlite3_close (self->db);     //  all statements finalized: never SQLITE_BUSY
+    free (self->data_dir);
     free (self);
     *self_p = NULL;
 }
@@ -360,6 +470,214 @@ store_close (store_t **self_p)
 
 //  ---------------------------------------------------------------------
 //  Synchronous helpers
+
+//  Sites given an id while the store could not be written.  One table per
+//  process, for one data_dir (a `run` has one): a reload gives such a site
+//  the same id again, the writer records it as soon as it can
+//  (store_provisional_write), and the next store_sync_sites that commits
+//  records the rest and empties the table.  The lock guards the table; a
+//  thread that also wants SQLite's write lock takes that one first, never
+//  the other way round.
+typedef struct {
+    uint64_t id;                //  the id given, above every id the store had
+    char *owner;                //  its owner, malloc'd ("" none)
+} provisional_t;
+
+static pthread_mutex_t s_provisional_lock = PTHREAD_MUTEX_INITIALIZER;
+static zhashx_t *s_provisional;         //  URL -> provisional_t *; NULL when empty
+static char *s_provisional_dir;         //  the data_dir it is for, malloc'd
+static uint64_t s_provisional_version;  //  bumped at each change of the table
+
+static void
+s_provisional_destroy (void **item_p)
+{
+    provisional_t *item = (provisional_t *) *item_p;
+    if (item) {
+        free (item->owner);
+        free (item);
+        *item_p = NULL;
+    }
+}
+
+//  Forget the table (called with the lock held).
+static void
+s_provisional_clear (void)
+{
+    if (s_provisional) {
+        zhashx_destroy (&s_provisional);
+        s_provisional_version++;
+    }
+    free (s_provisional_dir);
+    s_provisional_dir = NULL;
+}
+
+//  The id the table gives url in data_dir, or 0.
+static uint64_t
+s_provisional_id (const char *data_dir, const char *url)
+{
+    uint64_t id = 0;
+    pthread_mutex_lock (&s_provisional_lock);
+    if (s_provisional && streq (s_provisional_dir, data_dir)) {
+        provisional_t *item = (provisional_t *) zhashx_lookup (s_provisional, url);
+        id = item ? item->id : 0;
+    }
+    pthread_mutex_unlock (&s_provisional_lock);
+    return id;
+}
+
+//  The highest id the table gives in data_dir, or 0.
+static uint64_t
+s_provisional_max (const char *data_dir)
+{
+    uint64_t highest = 0;
+    pthread_mutex_lock (&s_provisional_lock);
+    if (s_provisional && streq (s_provisional_dir, data_dir))
+        for (provisional_t *item = (provisional_t *) zhashx_first (s_provisional); item;
+             item = (provisional_t *) zhashx_next (s_provisional))
+            if (item->id > highest)
+                highest = item->id;
+    pthread_mutex_unlock (&s_provisional_lock);
+    return highest;
+}
+
+int
+store_provisional_write (store_t *self, uint64_t applied, uint64_t *version)
+{
+    assert (self && version);
+    int rc = SQLITE_OK;
+    pthread_mutex_lock (&s_provisional_lock);
+    *version = s_provisional_version;
+    if (s_provisional && applied != s_provisional_version
+    &&  streq (s_provisional_dir, self->data_dir)) {
+        sqlite3_stmt *insert = self->statement [STMT_SITE_PROVISIONAL];
+        for (provisional_t *item = (provisional_t *) zhashx_first (s_provisional);
+             item && rc == SQLITE_OK; item = (provisional_t *) zhashx_next (s_provisional)) {
+            sqlite3_bind_int64 (insert, 1, (int64_t) item->id);
+            sqlite3_bind_text (insert, 2, (const char *) zhashx_cursor (s_provisional), -1,
+                               SQLITE_STATIC);
+            sqlite3_bind_text (insert, 3, item->owner, -1, SQLITE_STATIC);
+            sqlite3_bind_int (insert, 4, 1);
+            rc = store_step (self, STMT_SITE_PROVISIONAL);
+        }
+    }
+    pthread_mutex_unlock (&s_provisional_lock);
+    return rc;
+}
+
+//  The store could not be written: give each URL the id the store has for
+//  it, or else the one the table gives it, or else a new one above every
+//  id the store and the table hold (kept in the table).  0, or -1 when
+//  even reading fails.  *fresh counts the URLs the store does not have.
+static int
+s_sync_read_only (store_t *self, const char **urls, const char **owners, size_t count,
+                  uint64_t *ids_out, size_t *fresh)
+{
+    *fresh = 0;
+    sqlite3_stmt *statement = self->statement [STMT_SITE_ID_MAX];
+    int rc = sqlite3_step (statement);
+    int64_t highest = rc == SQLITE_ROW ? sqlite3_column_int64 (statement, 0) : 0;
+    sqlite3_reset (statement);
+    if (rc != SQLITE_ROW) {
+        snprintf (self->error, sizeof (self->error), "%s", sqlite3_errmsg (self->db));
+        return -1;
+    }
+    pthread_mutex_lock (&s_provisional_lock);
+    if (s_provisional_dir && !streq (s_provisional_dir, self->data_dir))
+        s_provisional_clear ();
+    if (!s_provisional) {
+        s_provisional = zhashx_new ();
+        assert (s_provisional);
+        zhashx_set_destructor (s_provisional, s_provisional_destroy);
+        s_provisional_dir = strdup (self->data_dir);
+        assert (s_provisional_dir);
+    }
+    for (provisional_t *item = (provisional_t *) zhashx_first (s_provisional); item;
+         item = (provisional_t *) zhashx_next (s_provisional))
+        if ((int64_t) item->id > highest)
+            highest = (int64_t) item->id;
+    statement = self->statement [STMT_SITE_ID];
+    for (size_t index = 0; rc != -1 && index < count; index++) {
+        sqlite3_bind_text (statement, 1, urls [index], -1, SQLITE_STATIC);
+        rc = sqlite3_step (statement);
+        uint64_t id = rc == SQLITE_ROW ? (uint64_t) sqlite3_column_int64 (statement, 0) : 0;
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            snprintf (self->error, sizeof (self->error), "%s: %s", urls [index],
+                      sqlite3_errmsg (self->db));
+            rc = -1;
+        }
+        sqlite3_reset (statement);
+        if (rc == -1 || id) {
+            if (ids_out)
+                ids_out [index] = id;
+            continue;
+        }
+        (*fresh)++;
+        provisional_t *item = (provisional_t *) zhashx_lookup (s_provisional, urls [index]);
+        if (!item) {
+            item = (provisional_t *) calloc (1, sizeof (provisional_t));
+            assert (item);
+            item->id = (uint64_t) ++highest;
+            zhashx_insert (s_provisional, urls [index], item);
+        }
+        free (item->owner);
+        item->owner = strdup (owners && owners [index] ? owners [index] : "");
+        assert (item->owner);
+        s_provisional_version++;
+        if (ids_out)
+            ids_out [index] = item->id;
+    }
+    if (zhashx_size (s_provisional) == 0)
+        s_provisional_clear ();
+    pthread_mutex_unlock (&s_provisional_lock);
+    return rc == -1 ? -1 : 0;
+}
+
+//  After a commit: record the table's sites the config no longer lists
+//  (inactive, so that their ids are never given to another URL), in their
+//  own transaction, then empty the table.  The write lock first, then the
+//  table's: the writer takes them in that order too (store_provisional_write
+//  runs inside its transaction), so neither waits on the other.
+static void
+s_provisional_retire (store_t *self)
+{
+    pthread_mutex_lock (&s_provisional_lock);
+    bool any = s_provisional && streq (s_provisional_dir, self->data_dir);
+    pthread_mutex_unlock (&s_provisional_lock);
+    if (!any)
+        return;
+    int rc = store_step (self, STMT_BEGIN);
+    pthread_mutex_lock (&s_provisional_lock);
+    if (s_provisional && streq (s_provisional_dir, self->data_dir)) {
+        sqlite3_stmt *insert = self->statement [STMT_SITE_PROVISIONAL];
+        for (provisional_t *item = (provisional_t *) zhashx_first (s_provisional);
+             item && rc == SQLITE_OK; item = (provisional_t *) zhashx_next (s_provisional)) {
+            sqlite3_bind_int64 (insert, 1, (int64_t) item->id);
+            sqlite3_bind_text (insert, 2, (const char *) zhashx_cursor (s_provisional), -1,
+                               SQLITE_STATIC);
+            sqlite3_bind_text (insert, 3, item->owner, -1, SQLITE_STATIC);
+            sqlite3_bind_int (insert, 4, 0);
+            rc = store_step (self, STMT_SITE_PROVISIONAL);
+        }
+    }
+    if (rc == SQLITE_OK)
+        rc = store_step (self, STMT_COMMIT);
+    if (rc == SQLITE_OK)
+        s_provisional_clear ();
+    pthread_mutex_unlock (&s_provisional_lock);
+    if (rc != SQLITE_OK) {
+        zsys_warning ("store: cannot yet record the sites given ids while the disk was full: "
+                      "%s (tried again at the next sync)", self->error);
+        store_rollback (self);
+    }
+}
+
+//  For qsort and bsearch of site ids (store_sync_sites).
+static int
+s_id_order (const void *one, const void *two)
+{
+    uint64_t first = *(const uint64_t *) one, second = *(const uint64_t *) two;
+    return (first > second) - (first < second);
+}
 
 int
 store_sync_sites (store_t *self, const char **urls, const char **owners, size_t count,
@@ -373,35 +691,143 @@ store_sync_sites (store_t *self, const char **urls, const char **owners, size_t 
                          index + 1, SQ_URL_MAX);
             return -1;
         }
+    //  Most syncs (every start, every reload) find most sites as they
+    //  were: each is read first and written only when it is new, its owner
+    //  changed or it was retired; then the active sites not listed are
+    //  retired.  Writing every row twice (retire all, upsert each) cost
+    //  about 20 us a site, 4 s at 200,000 sites; a read costs about 2 us.
+    uint64_t *ids = ids_out ? ids_out : (uint64_t *) calloc (count + 1, sizeof (uint64_t));
+    assert (ids);
+    sqlite3_stmt *known = NULL, *active = NULL, *retire = NULL;
     int rc = store_step (self, STMT_BEGIN);
-    if (rc == SQLITE_OK)
-        rc = store_step (self, STMT_SITES_RETIRE);
+    if (rc == SQLITE_OK
+    &&  (sqlite3_prepare_v2 (self->db, "SELECT id, owner, active FROM site WHERE url = ?1",
+                             -1, &known, NULL)
+    ||   sqlite3_prepare_v2 (self->db, "SELECT id FROM site WHERE active = 1", -1, &active,
+                             NULL)
+    ||   sqlite3_prepare_v2 (self->db, "UPDATE site SET active = 0 WHERE id = ?1", -1,
+                             &retire, NULL))) {
+        snprintf (self->error, sizeof (self->error), "%s", sqlite3_errmsg (self->db));
+        rc = sqlite3_errcode (self->db);
+    }
+    //  A new site gets the next id above every id the store has given and
+    //  every id given in memory, in the order of urls: the ids a read-only
+    //  sync gives (s_sync_read_only), so that processes that sync apart
+    //  (workers.mode processes), one able to write and one not, agree.
+    //  (Left to AUTOINCREMENT, an upsert that updates uses up an id too.)
+    int64_t next = 0;
+    if (rc == SQLITE_OK) {
+        sqlite3_stmt *statement = self->statement [STMT_SITE_ID_MAX];
+        rc = sqlite3_step (statement);
+        next = rc == SQLITE_ROW ? sqlite3_column_int64 (statement, 0) : 0;
+        if (rc == SQLITE_ROW)
+            rc = SQLITE_OK;
+        else {
+            snprintf (self->error, sizeof (self->error), "%s", sqlite3_errmsg (self->db));
+            self->system_errno = sqlite3_system_errno (self->db);
+        }
+        sqlite3_reset (statement);
+        uint64_t provisional_max = s_provisional_max (self->data_dir);
+        if ((int64_t) provisional_max > next)
+            next = (int64_t) provisional_max;
+    }
     sqlite3_stmt *upsert = self->statement [STMT_SITE_UPSERT];
     for (size_t index = 0; rc == SQLITE_OK && index < count; index++) {
         const char *owner = owners && owners [index] ? owners [index] : "";
+        sqlite3_bind_text (known, 1, urls [index], -1, SQLITE_STATIC);
+        rc = sqlite3_step (known);
+        bool same = rc == SQLITE_ROW && sqlite3_column_int (known, 2) == 1
+                 && streq ((const char *) sqlite3_column_text (known, 1), owner);
+        if (same)
+            ids [index] = (uint64_t) sqlite3_column_int64 (known, 0);
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+        sqlite3_reset (known);
+        if (same || rc != SQLITE_OK)
+            continue;
         sqlite3_bind_text (upsert, 1, urls [index], -1, SQLITE_STATIC);
         sqlite3_bind_text (upsert, 2, owner, -1, SQLITE_STATIC);
+        //  A site given an id in memory keeps it; a new one takes next + 1
+        //  (a site the store has keeps its own: the id bound is not used).
+        uint64_t provisional = s_provisional_id (self->data_dir, urls [index]);
+        int64_t offered = provisional ? (int64_t) provisional : next + 1;
+        sqlite3_bind_int64 (upsert, 3, offered);
         rc = sqlite3_step (upsert);
         if (rc == SQLITE_ROW) {
-            if (ids_out)
-                ids_out [index] = (uint64_t) sqlite3_column_int64 (upsert, 0);
+            int64_t id = sqlite3_column_int64 (upsert, 0);
+            ids [index] = (uint64_t) id;
+            if (!provisional && id == offered)
+                next++;
             rc = sqlite3_step (upsert);     //  run it to the end
         }
         if (rc == SQLITE_DONE)
             rc = SQLITE_OK;
-        else
+        else {
             snprintf (self->error, sizeof (self->error), "%s: %s", urls [index],
                       sqlite3_errmsg (self->db));
+            self->system_errno = sqlite3_system_errno (self->db);
+        }
         sqlite3_reset (upsert);
     }
+    //  Retire the active sites not listed (collected first: no writes to
+    //  the table under a running read of it).
+    if (rc == SQLITE_OK) {
+        uint64_t *listed = (uint64_t *) malloc ((count + 1) * sizeof (uint64_t));
+        assert (listed);
+        memcpy (listed, ids, count * sizeof (uint64_t));
+        qsort (listed, count, sizeof (uint64_t), s_id_order);
+        zlistx_t *gone = zlistx_new ();
+        assert (gone);
+        while ((rc = sqlite3_step (active)) == SQLITE_ROW) {
+            uint64_t id = (uint64_t) sqlite3_column_int64 (active, 0);
+            if (!bsearch (&id, listed, count, sizeof (uint64_t), s_id_order))
+                zlistx_add_end (gone, (void *) (uintptr_t) id);
+        }
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+        for (void *id = zlistx_first (gone); id && rc == SQLITE_OK; id = zlistx_next (gone)) {
+            sqlite3_bind_int64 (retire, 1, (int64_t) (uintptr_t) id);
+            rc = sqlite3_step (retire);
+            rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+            sqlite3_reset (retire);
+        }
+        if (rc != SQLITE_OK) {
+            snprintf (self->error, sizeof (self->error), "%s", sqlite3_errmsg (self->db));
+            self->system_errno = sqlite3_system_errno (self->db);
+        }
+        zlistx_destroy (&gone);
+        free (listed);
+    }
+    sqlite3_finalize (known);
+    sqlite3_finalize (active);
+    sqlite3_finalize (retire);
+    if (ids != ids_out)
+        free (ids);
     if (rc == SQLITE_OK)
         rc = store_step (self, STMT_COMMIT);
-    if (rc != SQLITE_OK) {
-        s_set_error (error, error_size, "cannot record the sites: %s", self->error);
-        store_rollback (self);
+    if (rc == SQLITE_OK) {
+        s_provisional_retire (self);
+        return 0;
+    }
+    s_set_error (error, error_size, "cannot record the sites: %s", self->error);
+    store_fault_t fault = store_fault (self, rc);
+    store_rollback (self);
+    if (fault != STORE_FAULT_SPACE && fault != STORE_FAULT_IO)
+        return -1;
+    //  The disk refuses writes: monitoring goes on with the ids it can give.
+    size_t fresh = 0;
+    if (s_sync_read_only (self, urls, owners, count, ids_out, &fresh)) {
+        s_set_error (error, error_size, "cannot record the sites, nor read them: %s",
+                     self->error);
         return -1;
     }
-    return 0;
+    size_t length = error ? strlen (error) : 0;
+    if (length < error_size && fresh)
+        s_set_error (error + length, error_size - length, "; ids read from the store, and %zu "
+                     "site%s new to it given ids in memory, recorded when the store can write "
+                     "again", fresh, fresh == 1 ? "" : "s");
+    else
+    if (length < error_size)
+        s_set_error (error + length, error_size - length, "; ids read from the store");
+    return 1;
 }
 
 int
@@ -720,4 +1146,39 @@ store_latest_alerts (store_t *self, void (*callback) (const sq_alert_t *alert, v
     assert (self && callback);
     return s_alert_rows (self, self->statement [STMT_ALERTS_LATEST], "the latest alerts",
                          callback, arg);
+}
+
+int
+store_health (const char *data_dir, bool *stale, int64_t *since_us, char *why, size_t why_size)
+{
+    assert (data_dir && stale && since_us);
+    *stale = false;
+    *since_us = 0;
+    if (why && why_size)
+        *why = '\0';
+    char path [PATH_MAX];
+    if (snprintf (path, sizeof (path), "%s/%s", data_dir, STORE_HEALTH_FILE) >= (int) sizeof (path))
+        return -1;
+    int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -1;
+    char text [STORE_HEALTH_BYTES + 1];
+    ssize_t size = pread (fd, text, STORE_HEALTH_BYTES, 0);
+    close (fd);
+    if (size < 0)
+        return -1;
+    text [size] = '\0';
+    //  "stale SINCE_US WHY\n" or "fresh\n", then NUL padding.
+    char *end = strchr (text, '\n');
+    if (end)
+        *end = '\0';
+    if (strncmp (text, "stale ", 6))
+        return 0;
+    char *rest = NULL;
+    long long since = strtoll (text + 6, &rest, 10);
+    *stale = true;
+    *since_us = since > 0 ? since : 0;
+    if (why && why_size)
+        snprintf (why, why_size, "%s", rest && *rest == ' ' ? rest + 1 : "");
+    return 0;
 }

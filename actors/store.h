@@ -57,10 +57,18 @@
 //  or a site and a region) on their primary keys, never scanned whole.
 //  Counters: results, alerts, changes = messages taken; flushes = transactions
 //  committed; malformed = frames refused; failed_writes = failed attempts to
-//  write (each logged with a site id; a transient failure keeps the batch
-//  for a retry); dropped = writes taken but never stored (a site the store
-//  does not know, a row the database refuses, a batch given up after
-//  repeated failures).  results + alerts + changes = stored + pending + dropped.
+//  write (each logged with a site id, but on a full disk the first and then
+//  one a minute; a transient failure keeps the batch for a retry); dropped
+//  = writes taken but never stored (a site the store does not know, a row
+//  the database refuses, a batch given up after repeated failures, and
+//  while flushes fail the oldest raw results held, dropped to keep the
+//  buffer within STORE_PENDING_MAX).  results + alerts + changes = stored
+//  + pending + dropped.  disk_full = 1 while flushes fail because the disk
+//  is full or refuses writes (the writer keeps the batch and retries,
+//  backing off to 8 s, for as long as it takes, never giving it up);
+//  stale_since = unix seconds of the first failed flush of the writes not
+//  yet stored, 0 while the store is up to date (also in STORE_HEALTH_FILE,
+//  for `squirrel status`).
 #define STORE_COUNTERS(C) \
     C (STORE, results,       "RESULTs taken") \
     C (STORE, alerts,        "ALERTs taken") \
@@ -69,7 +77,9 @@
     C (STORE, malformed,     "frames refused") \
     C (STORE, failed_writes, "failed write attempts, each logged") \
     C (STORE, pending,       "writes held, not yet committed") \
-    C (STORE, dropped,       "writes taken but never stored")
+    C (STORE, dropped,       "writes taken but never stored") \
+    C (STORE, disk_full,     "1 while flushes fail for a full (or failing) disk") \
+    C (STORE, stale_since,   "unix seconds since the store is behind, 0 up to date")
 
 typedef enum { STORE_COUNTERS (SQ_COUNTER_ENUM) STORE_COUNTER_COUNT } store_counter_t;
 
@@ -99,9 +109,30 @@ void store_close (store_t **self_p);
 //  Give every site a stable id by URL (insert if new), and record its owner.
 //  Sites no longer listed are marked inactive (kept for history), not deleted.
 //  owners, or any entry of it, may be NULL (no owner); ids_out may be NULL.
-//  Returns 0, or -1 with error.
+//  Returns 0, or -1 with error.  When the disk is full (or refuses writes)
+//  returns 1, with error saying why: a site the store knows gets its id
+//  from it, one it does not gets an id in memory above every id the store
+//  has given, the same id at every call in this process (so a reload
+//  keeps it), recorded in the store by the writer, or by the next call
+//  that can write, as soon as the disk takes writes again.  Owners and
+//  retirements are recorded at the next call that can write.
 int store_sync_sites (store_t *self, const char **urls, const char **owners, size_t count,
                       uint64_t *ids_out, char *error, size_t error_size);
+
+#define STORE_RESERVE_FILE  "store.reserve" //  in data_dir: room kept to open the store on
+                                            //  a full disk (store_open deletes it then)
+#define STORE_RESERVE_BYTES (256 * 1024)    //  its size: a -shm (32 KiB) and more
+#define STORE_HEALTH_FILE   "store.health"  //  in data_dir: is the store behind? (store_health)
+#define STORE_HEALTH_BYTES  512             //  its size, fixed: made while there is room,
+                                            //  then rewritten in place, so that a full
+                                            //  disk cannot stop it from saying so
+
+//  What the writer last said of the store in data_dir: *stale when writes
+//  are failing (held in memory, or lost), since *since_us (unix µs), and
+//  why.  0 (*stale false when up to date, or when no writer ever said), or
+//  -1 when the file cannot be read.
+int store_health (const char *data_dir, bool *stale, int64_t *since_us, char *why,
+                  size_t why_size);
 
 //  Current state of a site, for restoring the collector after a restart: 0 if
 //  found, -1 if not.  since_us is 0 when the state began at an unknown time.

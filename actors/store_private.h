@@ -60,8 +60,13 @@
     S (PRUNE,           "DELETE FROM result WHERE id IN" \
                         " (SELECT id FROM result WHERE at_us < ?1 ORDER BY at_us LIMIT ?2)") \
     S (SITES_RETIRE,    "UPDATE site SET active = 0 WHERE active = 1") \
-    S (SITE_UPSERT,     "INSERT INTO site (url, owner) VALUES (?1, ?2) ON CONFLICT (url)" \
+    S (SITE_UPSERT,     "INSERT INTO site (url, owner, id) VALUES (?1, ?2, ?3) ON CONFLICT (url)" \
                         " DO UPDATE SET owner = excluded.owner, active = 1 RETURNING id") \
+    S (SITE_ID,         "SELECT id FROM site WHERE url = ?1") \
+    S (SITE_ID_MAX,     "SELECT MAX (COALESCE ((SELECT MAX (id) FROM site), 0)," \
+                        " COALESCE ((SELECT seq FROM sqlite_sequence WHERE name = 'site'), 0))") \
+    S (SITE_PROVISIONAL, "INSERT INTO site (id, url, owner, active) SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS" \
+                        " (SELECT 1 FROM site WHERE id = ?1 OR url = ?2)") \
     S (SITE_STATE_GET,  "SELECT state, since_us FROM site WHERE id = ?1") \
     S (STATUS,          "WITH first AS MATERIALIZED (SELECT s.id AS site_id," \
                         "  (SELECT MIN (hour) FROM rollup WHERE site_id = s.id) AS hour," \
@@ -135,7 +140,35 @@ struct _store_t {
     sqlite3 *db;                            //  this connection
     sqlite3_stmt *statement [STMT_COUNT];   //  prepared once, reset after each use
     char error [256];                       //  text of the last failed step
+    int system_errno;                       //  errno under the last failed step (0 none)
+    char *data_dir;                         //  the folder it was opened in, malloc'd
 };
+
+//  What a failed write says about the disk, for the full-disk handling
+//  (docs/ARCHITECTURE.md, "Store", "A full disk").
+typedef enum {
+    STORE_FAULT_NONE,           //  no failure
+    STORE_FAULT_SPACE,          //  SQLITE_FULL, or ENOSPC / EDQUOT under an I/O error
+    STORE_FAULT_IO,             //  another I/O error, a read-only or unopenable file:
+                                //  the disk refuses writes, and may take them again later
+    STORE_FAULT_OTHER           //  anything else (busy, corrupt, a bug): not the disk
+} store_fault_t;
+
+//  Classify rc, the code of the last failed step of self (with its errno).
+store_fault_t store_fault (store_t *self, int rc);
+
+//  Record, in the writer's transaction, the sites store_sync_sites gave
+//  ids in memory (it could not write) that are not in the store yet.
+//  *applied is the table's version the caller last recorded; on SQLITE_OK
+//  *version is the one now recorded (keep it once the transaction
+//  commits).  SQLITE_OK or the error.
+int store_provisional_write (store_t *self, uint64_t applied, uint64_t *version);
+
+//  Make <data_dir>/store.reserve (STORE_RESERVE_BYTES) if it is missing
+//  and the disk has room: the space store_open frees to open the store on
+//  a full disk.  0 made or already there, -1 not (errno).
+int store_reserve_make (const char *data_dir);
+
 
 //  store_open with the time a statement waits for a lock before it fails
 //  with SQLITE_BUSY: readers wait longer than the writer, which retries.

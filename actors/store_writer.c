@@ -10,6 +10,25 @@
     database refuses is dropped alone; an error that spoils the whole
     transaction (busy, disk full, I/O) keeps the batch for a retry.
 
+    A full disk (or one that refuses writes) must not stop monitoring,
+    nor lose more than it has to.  A flush that fails for it keeps its
+    batch and is retried, backing off from STORE_FLUSH_MS to
+    S_RETRY_MAX_MS, for as long as it takes (a batch is given up only for
+    other errors, after S_FLUSH_ATTEMPTS).  Writes go on arriving and are
+    held, at most STORE_PENDING_MAX of them: past that, the oldest raw
+    result held is dropped for each new write (counted in dropped, logged
+    at the first and when writing resumes); alerts and state changes are
+    dropped only when nothing but them is held.  A raw result dropped is
+    marked, not moved; the array is compacted once S_EVICT_SLACK slots are
+    marked, so a drop costs little even with the buffer full.  The first
+    failure writes "stale" with its time and cause into
+    <data_dir>/store.health, a file of fixed size made at start and
+    rewritten in place (a full disk refuses new blocks, not old ones), for
+    `squirrel status`; the first commit after it writes "fresh".  On
+    start, and when writing resumes, the writer makes store.reserve if it
+    is missing (store_reserve_make): the room store_open frees to open
+    the store after a restart on a full disk.
+
     Pruning keeps the file's size bounded: raw results for
     retention_results_ms (24 h by default), hourly rollups (per site, and
     per site and region) for retention_rollups_ms (400 d), sites,
@@ -26,9 +45,14 @@
 #include "store_private.h"
 #include "sq_actor.h"
 #include "sq_wire.h"
+#include "sq_metrics.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define S_WRITER_BUSY_MS        1000    //  the writer waits less than readers, then retries later
 #define S_FLUSH_ATTEMPTS        10      //  failed flushes in a row before a batch is given up
@@ -40,6 +64,9 @@
 #define S_PRUNE_RETRY_MS        60000   //  after a failed prune
 #define S_PRUNE_KEYS            2000    //  rollup keys visited per prune slice, at most
 #define S_TOTAL_US_MAX          STORE_HOUR_US   //  one check's total_us as counted in a rollup
+#define S_EVICT_SLACK           (STORE_PENDING_MAX / 10)    //  slots of dropped results held
+                                //  before the pending array is compacted
+#define S_STALE_LOG_MS          60000   //  while the disk stays full, a reminder this often
 
 //  An ALERT or CHANGE as the store keeps it: the URL is already in the
 //  site row.
@@ -82,6 +109,7 @@ typedef struct {
 //  One write waiting for the next flush.
 typedef struct {
     sq_msg_type_t type;         //  SQ_MSG_RESULT, SQ_MSG_ALERT or SQ_MSG_CHANGE
+    bool evicted;               //  a RESULT dropped to make room (a full buffer): skipped
     union {
         sq_result_t result;     //  type RESULT: as decoded
         pending_alert_t alert;  //  type ALERT or CHANGE
@@ -97,14 +125,26 @@ typedef struct {
     uint64_t retention_rollups_ms;  //  rollup hours kept
     bool terminated;            //  $TERM received
     pending_write_t *pending;   //  writes not yet committed, in arrival order
-    size_t pending_count;       //  entries in use
+    size_t pending_count;       //  entries in use, evicted ones included
     size_t pending_size;        //  entries allocated
+    size_t pending_evicted;     //  entries in use that are evicted (pending_count minus
+                                //  these is what is held)
+    size_t evict_from;          //  no RESULT still held lies before this entry
     int64_t first_pending_at;   //  monotonic ms the oldest pending write arrived
     bool alert_pending;         //  an ALERT is pending: flush without waiting
     unsigned flush_failures;    //  failed flushes in a row of the current batch
     int64_t retry_at;           //  monotonic ms before which a failed batch is not retried
-    bool overflowing;           //  pending is full and new writes are being dropped
+    bool overflowing;           //  pending is full and writes are being dropped
     uint64_t overflow_dropped;  //  writes dropped since overflowing began
+    char *data_dir;             //  the store's folder, malloc'd
+    int health_fd;              //  STORE_HEALTH_FILE, open for rewriting in place; -1 none
+    int64_t stale_since;        //  unix µs of the first failed flush not yet made good,
+                                //  or read from STORE_HEALTH_FILE at start; 0 up to date
+    bool stale_logged;          //  a failure of this stale period that the disk is to
+                                //  blame for was logged
+    int64_t stale_log_at;       //  monotonic ms of the next reminder while it lasts
+    uint64_t provisional_version;   //  sites given ids in memory: the table's version
+                                    //  last committed (store_provisional_write)
     int64_t prune_at;           //  monotonic ms of the next automatic prune
     prune_t prune;              //  the prune pass under way, if any
     uint64_t counters [STORE_COUNTER_COUNT];    //  reported on STATS (store.h)
@@ -113,6 +153,52 @@ typedef struct {
 static const char *const s_counter_names [] = { STORE_COUNTERS (SQ_COUNTER_STRING) };
 
 static void s_pending_clear (self_t *self);
+
+//  Open STORE_HEALTH_FILE and give it its full size while there is room;
+//  take the stale time it holds (a run that stopped while the disk was
+//  full).
+static void
+s_health_open (self_t *self)
+{
+    char path [PATH_MAX];
+    snprintf (path, sizeof (path), "%s/%s", self->data_dir, STORE_HEALTH_FILE);
+    bool stale = false;
+    int64_t since = 0;
+    if (store_health (self->data_dir, &stale, &since, NULL, 0) == 0 && stale)
+        self->stale_since = since ? since : sq_wallclock_us ();
+    self->health_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    struct stat info;
+    int rc = self->health_fd < 0 ? errno
+           : fstat (self->health_fd, &info) ? errno
+           : info.st_size >= STORE_HEALTH_BYTES ? 0
+           : posix_fallocate (self->health_fd, 0, STORE_HEALTH_BYTES);
+    if (rc) {
+        zsys_warning ("store: cannot make %s: %s; should the disk fill, `squirrel status` "
+                      "will not say that the store is behind", path, strerror (rc));
+        if (self->health_fd >= 0)
+            close (self->health_fd);
+        self->health_fd = -1;
+    }
+}
+
+//  Say in STORE_HEALTH_FILE whether the store is behind, and why: the
+//  whole file rewritten in place, so it needs no new block.
+static void
+s_health_write (self_t *self, const char *why)
+{
+    char text [STORE_HEALTH_BYTES];
+    memset (text, 0, sizeof (text));
+    if (self->stale_since)
+        snprintf (text, sizeof (text), "stale %lld %s\n", (long long) self->stale_since, why);
+    else
+        snprintf (text, sizeof (text), "fresh\n");
+    if (self->health_fd < 0
+    ||  pwrite (self->health_fd, text, sizeof (text), 0) != (ssize_t) sizeof (text))
+        zsys_error ("store: cannot write in %s/%s that the store is %s: %s; `squirrel status` "
+                    "will not say so", self->data_dir, STORE_HEALTH_FILE,
+                    self->stale_since ? "behind" : "up to date",
+                    self->health_fd < 0 ? "the file could not be made at start" : strerror (errno));
+}
 
 static void
 s_self_destroy (self_t **self_p)
@@ -126,6 +212,9 @@ s_self_destroy (self_t **self_p)
     s_pending_clear (self);
     free (self->pending);
     free (self->prune.region);
+    if (self->health_fd >= 0)
+        close (self->health_fd);
+    free (self->data_dir);
     free (self);
     *self_p = NULL;
 }
@@ -136,6 +225,9 @@ s_self_new (zsock_t *pipe, const store_args_t *args, char *error, size_t error_s
     self_t *self = (self_t *) calloc (1, sizeof (self_t));
     assert (self);
     self->pipe = pipe;
+    self->health_fd = -1;
+    self->data_dir = strdup (args->data_dir);
+    assert (self->data_dir);
     self->retention_results_ms = args->retention_results_ms ? args->retention_results_ms
                                                             : STORE_DEFAULT_RESULTS_MS;
     self->retention_rollups_ms = args->retention_rollups_ms ? args->retention_rollups_ms
@@ -145,6 +237,11 @@ s_self_new (zsock_t *pipe, const store_args_t *args, char *error, size_t error_s
         s_self_destroy (&self);
         return NULL;
     }
+    s_health_open (self);
+    if (store_reserve_make (self->data_dir))
+        zsys_warning ("store: cannot keep %s/%s (%d KiB): %s; should the disk fill, a restart "
+                      "may not be able to open the store", self->data_dir, STORE_RESERVE_FILE,
+                      STORE_RESERVE_BYTES / 1024, strerror (errno));
     self->writes = zsock_new (ZMQ_PULL);
     assert (self->writes);
     //  No high-water mark: the collector must never block or drop because
@@ -338,26 +435,82 @@ s_pending_clear (self_t *self)
             self->pending [index].alert.regions = NULL;
         }
     self->pending_count = 0;
+    self->pending_evicted = 0;
+    self->evict_from = 0;
 }
 
 //  Drop every pending write, loudly.
 static void
 s_give_up (self_t *self, const char *why)
 {
+    size_t held = self->pending_count - self->pending_evicted;
     zsys_error ("store: GIVING UP on %zu writes (sites %llu .. %llu) after %u failed flushes, "
-                "their data is LOST: %s", self->pending_count,
+                "their data is LOST: %s", held,
                 (unsigned long long) s_site_of (&self->pending [0]),
                 (unsigned long long) s_site_of (&self->pending [self->pending_count - 1]),
                 self->flush_failures, why);
-    self->counters [STORE_dropped] += self->pending_count;
+    self->counters [STORE_dropped] += held;
     s_pending_clear (self);
     self->alert_pending = false;
     self->flush_failures = 0;
     self->retry_at = 0;
 }
 
+//  A flush committed after failures: the store is up to date again.
+static void
+s_caught_up (self_t *self, size_t written)
+{
+    int64_t seconds = (sq_wallclock_us () - self->stale_since) / 1000000;
+    zsys_warning ("store: writing again in %s after %lld s: %zu writes held were stored; the "
+                  "store is up to date", self->data_dir, (long long) (seconds > 0 ? seconds : 0),
+                  written);
+    self->stale_since = 0;
+    self->stale_logged = false;
+    self->counters [STORE_disk_full] = 0;
+    s_health_write (self, "");
+    //  The room for the next time, if there is room for it now.
+    store_reserve_make (self->data_dir);
+}
+
+//  A flush failed; fault says whether the disk is to blame.  Say so once
+//  (then once a minute while it lasts), and mark the store stale.
+static void
+s_fell_behind (self_t *self, store_fault_t fault, const char *why)
+{
+    bool disk = fault == STORE_FAULT_SPACE || fault == STORE_FAULT_IO;
+    self->counters [STORE_disk_full] = disk;
+    int64_t now = zclock_mono ();
+    size_t held = self->pending_count - self->pending_evicted;
+    char text [STORE_HEALTH_BYTES - 40];
+    snprintf (text, sizeof (text), "%s%s", fault == STORE_FAULT_SPACE ? "disk full: " : "", why);
+    //  The first failure marks the store stale; the first one the disk is
+    //  to blame for (maybe after a busy one) is logged, and is the cause
+    //  status shows.
+    bool first = !self->stale_since;
+    if (first)
+        self->stale_since = sq_wallclock_us ();
+    if (first || (disk && !self->stale_logged))
+        s_health_write (self, text);
+    if (disk && !self->stale_logged) {
+        self->stale_logged = true;
+        self->stale_log_at = now + S_STALE_LOG_MS;
+        zsys_error ("store: %s at %s: %s; monitoring goes on, history is buffered (at most %d "
+                    "writes, then the oldest raw results are dropped) and written when the disk "
+                    "takes writes again; `squirrel status` says the store is stale",
+                    fault == STORE_FAULT_SPACE ? "disk full" : "the disk refuses writes",
+                    self->data_dir, why, STORE_PENDING_MAX);
+    }
+    else
+    if (disk && now >= self->stale_log_at) {
+        self->stale_log_at = now + S_STALE_LOG_MS;
+        zsys_error ("store: still cannot write at %s (%s): %zu writes held, %llu dropped so far",
+                    self->data_dir, why, held, (unsigned long long) self->counters [STORE_dropped]);
+    }
+}
+
 //  Write every pending write in one transaction.  0, or -1 with the batch
-//  kept for a retry (or given up after S_FLUSH_ATTEMPTS failures in a row).
+//  kept for a retry (or, unless the disk is to blame, given up after
+//  S_FLUSH_ATTEMPTS failures in a row).
 static int
 s_flush (self_t *self)
 {
@@ -366,8 +519,14 @@ s_flush (self_t *self)
     store_t *store = self->store;
     uint64_t dropped = 0;
     const pending_write_t *failed = NULL;
+    uint64_t provisional = self->provisional_version;
     int rc = store_step (store, STMT_BEGIN);
+    //  Sites given ids while the store could not write, before their writes.
+    if (rc == SQLITE_OK)
+        rc = store_provisional_write (store, self->provisional_version, &provisional);
     for (size_t index = 0; rc == SQLITE_OK && index < self->pending_count; index++) {
+        if (self->pending [index].evicted)
+            continue;
         rc = s_apply (self, &self->pending [index], &dropped);
         if (rc != SQLITE_OK)
             failed = &self->pending [index];
@@ -375,6 +534,8 @@ s_flush (self_t *self)
     if (rc == SQLITE_OK)
         rc = store_step (store, STMT_COMMIT);
     if (rc == SQLITE_OK) {
+        size_t written = self->pending_count - self->pending_evicted;
+        self->provisional_version = provisional;
         self->counters [STORE_flushes]++;
         self->counters [STORE_dropped] += dropped;
         s_pending_clear (self);
@@ -382,15 +543,18 @@ s_flush (self_t *self)
         self->flush_failures = 0;
         self->retry_at = 0;
         if (self->overflowing) {
-            zsys_error ("store: writing again; %llu writes were dropped while the queue was full",
+            zsys_error ("store: writing again; %llu writes were dropped while the buffer was full",
                         (unsigned long long) self->overflow_dropped);
             self->overflowing = false;
             self->overflow_dropped = 0;
         }
+        if (self->stale_since)
+            s_caught_up (self, written);
         return 0;
     }
     char why [sizeof (store->error)];
     snprintf (why, sizeof (why), "%s", store->error);
+    store_fault_t fault = store_fault (store, rc);
     store_rollback (store);
     self->counters [STORE_failed_writes]++;
     self->flush_failures++;
@@ -399,18 +563,55 @@ s_flush (self_t *self)
     if (delay > S_RETRY_MAX_MS)
         delay = S_RETRY_MAX_MS;
     self->retry_at = zclock_mono () + delay;
-    if (failed)
+    bool disk = fault == STORE_FAULT_SPACE || fault == STORE_FAULT_IO;
+    size_t held = self->pending_count - self->pending_evicted;
+    //  On a full disk every retry fails alike: s_fell_behind says it, not
+    //  a line per attempt.
+    if (!disk && failed)
         zsys_error ("store: write of a %s for site %llu failed (batch of %zu kept, attempt %u "
                     "of %u): %s", sq_msg_type_name (failed->type),
-                    (unsigned long long) s_site_of (failed), self->pending_count,
+                    (unsigned long long) s_site_of (failed), held,
                     self->flush_failures, S_FLUSH_ATTEMPTS, why);
     else
+    if (!disk)
         zsys_error ("store: flush of %zu writes (sites %llu ..) failed (kept, attempt %u of %u): %s",
-                    self->pending_count, (unsigned long long) s_site_of (&self->pending [0]),
+                    held, (unsigned long long) s_site_of (&self->pending [0]),
                     self->flush_failures, S_FLUSH_ATTEMPTS, why);
-    if (self->flush_failures >= S_FLUSH_ATTEMPTS)
+    s_fell_behind (self, fault, why);
+    if (!disk && self->flush_failures >= S_FLUSH_ATTEMPTS)
         s_give_up (self, why);
     return -1;
+}
+
+//  Make room for one write in a full buffer: drop the oldest raw result
+//  held.  false when nothing but alerts and changes is held.
+static bool
+s_evict_oldest_result (self_t *self)
+{
+    for (size_t index = self->evict_from; index < self->pending_count; index++) {
+        pending_write_t *write = &self->pending [index];
+        if (write->type == SQ_MSG_RESULT && !write->evicted) {
+            write->evicted = true;
+            self->pending_evicted++;
+            self->evict_from = index + 1;
+            return true;
+        }
+    }
+    self->evict_from = self->pending_count;
+    return false;
+}
+
+//  Squeeze the evicted entries out of pending, keeping the order.
+static void
+s_compact (self_t *self)
+{
+    size_t kept = 0;
+    for (size_t index = 0; index < self->pending_count; index++)
+        if (!self->pending [index].evicted)
+            self->pending [kept++] = self->pending [index];
+    self->pending_count = kept;
+    self->pending_evicted = 0;
+    self->evict_from = 0;
 }
 
 //  Take one message off the socket into pending.
@@ -418,11 +619,11 @@ static void
 s_take_one (self_t *self)
 {
     sq_msg_t msg;
-    if (sq_wire_recv_expect (self->writes, NULL, NULL, &msg,
+    if (sq_metrics_refusal (sq_wire_recv_expect (self->writes, NULL, NULL, &msg,
                              SQ_WIRE_TYPE (SQ_MSG_RESULT) | SQ_WIRE_TYPE (SQ_MSG_ALERT)
                              | SQ_WIRE_TYPE (SQ_MSG_CHANGE),
-                             "store: dropped a frame from the collector", &self->counters [STORE_malformed])
-        != SQ_PROTO_OK)
+                             "store: dropped a frame from the collector", &self->counters [STORE_malformed]),
+                            SQ_ACTOR_STORE) != SQ_PROTO_OK)
         return;
     //  CHANGE is ALERT without its seq: one form from here on.
     if (msg.type == SQ_MSG_CHANGE) {
@@ -432,6 +633,7 @@ s_take_one (self_t *self)
     uint64_t site_id = msg.type == SQ_MSG_RESULT ? msg.result.site_id : msg.alert.site_id;
     if (site_id > INT64_MAX || (msg.type == SQ_MSG_ALERT && msg.alert.seq > INT64_MAX)) {
         self->counters [STORE_malformed]++;
+        sq_metrics_refused (SQ_ACTOR_STORE);
         zsys_warning ("store: dropped a frame from the collector: site id or seq beyond the "
                       "store's range");
         return;
@@ -443,27 +645,45 @@ s_take_one (self_t *self)
         self->counters [STORE_alerts]++;
     else
         self->counters [STORE_changes]++;
-    if (self->pending_count == STORE_PENDING_MAX) {
+    if (self->pending_count - self->pending_evicted == STORE_PENDING_MAX) {
+        //  Full: the oldest raw result goes, so that the newest history and
+        //  every alert are kept; only with no raw result left is the new
+        //  write itself dropped.
+        bool room = s_evict_oldest_result (self);
         if (!self->overflowing)
-            zsys_error ("store: %d writes waiting and flushes are failing: dropping new writes "
-                        "(first: %s for site %llu) until a flush succeeds", STORE_PENDING_MAX,
-                        sq_msg_type_name (msg.type), (unsigned long long) site_id);
+            zsys_error ("store: %d writes held and flushes are failing: dropping %s (first: a "
+                        "%s for site %llu) until a flush succeeds", STORE_PENDING_MAX,
+                        room ? "the oldest raw results held" : "new writes",
+                        room ? "RESULT" : sq_msg_type_name (msg.type),
+                        (unsigned long long) (room ? s_site_of (&self->pending [self->evict_from - 1])
+                                                   : site_id));
+        else
+        if (!room && msg.type != SQ_MSG_RESULT)
+            zsys_error ("store: buffer full of alerts and changes: a %s for site %llu is "
+                        "dropped", sq_msg_type_name (msg.type), (unsigned long long) site_id);
         self->overflowing = true;
         self->overflow_dropped++;
         self->counters [STORE_dropped]++;
-        return;
+        if (!room)
+            return;
     }
     if (self->pending_count == self->pending_size) {
-        self->pending_size = self->pending_size * 2 < STORE_PENDING_MAX
-                           ? self->pending_size * 2 : STORE_PENDING_MAX;
-        self->pending = (pending_write_t *) realloc (self->pending,
-                                                     self->pending_size * sizeof (pending_write_t));
-        assert (self->pending);
+        if (self->pending_evicted)
+            s_compact (self);
+        else {
+            size_t most = STORE_PENDING_MAX + S_EVICT_SLACK;
+            self->pending_size = self->pending_size * 2 < most ? self->pending_size * 2 : most;
+            self->pending = (pending_write_t *) realloc (self->pending,
+                                                         self->pending_size
+                                                         * sizeof (pending_write_t));
+            assert (self->pending);
+        }
     }
     if (self->pending_count == 0)
         self->first_pending_at = zclock_mono ();
     pending_write_t *write = &self->pending [self->pending_count++];
     write->type = msg.type;
+    write->evicted = false;
     if (msg.type == SQ_MSG_RESULT)
         write->result = msg.result;
     else {
@@ -758,7 +978,8 @@ s_handle_pipe (self_t *self)
         self->terminated = true;
     else
     if (streq (command, SQ_CMD_STATS)) {
-        self->counters [STORE_pending] = self->pending_count;
+        self->counters [STORE_pending] = self->pending_count - self->pending_evicted;
+        self->counters [STORE_stale_since] = (uint64_t) (self->stale_since / 1000000);
         sq_actor_send_counters (self->pipe, s_counter_names, self->counters, STORE_COUNTER_COUNT);
     }
     else
@@ -832,6 +1053,7 @@ store_actor (zsock_t *pipe, void *args)
         if (which == self->writes)
             s_handle_writes (self, false);
         s_handle_timers (self);
+        sq_metrics_store_pending (self->pending_count - self->pending_evicted);
     }
     if (self) {
         //  A clean stop loses nothing that reached the socket: the senders

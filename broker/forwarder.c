@@ -1,5 +1,6 @@
 /*  forwarder.c: see forwarder.h. */
 #include "forwarder.h"
+#include "sq_metrics.h"
 
 #include <string.h>
 
@@ -99,6 +100,7 @@ s_handle_watchers (self_t *self)
     size_t size = zframe_size (frame);
     if (more || size == 0 || data [0] > 1 || memchr (data + 1, 0, size - 1)) {
         self->counters [FORWARDER_malformed]++;
+        sq_metrics_refused (SQ_ACTOR_FORWARDER);
         zsys_warning ("forwarder: dropped a frame from a watcher: not a subscription");
         while (more) {
             zframe_destroy (&frame);

@@ -43,6 +43,7 @@ struct _http_server_t {
     size_t page_site_count;     //  entries in page_sites
     atomic_bool stopping;       //  set by destroy: feeds end
     unsigned port;              //  bound
+    bool loopback;              //  listening on a loopback address: reads are open
 };
 
 //  One request while libmicrohttpd reads it.
@@ -67,6 +68,9 @@ typedef struct {
 
 //  --------------------------------------------------------------------------
 //  Answers
+
+static char **s_copy_list (const char *const *items, size_t count);
+static void s_free_list (char **items, size_t count);
 
 static enum MHD_Result
 s_reply (struct MHD_Connection *connection, unsigned status, const char *content_type,
@@ -138,6 +142,20 @@ s_authorised (http_server_t *self, struct MHD_Connection *connection, enum MHD_R
                    given ? "the bearer token is wrong"
                          : "writes need 'Authorization: Bearer TOKEN' (the token in http.token_file)");
     return -1;
+}
+
+
+//  On loopback, anyone who can reach the server is on this host: reads
+//  are open.  On any other address the status page is what is public (it
+//  shows only status_page.sites); the API's reads, the feed and /metrics
+//  name every site, so they need the token too (Prometheus sends it with
+//  `authorization: { credentials_file: ... }`).  0 when the read may go on.
+static int
+s_reader_refused (http_server_t *self, struct MHD_Connection *connection, enum MHD_Result *rc)
+{
+    if (self->loopback)
+        return 0;
+    return s_authorised (self, connection, rc);
 }
 
 
@@ -360,7 +378,12 @@ s_body_check (struct MHD_Connection *connection, request_t *request, enum MHD_Re
         else
             snprintf (message, sizeof (message), "expected a JSON object such as "
                       "{\"url\": \"https://example.com/\"}");
-        snprintf (where, sizeof (where), "body:%d:%d", root ? 1 : why.line, root ? 1 : why.column);
+        //  No body: nothing was parsed, and why is not set.
+        if (!request->body)
+            snprintf (where, sizeof (where), "body");
+        else
+            snprintf (where, sizeof (where), "body:%d:%d", root ? 1 : why.line,
+                      root ? 1 : why.column);
         json_decref (root);
         *rc = s_json (connection, MHD_HTTP_BAD_REQUEST, api_error_json (message, where));
         return -1;
@@ -406,6 +429,9 @@ s_api (http_server_t *self, struct MHD_Connection *connection, const char *path,
        const char *method, request_t *request)
 {
     bool get = strcmp (method, "GET") == 0 || strcmp (method, "HEAD") == 0;
+    enum MHD_Result refused;
+    if (strcmp (path, "feed") == 0 && get && s_reader_refused (self, connection, &refused))
+        return refused;
     if (strcmp (path, "feed") == 0)
         return get ? s_feed (self, connection) : s_method_not_allowed (connection, "GET");
     if (strcmp (path, "sites") == 0 && strcmp (method, "POST") == 0)
@@ -431,6 +457,8 @@ s_api (http_server_t *self, struct MHD_Connection *connection, const char *path,
         return s_error (connection, MHD_HTTP_NOT_FOUND, "no such API path");
     if (!get)
         return s_method_not_allowed (connection, strcmp (path, "sites") == 0 ? "GET, POST" : "GET");
+    if (s_reader_refused (self, connection, &refused))
+        return refused;
 
     char error [256];
     store_t *store = store_open (self->data_dir, error, sizeof (error));
@@ -487,25 +515,37 @@ s_route (http_server_t *self, struct MHD_Connection *connection, const char *url
         return s_error (connection, MHD_HTTP_NOT_FOUND, "not found");
     if (!get)
         return s_method_not_allowed (connection, "GET");
+    enum MHD_Result rc;
+    if (strcmp (url, "/metrics") == 0 && s_reader_refused (self, connection, &rc))
+        return rc;
     char error [256];
     store_t *store = store_open (self->data_dir, error, sizeof (error));
     if (!store)
         return s_error (connection, MHD_HTTP_SERVICE_UNAVAILABLE, error);
     int64_t now_us = zclock_time () * 1000;
-    enum MHD_Result rc;
-    if (strcmp (url, "/metrics") == 0)
-        rc = s_reply (connection, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
-                      metrics_page_render (store, now_us));
+    if (strcmp (url, "/metrics") == 0) {
+        //  An empty page would read as "no sites": say it failed.
+        char *page = metrics_page_render (store, now_us);
+        rc = page ? s_reply (connection, MHD_HTTP_OK, METRICS_PAGE_CONTENT_TYPE, page)
+                  : s_error (connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                             "metrics: the store could not be read");
+    }
     else {
+        //  A copy of the page's choice: a long render holds no lock.
         pthread_mutex_lock (&self->page_lock);
+        char *title = strdup (self->page_title);
+        size_t count = self->page_site_count;
+        char **sites = s_copy_list ((const char *const *) self->page_sites, count);
+        pthread_mutex_unlock (&self->page_lock);
         status_page_options_t options = {
-            .title = self->page_title,
-            .sites = (const char *const *) self->page_sites,
-            .site_count = self->page_site_count
+            .title = title, .sites = (const char *const *) sites, .site_count = count
         };
         char *page = status_page_render (store, &options, now_us);
-        pthread_mutex_unlock (&self->page_lock);
-        rc = s_reply (connection, MHD_HTTP_OK, "text/html; charset=utf-8", page);
+        free (title);
+        s_free_list (sites, count);
+        rc = page ? s_reply (connection, MHD_HTTP_OK, "text/html; charset=utf-8", page)
+                  : s_error (connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                             "status page: the store could not be read");
     }
     store_close (&store);
     return rc;
@@ -636,6 +676,15 @@ http_server_new (const http_server_args_t *args, char *error, size_t error_size)
     self->page_site_count = args->page_sites ? args->page_site_count : 0;
     atomic_init (&self->stopping, false);
 
+    if (address->ai_family == AF_INET) {
+        const struct sockaddr_in *inet = (const struct sockaddr_in *) address->ai_addr;
+        self->loopback = (ntohl (inet->sin_addr.s_addr) >> 24) == 127;
+    }
+    else
+    if (address->ai_family == AF_INET6) {
+        const struct sockaddr_in6 *inet6 = (const struct sockaddr_in6 *) address->ai_addr;
+        self->loopback = IN6_IS_ADDR_LOOPBACK (&inet6->sin6_addr);
+    }
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD
                    | MHD_USE_ERROR_LOG;
     if (address->ai_family == AF_INET6)

@@ -1,6 +1,7 @@
 /*  snapshot.c: see snapshot.h. */
 #include "snapshot.h"
 #include "sq_wire.h"
+#include "sq_metrics.h"
 #include "store.h"
 
 #include <string.h>
@@ -69,6 +70,7 @@ s_handle_router (self_t *self)
                                       SQ_WIRE_TYPE (SQ_MSG_FETCH),
                                       "snapshot: dropped a frame from a watcher",
                                       &self->counters [SNAPSHOT_malformed]);
+        sq_metrics_refusal (rc, SQ_ACTOR_SNAPSHOT);
         if (rc == SQ_WIRE_INTERRUPTED)
             return;
         if (rc == SQ_PROTO_OK)

@@ -16,6 +16,7 @@
 */
 #include "sq_keys.h"
 #include "sq_actor.h"
+#include "sq_metrics.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -749,6 +750,7 @@ s_handle_request (auth_t *self)
     if (!mechanism || !s_frame_is (version, "1.0")
     ||  (is_curve && (zmsg_size (request) != FRAMES || zframe_size (credentials) != 32))) {
         self->counters [AUTH_malformed]++;
+        sq_metrics_refused (SQ_ACTOR_AUTH);
         zsys_warning ("auth: malformed ZAP request (%zu frames, mechanism '%s') from '%s'",
                       zmsg_size (request), mechanism_text, address_text);
         s_reply (self, request_id, "500", "malformed ZAP request", "");

@@ -10,6 +10,7 @@
     commits).
 */
 #include "commands.h"
+#include "hub_api.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -64,7 +65,7 @@ s_actor (int argc, char **argv)
         return EXIT_USAGE;
     }
     char error [1024];
-    config_t *config = config_load (argv [optind + 1], error, sizeof (error));
+    config_t *config = hub_config_load (argv [optind + 1], error, sizeof (error));
     if (!config) {
         fprintf (stderr, "squirrel actor %s: %s\n", part, error);
         return EXIT_USAGE;

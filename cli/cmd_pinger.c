@@ -11,6 +11,7 @@
 */
 #include "commands.h"
 #include "pinger.h"
+#include "service.h"
 #include "sq_keys.h"
 #include "topology.h"
 
@@ -184,9 +185,18 @@ s_pinger (int argc, char **argv)
         zsys_info ("squirrel pinger: %ld pinger(s) named %s%s, region '%s', key %s, "
                    "connecting to %s and %s", pingers, id, pingers > 1 ? "-N" : "", region,
                    fingerprint, jobs, results);
+    if (ok) {
+        //  Ready once started, not once the hub answers: a node waits for
+        //  its hub as long as it takes, reconnecting by itself.
+        char status [128];
+        snprintf (status, sizeof (status), "%ld pinger(s), region '%s', hub %s", pingers, region,
+                  connect);
+        service_ready (status);
+    }
     while (ok && !cli_stop_requested)
         zclock_sleep (100);
     zsys_info ("squirrel pinger: stopping");
+    service_stopping ();
     for (long index = 0; index < pingers; index++)
         zactor_destroy (&actors [index]);
     free (actors);

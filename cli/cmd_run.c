@@ -20,6 +20,9 @@
 */
 #include "commands.h"
 #include "config.h"
+#include "http_server.h"
+#include "hub_api.h"
+#include "service.h"
 #include "store.h"
 #include "topology.h"
 
@@ -57,7 +60,7 @@ static const char s_usage [] =
 int
 cli_assign_ids (config_t *config)
 {
-    char error [512];
+    char error [1024];
     store_t *store = store_open (config->data_dir, error, sizeof (error));
     if (!store) {
         zsys_error ("squirrel run: %s", error);
@@ -73,11 +76,18 @@ cli_assign_ids (config_t *config)
         owners [index] = config->sites [index].owner;
     }
     int rc = store_sync_sites (store, urls, owners, count, ids, error, sizeof (error));
-    if (rc)
+    //  1: the disk is full (or refuses writes), and the ids came from
+    //  reading the store (store.h): monitoring goes on without history.
+    if (rc == 1)
+        zsys_warning ("store: disk full at %s: %s; monitoring goes on, history is buffered "
+                      "(at most %d writes) and written when the disk has room again",
+                      config->data_dir, error, STORE_PENDING_MAX);
+    if (rc < 0)
         zsys_error ("squirrel run: %s", error);
     else
         for (size_t index = 0; index < count; index++)
             config->sites [index].id = ids [index];
+    rc = rc < 0 ? -1 : 0;
     free (urls);
     free (owners);
     free (ids);
@@ -146,7 +156,7 @@ config_t *
 cli_reload (config_t *current, topology_t *topology)
 {
     char error [1024];
-    config_t *fresh = config_load (current->path, error, sizeof (error));
+    config_t *fresh = hub_config_load (current->path, error, sizeof (error));
     if (!fresh) {
         zsys_error ("squirrel run: reload refused, keeping the running config: %s", error);
         return current;
@@ -156,9 +166,14 @@ cli_reload (config_t *current, topology_t *topology)
     ||  !s_same_text (fresh->feed, current->feed)
     ||  !s_same_text (fresh->listen, current->listen)
     ||  !s_same_text (fresh->keys, current->keys) || fresh->heartbeat_ms != current->heartbeat_ms
-    ||  fresh->pingers != current->pingers || fresh->processes != current->processes)
-        zsys_warning ("squirrel run: changes to data_dir, feed, listen, keys, heartbeat and "
-                      "workers take effect at the next start; the sites are reloaded now");
+    ||  fresh->pingers != current->pingers || fresh->processes != current->processes
+    ||  !s_same_text (fresh->http_listen, current->http_listen)
+    ||  !s_same_text (fresh->http_token_file, current->http_token_file)
+    ||  fresh->retention_results_ms != current->retention_results_ms
+    ||  fresh->retention_rollups_ms != current->retention_rollups_ms)
+        zsys_warning ("squirrel run: changes to data_dir, feed, listen, keys, heartbeat, "
+                      "workers, http and retention take effect at the next start; the sites "
+                      "are reloaded now");
     //  The notifier read its settings at start; owners and sites reload.
     const notifier_settings_t *was = &current->notify, *now = &fresh->notify;
     if (!s_same_text (was->smtp_url, now->smtp_url) || !s_same_text (was->smtp_from, now->smtp_from)
@@ -366,6 +381,26 @@ s_check_feed (const char *feed)
     return 0;
 }
 
+//  The HTTP server of config (http.listen), logging its address.
+static http_server_t *
+s_http_start (const config_t *config, const char *feed, const char *changes, char *why,
+              size_t why_size)
+{
+    http_server_args_t args = {
+        .listen = config->http_listen, .token_file = config->http_token_file,
+        .data_dir = config->data_dir, .feed = feed, .changes = changes,
+        .page_title = config->page_title,
+        .page_sites = (const char *const *) config->page_sites,
+        .page_site_count = config->page_site_count
+    };
+    http_server_t *http = http_server_new (&args, why, why_size);
+    if (http)
+        zsys_info ("squirrel run: status page at http://%s/ (API under /api/v1, metrics at "
+                   "/metrics%s)", config->http_listen,
+                   config->http_token_file ? "" : "; writes off: no http.token_file");
+    return http;
+}
+
 static int
 s_run (int argc, char **argv)
 {
@@ -436,10 +471,28 @@ s_run (int argc, char **argv)
         return EXIT_USAGE;
     }
     cli_catch_signals (true);
+    //  Now that data_dir is ours: the sites added through the API too.
+    config_t *with_api = hub_config_load (config->path, error, sizeof (error));
+    if (!with_api) {
+        fprintf (stderr, "squirrel run: %s\n", error);
+        s_unlock_folder (&lock);
+        config_destroy (&config);
+        return EXIT_USAGE;
+    }
+    config_destroy (&config);
+    config = with_api;
+    cli_topology_args (&args, config);      //  its strings are the new config's
     if (cli_assign_ids (config)) {
         s_unlock_folder (&lock);
         config_destroy (&config);
         return 1;
+    }
+    if (config->processes && config->http_listen) {
+        fprintf (stderr, "squirrel run: %s: http: is served with workers.mode threads only "
+                 "(processes mode has no HTTP server yet): remove one of the two\n", config->path);
+        s_unlock_folder (&lock);
+        config_destroy (&config);
+        return EXIT_USAGE;
     }
     if (config->processes) {
         //  Every actor a child process; this one only supervises, holding
@@ -451,9 +504,27 @@ s_run (int argc, char **argv)
         config_destroy (&config);
         return rc;
     }
+    //  The HTTP server's address first: a newcomer's first look.  It
+    //  reads the store and the feed only, so it may start before the actors.
+    hub_api_t *changes = NULL;
+    http_server_t *http = NULL;
+    if (config->http_listen) {
+        changes = hub_api_new ();
+        char why [512];
+        http = s_http_start (config, args.feed, hub_api_endpoint (changes), why, sizeof (why));
+        if (!http) {
+            fprintf (stderr, "squirrel run: %s\n", why);
+            hub_api_destroy (&changes);
+            s_unlock_folder (&lock);
+            config_destroy (&config);
+            return 1;
+        }
+    }
     topology_t *topology = topology_new (&args);
     if (!topology || cli_hand_sites (topology, config)) {
         fprintf (stderr, "squirrel run: could not start (see the log above)\n");
+        http_server_destroy (&http);
+        hub_api_destroy (&changes);
         topology_destroy (&topology);
         s_unlock_folder (&lock);
         config_destroy (&config);
@@ -465,14 +536,38 @@ s_run (int argc, char **argv)
     if (config->listen)
         zsys_info ("squirrel run: pinger nodes connect to %s (CURVE; keys in %s, allowed "
                    "public keys in %s/allowed)", config->listen, config->keys, config->keys);
+    char status [128];
+    snprintf (status, sizeof (status), "monitoring %zu sites", config->site_count);
+    service_ready (status);
+    zpoller_t *poller = changes ? zpoller_new (hub_api_socket (changes), NULL) : NULL;
     while (!cli_stop_requested) {
-        zclock_sleep (100);
+        if (poller) {
+            if (zpoller_wait (poller, 100))
+                hub_api_handle (changes, &config, topology);
+        }
+        else
+            zclock_sleep (100);
         if (cli_reload_requested) {
             cli_reload_requested = 0;
+            service_reloading ();
+            //  A refused reload hands back the running config itself.
+            uintptr_t was = (uintptr_t) config;
             config = cli_reload (config, topology);
+            snprintf (status, sizeof (status), "monitoring %zu sites%s", config->site_count,
+                      (uintptr_t) config == was ? "; reload refused (see the log)" : "");
+            service_ready (status);
+            if (http)
+                http_server_set_page (http, config->page_title,
+                                      (const char *const *) config->page_sites,
+                                      config->page_site_count);
         }
     }
     zsys_info ("squirrel run: stopping");
+    service_stopping ();
+    //  No more changes: the HTTP server goes before the actors.
+    http_server_destroy (&http);
+    zpoller_destroy (&poller);
+    hub_api_destroy (&changes);
     char *stats = topology_stats (topology);
     topology_destroy (&topology);
     topology_log_counters ("squirrel run: stopped; counters at stop:", stats);

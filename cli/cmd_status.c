@@ -2,7 +2,9 @@
     store: state, uptime over 24 h, 7 d and 30 d, last check and reason,
     and for a site checked from regions each region's latest verdict, or
     "unavailable" when that verdict no longer counts.  Reads the store
-    beside a running `squirrel run` (SQLite WAL).
+    beside a running `squirrel run` (SQLite WAL).  When the store writer
+    says (store_health) that the store is behind, a full disk say, a first
+    line says since when: what follows may be out of date.
 */
 #include "commands.h"
 #include "config.h"
@@ -17,9 +19,11 @@
 #include <jansson.h>
 #include <unistd.h>
 #include <string.h>
+#include <time.h>
 
 static const char s_usage [] =
     "usage: squirrel status [OPTIONS] CONFIG\n"
+    "       squirrel status [--json] --api URL\n"
     "\n"
     "Print every site of CONFIG's store: state, uptime % over 24 h, 7 d and\n"
     "30 d, the last check and its reason, and for a site checked from regions\n"
@@ -30,9 +34,14 @@ static const char s_usage [] =
     "notifications delivered, failed and pending per channel (with --json, a\n"
     "last object\n"
     "{\"notifications\": {CHANNEL: {\"delivered\": N, \"failed\": N, \"pending\": N}}}).\n"
+    "When the store is behind (its disk full, say), a first line says since\n"
+    "when (with --json, a first object {\"store\": {\"stale\": true, \"since\":\n"
+    "TIME, \"why\": TEXT}}; {\"store\": {\"stale\": false}} otherwise).\n"
     "\n"
     "options:\n"
     "  --json       one JSON object per site\n"
+    "  --api URL    ask a running hub's HTTP API instead (e.g. http://127.0.0.1:8080):\n"
+    "               every site with its state, uptime, last check and source\n"
     "  -h, --help   this text\n";
 
 static void
@@ -265,6 +274,50 @@ s_print_pingers (const char *data_dir, bool json, int64_t now_us)
     return 0;
 }
 
+//  Whether the store is behind, as its writer last said (store_health):
+//  a line "store: stale since ..." when it is, nothing when not; with
+//  json, always one object {"store":{"stale":BOOL[,"since":TIME,"why":TEXT]}}.
+static void
+s_print_store (const char *data_dir, bool json)
+{
+    bool stale = false;
+    int64_t since = 0;
+    char why [STORE_HEALTH_BYTES];
+    if (store_health (data_dir, &stale, &since, why, sizeof (why)))
+        fprintf (stderr, "squirrel status: cannot read %s/%s: %s\n", data_dir, STORE_HEALTH_FILE,
+                 strerror (errno));
+    char when [40] = "an unknown time";
+    if (since && json)
+        sq_time_iso (since, when, sizeof (when));
+    else
+    if (since) {
+        time_t seconds = (time_t) (since / 1000000);
+        struct tm moment;
+        gmtime_r (&seconds, &moment);
+        strftime (when, sizeof (when), "%Y-%m-%d %H:%M:%S UTC", &moment);
+    }
+    if (json) {
+        char *line = NULL;
+        size_t length = 0;
+        sq_json_appendf (&line, &length, "{\"store\":{\"stale\":%s", stale ? "true" : "false");
+        if (stale) {
+            if (since)
+                sq_json_appendf (&line, &length, ",\"since\":\"%s\"", when);
+            else
+                sq_json_appendf (&line, &length, ",\"since\":null");
+            sq_json_appendf (&line, &length, ",\"why\":");
+            sq_json_append_string (&line, &length, why);
+        }
+        sq_json_appendf (&line, &length, "}}");
+        puts (line);
+        free (line);
+    }
+    else
+    if (stale)
+        printf ("store: stale since %s (%s); states and uptimes below may be out of date\n",
+                when, *why ? why : "writes are failing");
+}
+
 //  The outbox's counts per channel, when there is an outbox.  0, or -1.
 static int
 s_print_notifications (const char *data_dir, bool json)
@@ -317,20 +370,26 @@ s_run (int argc, char **argv)
 {
     static const struct option options [] = {
         { "json", no_argument, NULL, 'j' },
+        { "api",  required_argument, NULL, 'a' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
     bool json = false;
+    const char *api = NULL;
     int option;
     while ((option = getopt_long (argc, argv, "h", options, NULL)) != -1) {
         switch (option) {
             case 'j': json = true; break;
+            case 'a': api = optarg; break;
             case 'h': fputs (s_usage, stdout); return 0;
             default: return cli_usage_error (&command_status);
         }
     }
+    if (api && optind == argc)
+        return cli_status_api (api, json);
     if (optind != argc - 1) {
-        fprintf (stderr, "squirrel status: expected one CONFIG file, got %d arguments\n",
+        fprintf (stderr, "squirrel status: expected one CONFIG file%s, got %d arguments\n",
+                 api ? " or --api alone" : "",
                  argc - optind);
         return cli_usage_error (&command_status);
     }
@@ -361,6 +420,9 @@ s_run (int argc, char **argv)
         config_destroy (&config);
         return 1;
     }
+    //  First, and before the store is opened: on a full disk it may not
+    //  open, and then this is all status can say.
+    s_print_store (config->data_dir, json);
     store_t *store = store_open (config->data_dir, error, sizeof (error));
     if (!store) {
         fprintf (stderr, "squirrel status: %s\n", error);

@@ -1277,6 +1277,7 @@ config_load_with_api (const char *path, const config_api_site_t *api, size_t api
     };
     loader.config->path = s_strdup (path);
     int rc = 0;
+    node_t *root = NULL;
     //  A NUL byte means a binary file, and would cut our strings short.
     const char *nul = (const char *) memchr (text, '\0', size);
     //  Skip a UTF-8 byte order mark in the plain format; libyaml skips it
@@ -1296,9 +1297,10 @@ config_load_with_api (const char *path, const config_api_site_t *api, size_t api
     if (s_starts_with_scheme (content))
         rc = s_list_parse (&loader, body);
     else {
-        node_t *root = config_yaml_read (&loader.source);
+        //  Kept until the API's sites are read: the loader points into it
+        //  (owners, smtp, listen, the key tables).
+        root = config_yaml_read (&loader.source);
         rc = root ? s_document (&loader, root) : -1;
-        config_node_destroy (&root);
     }
     //  Sites added through the API come after the file's.  One whose URL
     //  the file now lists belongs to the file: it is left out here (the
@@ -1315,6 +1317,7 @@ config_load_with_api (const char *path, const config_api_site_t *api, size_t api
     for (size_t index = 0; index < api_count; index++)
         config_node_destroy (&api_roots [index]);
     free (api_roots);
+    config_node_destroy (&root);
     //  Defaults are known now: sites take what they did not set.
     config_t *config = loader.config;
     for (size_t index = 0; rc == 0 && index < config->site_count; index++)

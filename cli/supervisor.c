@@ -22,6 +22,8 @@
     dispatcher; each gets SUPERVISOR_STOP_MS before SIGKILL.
 */
 #include "commands.h"
+#include "hub_api.h"
+#include "service.h"
 #include "sq_keys.h"
 
 #include <errno.h>
@@ -217,6 +219,12 @@ cli_supervise (config_t *config, const topology_args_t *args)
     zsys_info ("squirrel run: monitoring %zu sites from %s with %zu processes; alerts on %s; "
                "store in %s", config->site_count, config->path, self.count, config->feed,
                config->data_dir);
+    //  Ready once every child is started (not once each has bound its
+    //  sockets: ZeroMQ connects in any order, so none waits on another).
+    char status [128];
+    snprintf (status, sizeof (status), "monitoring %zu sites with %zu processes",
+              config->site_count, self.count);
+    service_ready (status);
     while (!cli_stop_requested) {
         zclock_sleep (100);
         s_reap (&self, false);
@@ -230,8 +238,11 @@ cli_supervise (config_t *config, const topology_args_t *args)
         }
         if (cli_reload_requested) {
             cli_reload_requested = 0;
+            service_reloading ();
+            snprintf (status, sizeof (status), "running %zu processes; reload refused (see the "
+                      "log)", self.count);
             char error [1024];
-            config_t *fresh = config_load (config->path, error, sizeof (error));
+            config_t *fresh = hub_config_load (config->path, error, sizeof (error));
             if (!fresh)
                 zsys_error ("squirrel run: reload refused, keeping the running config: %s", error);
             else {
@@ -242,12 +253,16 @@ cli_supervise (config_t *config, const topology_args_t *args)
                             kill (self.children [index].pid, SIGHUP);
                     zsys_info ("squirrel run: reloaded %s: %zu sites", fresh->path,
                                fresh->site_count);
+                    snprintf (status, sizeof (status), "monitoring %zu sites with %zu processes",
+                              fresh->site_count, self.count);
                 }
                 config_destroy (&fresh);
             }
+            service_ready (status);
         }
     }
     zsys_info ("squirrel run: stopping");
+    service_stopping ();
     const char *order [] = { "pinger", "collector", "notifier", "dispatcher" };
     for (size_t index = 0; index < 4; index++)
         s_stop_part (&self, order [index]);

@@ -28,6 +28,9 @@
 #include "sq_actor.h"
 #include "sq_url.h"
 #include "sq_wire.h"
+#include "sq_metrics.h"
+
+_Static_assert ((int) SQ_CHANNEL_COUNT == (int) CHANNEL_COUNT, "sq_metrics.h's channels are notice.h's");
 #include "store.h"
 #include "template.h"
 
@@ -191,6 +194,8 @@ s_item_ended (const char *receiver, uint64_t notice, delivery_state_t state, voi
     bool delivered = state == DELIVERY_DELIVERED && !self->ending_why;
     //  Written to the outbox together once the book is done (s_finish).
     zlistx_add_end (delivered ? self->ended_ok : self->ended_failed, (void *) (uintptr_t) notice);
+    sq_metrics_notification ((sq_channel_kind_t) kind,
+                             delivered ? SQ_DELIVERY_DELIVERED : SQ_DELIVERY_GIVEN_UP);
     if (delivered) {
         self->counters [NOTIFIER_delivered]++;
         self->counters [s_channel_counters [kind][0]]++;
@@ -268,6 +273,8 @@ s_attempt_ended (self_t *self, attempt_t *attempt, bool ok, const char *why)
     snprintf (receiver, sizeof (receiver), "%s", attempt->receiver);
     size_t count = attempt->count;
     uint64_t first = attempt->first;
+    if (!ok)
+        sq_metrics_notification ((sq_channel_kind_t) attempt->kind, SQ_DELIVERY_FAILED);
     s_attempt_destroy (self, &attempt);
     size_t left = s_finish (self, receiver, ok);
     if (ok)
@@ -885,9 +892,9 @@ s_handle_feed (self_t *self)
     char topic [SQ_URL_MAX + 32];
     size_t topic_size = sizeof (topic) - 1;
     sq_msg_t msg;
-    if (sq_wire_recv_expect (self->feed, topic, &topic_size, &msg, SQ_WIRE_TYPE (SQ_MSG_ALERT),
-                             "notifier: dropped a frame from the feed",
-                             &self->counters [NOTIFIER_malformed])
+    if (sq_metrics_refusal (sq_wire_recv_expect (self->feed, topic, &topic_size, &msg,
+                             SQ_WIRE_TYPE (SQ_MSG_ALERT), "notifier: dropped a frame from the feed",
+                             &self->counters [NOTIFIER_malformed]), SQ_ACTOR_NOTIFIER)
         != SQ_PROTO_OK)
         return;
     const sq_alert_t *alert = &msg.alert;

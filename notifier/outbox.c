@@ -154,6 +154,11 @@ outbox_open (const char *data_dir, char *error, size_t error_size)
     step = "set up";
     if (data_dir && sqlite3_exec (self->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK)
         goto failed;
+    //  -wal and -shm outlive the last close, so that a full disk does not
+    //  keep the outbox from opening at the next start (see store.c).
+    int persist = 1;
+    if (data_dir)
+        sqlite3_file_control (self->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     if (sqlite3_exec (self->db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
                       NULL, NULL, NULL) != SQLITE_OK)
         goto failed;

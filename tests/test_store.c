@@ -16,9 +16,11 @@
 #include "sq_wire.h"
 
 #include <ftw.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #define HOUR_US     3600000000LL
@@ -53,10 +55,17 @@ s_remove (const char *path, const struct stat *info, int flag, struct FTW *ftw)
     return remove (path);
 }
 
+//  The file size limit before s_disk_full (test_store.c's full-disk
+//  cases), restored at teardown should a case fail while it holds.
+static struct rlimit s_fsize_limit;
+static bool s_fsize_limited;
+
 static int
 s_teardown (void **state)
 {
     fixture_t *self = (fixture_t *) *state;
+    if (s_fsize_limited && setrlimit (RLIMIT_FSIZE, &s_fsize_limit) == 0)
+        s_fsize_limited = false;
     zsock_destroy (&self->push);
     zactor_destroy (&self->actor);
     store_close (&self->store);
@@ -1522,6 +1531,195 @@ test_prune_default_windows (void **state)
     assert_int_equal (s_table_rows (self, "region_rollup"), 3);
 }
 
+//  ---------------------------------------------------------------------
+//  A full disk (issue 11, item 7)
+
+//  The disk refuses writes, as a full one does: no file of this process
+//  may grow past the WAL's size now (RLIMIT_FSIZE; SQLite sees EFBIG, an
+//  I/O error, as it sees ENOSPC on a full disk).  The old limit, for
+//  s_disk_room.
+static struct rlimit
+s_disk_full (fixture_t *self)
+{
+    signal (SIGXFSZ, SIG_IGN);          //  EFBIG rather than the signal
+    struct rlimit old;
+    assert_int_equal (getrlimit (RLIMIT_FSIZE, &old), 0);
+    s_fsize_limit = old;
+    s_fsize_limited = true;
+    char path [160];
+    snprintf (path, sizeof (path), "%s/%s-wal", self->data_dir, STORE_FILE_NAME);
+    struct stat info;
+    assert_int_equal (stat (path, &info), 0);
+    struct rlimit full = { (rlim_t) info.st_size, old.rlim_max };
+    assert_int_equal (setrlimit (RLIMIT_FSIZE, &full), 0);
+    return old;
+}
+
+static void
+s_disk_room (struct rlimit old)
+{
+    assert_int_equal (setrlimit (RLIMIT_FSIZE, &old), 0);
+    s_fsize_limited = false;
+}
+
+//  A site's id and active flag, through a connection of our own: id * 10
+//  + active, or -1 when the store does not have it.
+static long long
+s_site_row (fixture_t *self, const char *url)
+{
+    sqlite3 *db = s_open_db (self);
+    sqlite3_stmt *statement;
+    assert_int_equal (sqlite3_prepare_v2 (db, "SELECT id * 10 + active FROM site WHERE url = ?1",
+                                          -1, &statement, NULL), SQLITE_OK);
+    sqlite3_bind_text (statement, 1, url, -1, SQLITE_STATIC);
+    long long value = sqlite3_step (statement) == SQLITE_ROW ? sqlite3_column_int64 (statement, 0)
+                                                             : -1;
+    sqlite3_finalize (statement);
+    sqlite3_close (db);
+    return value;
+}
+
+//  store_sync_sites on a disk that refuses writes: 1, known sites keep
+//  their ids, a new one gets one above them, the same at the next call;
+//  once the disk takes writes, the ids given in memory are the store's,
+//  the one dropped meanwhile is kept inactive, and a new site comes after.
+static void
+test_sync_sites_on_a_full_disk_reads_ids (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *known [] = { "https://a.example/", "https://b.example/" };
+    uint64_t ids [3];
+    s_open_sites (self, known, NULL, 2, ids);
+    assert_int_equal (ids [0], 1);
+    assert_int_equal (ids [1], 2);
+
+    struct rlimit old = s_disk_full (self);
+    char error [512] = "";
+    const char *first [] = { "https://a.example/", "https://new.example/", "https://b.example/" };
+    assert_int_equal (store_sync_sites (self->store, first, NULL, 3, ids, error, sizeof (error)), 1);
+    assert_non_null (strstr (error, "cannot record the sites: "));
+    assert_non_null (strstr (error, "1 site new to it given ids in memory"));
+    assert_int_equal (ids [0], 1);
+    assert_int_equal (ids [1], 3);
+    assert_int_equal (ids [2], 2);
+    //  A reload, the disk still full: the same id again, and the next.
+    const char *second [] = { "https://later.example/", "https://new.example/" };
+    assert_int_equal (store_sync_sites (self->store, second, NULL, 2, ids, error, sizeof (error)), 1);
+    assert_int_equal (ids [0], 4);
+    assert_int_equal (ids [1], 3);
+    s_disk_room (old);
+    assert_int_equal (s_site_row (self, "https://new.example/"), -1);
+
+    //  Room again: new keeps 3, later (no longer listed) is kept inactive
+    //  with 4, and a site never seen before gets 5.
+    const char *third [] = { "https://a.example/", "https://new.example/", "https://c.example/" };
+    assert_int_equal (store_sync_sites (self->store, third, NULL, 3, ids, error, sizeof (error)), 0);
+    assert_int_equal (ids [0], 1);
+    assert_int_equal (ids [1], 3);
+    assert_int_equal (ids [2], 5);
+    assert_int_equal (s_site_row (self, "https://new.example/"), 31);
+    assert_int_equal (s_site_row (self, "https://later.example/"), 40);
+    assert_int_equal (s_site_row (self, "https://b.example/"), 20);
+}
+
+//  The writer on a disk that refuses writes: it keeps the batch through
+//  more failed flushes than it gives any other error, says so in its
+//  counters and in store.health, and when the disk takes writes again
+//  stores everything, a site given its id in memory included.
+static void
+test_writer_keeps_history_through_a_full_disk (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://a.example/", "https://new.example/" };
+    uint64_t ids [2];
+    s_open_sites (self, urls, NULL, 1, ids);
+    s_start (self, 0);
+    bool stale = true;
+    int64_t since = -1;
+    char why [256];
+    assert_int_equal (store_health (self->data_dir, &stale, &since, why, sizeof (why)), 0);
+    assert_false (stale);
+
+    struct rlimit old = s_disk_full (self);
+    int64_t before = sq_wallclock_us ();
+    char error [512] = "";
+    assert_int_equal (store_sync_sites (self->store, urls, NULL, 2, ids, error, sizeof (error)), 1);
+    assert_int_equal (ids [0], 1);
+    assert_int_equal (ids [1], 2);
+    int64_t now = sq_wallclock_us ();
+    s_send_result (self, ids [0], now, true, SQ_REASON_OK, 200, 1000);
+    s_send_result (self, ids [1], now, false, SQ_REASON_HTTP_STATUS, 503, 1000);
+    s_send_change (self, 1, ids [1], SQ_STATE_UP, SQ_STATE_DOWN, now, "HTTP 503");
+    for (int attempt = 0; attempt < 12; attempt++) {
+        char *reply = s_command (self, "FLUSH");
+        assert_non_null (reply);
+        assert_true (strncmp (reply, "ERROR ", 6) == 0);
+        zstr_free (&reply);
+    }
+    assert_int_equal (s_stat (self, "pending"), 3);
+    assert_int_equal (s_stat (self, "dropped"), 0);
+    assert_int_equal (s_stat (self, "disk_full"), 1);
+    assert_true (s_stat (self, "failed_writes") >= 12);
+    long long stale_since = s_stat (self, "stale_since");
+    assert_true (stale_since >= before / 1000000 && stale_since <= sq_wallclock_us () / 1000000);
+    assert_int_equal (store_health (self->data_dir, &stale, &since, why, sizeof (why)), 0);
+    assert_true (stale);
+    assert_int_equal (since / 1000000, stale_since);
+    assert_true (strlen (why) > 0);
+
+    s_disk_room (old);
+    s_flush (self);
+    assert_int_equal (s_stat (self, "pending"), 0);
+    assert_int_equal (s_stat (self, "dropped"), 0);
+    assert_int_equal (s_stat (self, "disk_full"), 0);
+    assert_int_equal (s_stat (self, "stale_since"), 0);
+    assert_int_equal (store_health (self->data_dir, &stale, &since, why, sizeof (why)), 0);
+    assert_false (stale);
+    assert_int_equal (s_count_results (self), 2);
+    assert_int_equal (s_site_row (self, "https://new.example/"), 21);
+    alert_list_t list;
+    s_alerts (self->store, 0, 0, 10, &list);
+    assert_int_equal (list.count, 1);
+    assert_int_equal (list.alerts [0].site_id, 2);
+    assert_string_equal (list.alerts [0].url, "https://new.example/");
+    //  The next sync that can write finds the table recorded already.
+    assert_int_equal (store_sync_sites (self->store, urls, NULL, 2, ids, error, sizeof (error)), 0);
+    assert_int_equal (ids [1], 2);
+}
+
+//  A full buffer on a full disk drops the oldest raw results, one for
+//  each write past STORE_PENDING_MAX, and keeps the alert.
+static void
+test_full_buffer_drops_the_oldest_results (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://a.example/" };
+    uint64_t id;
+    s_open_sites (self, urls, NULL, 1, &id);
+    s_start (self, 0);
+    struct rlimit old = s_disk_full (self);
+    int64_t base = sq_wallclock_us () - 3600 * 1000000LL;
+    s_send_change (self, 1, id, SQ_STATE_UP, SQ_STATE_DOWN, base, "HTTP 503");
+    const int extra = 10;
+    for (int index = 0; index < STORE_PENDING_MAX + extra; index++)
+        s_send_result (self, id, base + index, true, SQ_REASON_OK, 200, 1000);
+    assert_int_equal (s_wait_stat (self, "results", STORE_PENDING_MAX + extra, 20000),
+                      STORE_PENDING_MAX + extra);
+    assert_int_equal (s_stat (self, "pending"), STORE_PENDING_MAX);
+    assert_int_equal (s_stat (self, "dropped"), extra + 1);
+    assert_int_equal (s_stat (self, "disk_full"), 1);
+    s_disk_room (old);
+    s_flush (self);
+    assert_int_equal (s_stat (self, "pending"), 0);
+    assert_int_equal (s_count_results (self), STORE_PENDING_MAX - 1);
+    sqlite3 *db = s_open_db (self);
+    assert_int_equal (s_query (db, "SELECT MIN (at_us) FROM result"), base + extra + 1);
+    assert_int_equal (s_query (db, "SELECT MAX (at_us) FROM result"),
+                      base + STORE_PENDING_MAX + extra - 1);
+    assert_int_equal (s_query (db, "SELECT COUNT (*) FROM alert"), 1);
+    sqlite3_close (db);
+}
+
 int
 main (void)
 {
@@ -1554,6 +1752,11 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_prune_keeps_each_window_exactly, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_prune_default_windows, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_sync_sites_on_a_full_disk_reads_ids, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_writer_keeps_history_through_a_full_disk,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_full_buffer_drops_the_oldest_results,
+                                         s_setup, s_teardown),
     };
     int rc = cmocka_run_group_tests (tests, NULL, NULL);
     zsys_shutdown ();
