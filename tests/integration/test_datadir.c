@@ -137,6 +137,12 @@ s_reap_run (cli_harness_t *harness, pid_t pid, int timeout_ms)
         return cli_harness_reap (harness, pid, STOP_MS);
     fprintf (stderr, "squirrel run %d still running after %d ms: stopped\n", (int) pid,
              timeout_ms);
+    //  What each run said, to see where the stop hung.
+    char *dump = fixture_format ("for f in %s/*.err; do echo \"---- $f\"; tail -n 60 \"$f\"; "
+                                 "done >&2; ps -ef --forest >&2", cli_harness_dir (harness));
+    if (dump && system (dump) == -1)
+        fprintf (stderr, "cannot show the logs\n");
+    free (dump);
     kill (pid, SIGTERM);
     cli_harness_reap (harness, pid, STOP_MS);
     return -1;
