@@ -76,9 +76,11 @@ s_unique_urls (s_page_t *page)
             continue;
         char *unique = NULL;
         size_t length = 0;
-        int rc = sq_json_appendf (&unique, &length, "%s#site=%llu", site->url,
-                                  (unsigned long long) site->id);
-        assert (rc == 0);
+        if (sq_json_appendf (&unique, &length, "%s#site=%llu", site->url,
+                             (unsigned long long) site->id)) {
+            free (unique);              //  out of memory: the label stays as it was
+            continue;
+        }
         free (site->url);
         site->url = unique;
     }

@@ -374,7 +374,7 @@ s_store_teardown (void **state)
     store_close (&self->store);
     int rc = 0;
     if (self->folder [0]) {
-        char command [128];
+        char command [256];
         snprintf (command, sizeof (command), "rm -rf '%s'", self->folder);
         rc = system (command) == 0 ? 0 : -1;
     }
