@@ -36,13 +36,18 @@ static const char *const s_counter_names [] = { DISPATCHER_COUNTERS (SQ_COUNTER_
 //  --------------------------------------------------------------------------
 //  Site list
 
-//  Sites taken between two looks at what is due, while a list is taken: a
-//  list of a million sites takes seconds, and checks already due should
-//  not wait for its end (the book allows jobs between puts).
+//  Sites taken between two looks at the pingers and at what is due, while
+//  a list is taken: a list of a million sites takes seconds to a minute,
+//  and checks already due should not wait for its end (the book allows
+//  jobs between puts), nor for the credit the READYs bring back.
 #define S_SITES_PER_DISPATCH    4096
 
 static void
 s_dispatch_due (self_t *self);
+static void
+s_handle_jobs (self_t *self);
+static void
+s_handle_done (self_t *self);
 
 static void
 s_set_sites (self_t *self, zmsg_t *batch)
@@ -55,8 +60,12 @@ s_set_sites (self_t *self, zmsg_t *batch)
                                 &self->counters [DISPATCHER_malformed])) != 0) {
         if (rc < 0)
             continue;
-        if (++taken % S_SITES_PER_DISPATCH == 0)
+        if (++taken % S_SITES_PER_DISPATCH == 0) {
+            //  Credit comes back in READYs: read them, and DONEs, first.
+            s_handle_jobs (self);
+            s_handle_done (self);
             s_dispatch_due (self);
+        }
         //  The time of this site's put, not of the list's start: a new
         //  site's first check is spread from the moment it is known.
         int64_t now = zclock_mono ();

@@ -472,16 +472,8 @@ s_run (int argc, char **argv)
     }
     cli_catch_signals (true);
     //  Now that data_dir is ours: the sites added through the API too.
-    config_t *with_api = hub_config_load (config->path, error, sizeof (error));
-    if (!with_api) {
-        fprintf (stderr, "squirrel run: %s\n", error);
-        s_unlock_folder (&lock);
-        config_destroy (&config);
-        return EXIT_USAGE;
-    }
-    config_destroy (&config);
-    config = with_api;
-    cli_topology_args (&args, config);      //  its strings are the new config's
+    config = hub_config_with_api (config);
+    cli_topology_args (&args, config);      //  its strings may be a new config's
     if (cli_assign_ids (config)) {
         s_unlock_folder (&lock);
         config_destroy (&config);

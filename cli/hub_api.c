@@ -102,8 +102,14 @@ config_t *
 hub_config_load (const char *path, char *error, size_t error_size)
 {
     config_t *file = config_load (path, error, error_size);
-    if (!file)
-        return NULL;
+    return file ? hub_config_with_api (file) : NULL;
+}
+
+config_t *
+hub_config_with_api (config_t *file)
+{
+    assert (file && file->path);
+    const char *path = file->path;
     rows_t rows = { NULL, 0, 0 };
     if (s_rows_read (file->data_dir, &rows) || rows.count == 0) {
         s_rows_free (&rows);

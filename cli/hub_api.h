@@ -26,6 +26,11 @@ extern "C" {
 //  NULL with error only when the file itself is wrong.
 config_t *hub_config_load (const char *path, char *error, size_t error_size);
 
+//  The same from a config already loaded from its file, which this takes:
+//  returned as it is when the store has no API sites (the file is parsed
+//  again only when it has some).  Never NULL.
+config_t *hub_config_with_api (config_t *file);
+
 typedef struct _hub_api_t hub_api_t;
 
 //  Bind the change socket (inproc, unique per process).  Never NULL.

@@ -69,10 +69,12 @@ typedef struct {
 //  A site as the notifier needs it.
 typedef struct {
     char owner [SQ_NAME_MAX + 1];   //  "" = none
-    char url [SQ_URL_MAX + 1];      //  for certificate notices
     sq_days_t cert_warn_days;       //  certificate warning thresholds
     uint32_t flap_changes;          //  for FLAPPING notices: more changes than this ...
     uint32_t flap_window_ms;        //  ... within this
+    char url [];                    //  for certificate notices, as long as it is: a
+                                    //  notifier may hold a million sites (SQ_URL_MAX
+                                    //  inline was 2 KB each)
 } site_t;
 
 //  A notice with deliveries pending, shared by its items.
@@ -782,10 +784,11 @@ s_set_sites (self_t *self, zmsg_t *batch)
                                 &self->counters [NOTIFIER_malformed])) != 0) {
         if (rc < 0 || site.canary)
             continue;           //  a canary has no owner to tell
-        site_t *entry = (site_t *) calloc (1, sizeof (site_t));
+        size_t url_size = strlen (site.url) + 1;
+        site_t *entry = (site_t *) calloc (1, sizeof (site_t) + url_size);
         assert (entry);
         snprintf (entry->owner, sizeof (entry->owner), "%s", site.owner);
-        snprintf (entry->url, sizeof (entry->url), "%s", site.url);
+        memcpy (entry->url, site.url, url_size);
         entry->cert_warn_days = site.cert_warn_days;
         entry->flap_changes = site.flap_changes;
         entry->flap_window_ms = site.flap_window_ms;
