@@ -141,7 +141,7 @@ sq_actor_set_sites (zactor_t *actor, zmsg_t *batch)
 }
 
 int
-sq_actor_set_batch (zactor_t *actor, const char *command, zmsg_t *batch)
+sq_actor_send_batch (zactor_t *actor, const char *command, zmsg_t *batch)
 {
     zmsg_t *message = batch ? zmsg_dup (batch) : zmsg_new ();
     assert (message);
@@ -149,7 +149,13 @@ sq_actor_set_batch (zactor_t *actor, const char *command, zmsg_t *batch)
         zmsg_destroy (&message);
         return -1;
     }
-    return zsock_wait (actor);
+    return 0;
+}
+
+int
+sq_actor_set_batch (zactor_t *actor, const char *command, zmsg_t *batch)
+{
+    return sq_actor_send_batch (actor, command, batch) ? -1 : zsock_wait (actor);
 }
 
 int

@@ -116,6 +116,10 @@ int sq_actor_set_sites (zactor_t *actor, zmsg_t *batch);
 //  The same for any list: command + a batch of frames, wait for the signal.
 int sq_actor_set_batch (zactor_t *actor, const char *command, zmsg_t *batch);
 
+//  Only the sending half of it: the caller waits for the actor's signal
+//  (zsock_wait) itself, so that several actors can take a list at once.
+int sq_actor_send_batch (zactor_t *actor, const char *command, zmsg_t *batch);
+
 //  Take the next message of type out of a batch (frames are destroyed as
 //  they are read).  1 with msg filled, 0 at the end, -1 for a frame that
 //  is not a valid message of that type (logged with who, counted).

@@ -216,3 +216,56 @@ store_all_incidents (store_t *self, int64_t since_us, size_t limit,
     sqlite3_finalize (statement);
     return rc == SQLITE_DONE ? rows : -1;
 }
+
+int
+store_site_states (store_t *self, store_site_state_t **states, size_t *count)
+{
+    assert (self && states && count);
+    *states = NULL;
+    *count = 0;
+    sqlite3_stmt *statement = NULL;
+    if (sqlite3_prepare_v2 (self->db, "SELECT id, state, since_us FROM site ORDER BY id",
+                            -1, &statement, NULL) != SQLITE_OK) {
+        zsys_error ("store: cannot read the sites' states: %s", sqlite3_errmsg (self->db));
+        return -1;
+    }
+    size_t capacity = 0;
+    int rc;
+    while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
+        if (*count == capacity) {
+            capacity = capacity ? capacity * 2 : 1024;
+            store_site_state_t *grown = (store_site_state_t *) realloc (*states,
+                                            capacity * sizeof (store_site_state_t));
+            assert (grown);
+            *states = grown;
+        }
+        int state = sqlite3_column_int (statement, 1);
+        (*states) [(*count)++] = (store_site_state_t) {
+            .site_id = (uint64_t) sqlite3_column_int64 (statement, 0),
+            .state = state >= 0 && state < SQ_STATE_COUNT ? (sq_state_t) state : SQ_STATE_UNKNOWN,
+            .since_us = sqlite3_column_int64 (statement, 2),
+        };
+    }
+    if (rc != SQLITE_DONE) {
+        zsys_error ("store: cannot read the sites' states: %s", sqlite3_errmsg (self->db));
+        free (*states);
+        *states = NULL;
+        *count = 0;
+    }
+    sqlite3_finalize (statement);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+const store_site_state_t *
+store_site_state_find (const store_site_state_t *states, size_t count, uint64_t site_id)
+{
+    size_t low = 0, high = count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (states [middle].site_id < site_id)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return low < count && states [low].site_id == site_id ? &states [low] : NULL;
+}

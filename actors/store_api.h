@@ -65,6 +65,21 @@ int store_all_incidents (store_t *self, int64_t since_us, size_t limit,
                          void (*callback) (const store_any_incident_t *row, void *arg),
                          void *arg);
 
+//  Every site's stored state, by id ascending (site_id, state, since_us),
+//  for a collector taking a long list: one statement, not one per site.
+typedef struct {
+    uint64_t site_id;
+    sq_state_t state;
+    int64_t since_us;
+} store_site_state_t;
+
+//  The states in *states (the caller frees), *count of them.  0, or -1.
+int store_site_states (store_t *self, store_site_state_t **states, size_t *count);
+
+//  The entry for site_id in states (sorted by id), or NULL.
+const store_site_state_t *store_site_state_find (const store_site_state_t *states,
+                                                 size_t count, uint64_t site_id);
+
 #ifdef __cplusplus
 }
 #endif

@@ -307,12 +307,25 @@ int
 topology_set_sites (topology_t *self, zmsg_t *batch)
 {
     //  The dispatcher last: by the time a result can come back, the
-    //  collector and notifier know the site.
-    if ((self->collector && sq_actor_set_sites (self->collector, batch))
-    ||  (self->notifier && sq_actor_set_sites (self->notifier, batch))
-    ||  (self->dispatcher && sq_actor_set_sites (self->dispatcher, batch)))
-        return -1;
-    return 0;
+    //  collector and notifier know the site.  Those two take the list at
+    //  the same time (each decodes it on its own thread): a list of
+    //  100,000 sites costs them seconds each.
+    bool collector = false, notifier = false;
+    int rc = 0;
+    if (self->collector)
+        rc |= (collector = sq_actor_send_batch (self->collector, SQ_CMD_SITES, batch) == 0)
+              ? 0 : -1;
+    if (self->notifier)
+        rc |= (notifier = sq_actor_send_batch (self->notifier, SQ_CMD_SITES, batch) == 0)
+              ? 0 : -1;
+    //  Every list sent is waited for, or a late signal would answer the next.
+    if (collector && zsock_wait (self->collector))
+        rc = -1;
+    if (notifier && zsock_wait (self->notifier))
+        rc = -1;
+    if (rc == 0 && self->dispatcher && sq_actor_set_sites (self->dispatcher, batch))
+        rc = -1;
+    return rc;
 }
 
 int

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "store.h"
+#include "store_api.h"
 #include "sq_actor.h"
 #include "sq_wire.h"
 
@@ -413,6 +414,42 @@ test_down_then_up_makes_one_closed_incident (void **state)
     assert_int_equal (s_stat (self, "alerts"), 2);
     //  An unknown site has no state.
     assert_int_equal (store_site_state (self->store, id + 100, &site_state, &since), -1);
+}
+
+//  Every site's state in one statement (the collector's start): the same
+//  as one look-up per site, sorted by id, found by id.
+static void
+test_site_states_in_one_read (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    const char *urls [] = { "https://a.example/", "https://b.example/", "https://c.example/" };
+    uint64_t ids [3];
+    s_open_sites (self, urls, NULL, 3, ids);
+    s_start (self, 0);
+    int64_t down_at = sq_wallclock_us () - HOUR_US;
+    s_send_alert (self, ids [1], SQ_STATE_DOWN, down_at, SQ_REASON_TIMEOUT, "no answer");
+    s_flush (self);
+    store_site_state_t *states = NULL;
+    size_t count = 0;
+    assert_int_equal (store_site_states (self->store, &states, &count), 0);
+    assert_int_equal (count, 3);
+    for (size_t index = 1; index < count; index++)
+        assert_true (states [index - 1].site_id < states [index].site_id);
+    for (size_t index = 0; index < 3; index++) {
+        const store_site_state_t *found = store_site_state_find (states, count, ids [index]);
+        assert_non_null (found);
+        sq_state_t one;
+        int64_t since = 0;
+        assert_int_equal (store_site_state (self->store, ids [index], &one, &since), 0);
+        assert_int_equal (found->state, one);
+        assert_int_equal (found->since_us, since);
+    }
+    assert_int_equal (store_site_state_find (states, count, ids [1])->state, SQ_STATE_DOWN);
+    assert_int_equal (store_site_state_find (states, count, ids [1])->since_us, down_at);
+    assert_null (store_site_state_find (states, count, ids [2] + 100));
+    assert_null (store_site_state_find (states, count, 0));
+    assert_null (store_site_state_find (NULL, 0, ids [0]));
+    free (states);
 }
 
 static void
@@ -1727,6 +1764,7 @@ main (void)
     zsys_set_logstream (stderr);
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_results_make_rollups_and_uptime, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_site_states_in_one_read, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_uptime_is_minus_one_without_checks, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_uptime_windows_have_sharp_edges, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_down_then_up_makes_one_closed_incident, s_setup, s_teardown),
