@@ -205,7 +205,6 @@ s_show_pingers (self_t *self)
         if (!pinger->alive)
             continue;
         sq_metrics_pinger_t *entry = &table [count++];
-        snprintf (entry->name, sizeof (entry->name), "%s", pinger->id);
         snprintf (entry->region, sizeof (entry->region), "%s",
                   job_book_pinger_region (self->book, index));
         entry->quarantined = pinger->quarantined;

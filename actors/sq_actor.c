@@ -192,8 +192,8 @@ int
 sq_actor_bind (zsock_t *socket, const char *endpoint)
 {
     //  What comes from another process is bounded before it is buffered:
-    //  one frame of ours is at most SQ_FRAME_MAX (a subscription to a PUB
-    //  counts as a frame too).
+    //  one frame of ours is at most SQ_FRAME_MAX, and the cap is twice that,
+    //  SQ_REMOTE_FRAME_MAX (a subscription to a PUB counts as a frame too).
     if (strncmp (endpoint, "inproc://", 9) != 0)
         zsock_set_maxmsgsize (socket, SQ_REMOTE_FRAME_MAX);
     if (zsock_bind (socket, "%s", endpoint) < 0)

@@ -157,10 +157,8 @@ sq_metrics_pingers (const sq_metrics_pinger_t *pingers, size_t count)
         copy = (sq_metrics_pinger_t *) malloc (count * sizeof (sq_metrics_pinger_t));
         assert (copy);
         memcpy (copy, pingers, count * sizeof (sq_metrics_pinger_t));
-        for (size_t index = 0; index < count; index++) {
-            copy [index].name [SQ_NAME_MAX] = '\0';
+        for (size_t index = 0; index < count; index++)
             copy [index].region [SQ_NAME_MAX] = '\0';
-        }
     }
     pthread_mutex_lock (&s_registry.pingers_lock);
     sq_metrics_pinger_t *old = s_registry.pingers;

@@ -70,7 +70,6 @@ typedef enum {
 //  One live pinger as the dispatcher knows it (gone ones are left out).
 #define SQ_METRICS_PINGERS_MAX  4096
 typedef struct {
-    char name [SQ_NAME_MAX + 1];        //  its identity (not shown: per region only)
     char region [SQ_NAME_MAX + 1];      //  "" for regionless pingers
     bool quarantined;                   //  the collector judged its network broken
     uint32_t free_slots;                //  the credit the dispatcher holds for it

@@ -540,6 +540,26 @@ s_provisional_max (const char *data_dir)
     return highest;
 }
 
+//  Insert the table's sites the store does not have yet, active or not
+//  (called with the lock held, inside a transaction).  SQLITE_OK or the
+//  error.
+static int
+s_provisional_insert (store_t *self, bool active)
+{
+    int rc = SQLITE_OK;
+    sqlite3_stmt *insert = self->statement [STMT_SITE_PROVISIONAL];
+    for (provisional_t *item = (provisional_t *) zhashx_first (s_provisional);
+         item && rc == SQLITE_OK; item = (provisional_t *) zhashx_next (s_provisional)) {
+        sqlite3_bind_int64 (insert, 1, (int64_t) item->id);
+        sqlite3_bind_text (insert, 2, (const char *) zhashx_cursor (s_provisional), -1,
+                           SQLITE_STATIC);
+        sqlite3_bind_text (insert, 3, item->owner, -1, SQLITE_STATIC);
+        sqlite3_bind_int (insert, 4, active ? 1 : 0);
+        rc = store_step (self, STMT_SITE_PROVISIONAL);
+    }
+    return rc;
+}
+
 int
 store_provisional_write (store_t *self, uint64_t applied, uint64_t *version)
 {
@@ -548,18 +568,8 @@ store_provisional_write (store_t *self, uint64_t applied, uint64_t *version)
     pthread_mutex_lock (&s_provisional_lock);
     *version = s_provisional_version;
     if (s_provisional && applied != s_provisional_version
-    &&  streq (s_provisional_dir, self->data_dir)) {
-        sqlite3_stmt *insert = self->statement [STMT_SITE_PROVISIONAL];
-        for (provisional_t *item = (provisional_t *) zhashx_first (s_provisional);
-             item && rc == SQLITE_OK; item = (provisional_t *) zhashx_next (s_provisional)) {
-            sqlite3_bind_int64 (insert, 1, (int64_t) item->id);
-            sqlite3_bind_text (insert, 2, (const char *) zhashx_cursor (s_provisional), -1,
-                               SQLITE_STATIC);
-            sqlite3_bind_text (insert, 3, item->owner, -1, SQLITE_STATIC);
-            sqlite3_bind_int (insert, 4, 1);
-            rc = store_step (self, STMT_SITE_PROVISIONAL);
-        }
-    }
+    &&  streq (s_provisional_dir, self->data_dir))
+        rc = s_provisional_insert (self, true);
     pthread_mutex_unlock (&s_provisional_lock);
     return rc;
 }
@@ -647,18 +657,8 @@ s_provisional_retire (store_t *self)
         return;
     int rc = store_step (self, STMT_BEGIN);
     pthread_mutex_lock (&s_provisional_lock);
-    if (s_provisional && streq (s_provisional_dir, self->data_dir)) {
-        sqlite3_stmt *insert = self->statement [STMT_SITE_PROVISIONAL];
-        for (provisional_t *item = (provisional_t *) zhashx_first (s_provisional);
-             item && rc == SQLITE_OK; item = (provisional_t *) zhashx_next (s_provisional)) {
-            sqlite3_bind_int64 (insert, 1, (int64_t) item->id);
-            sqlite3_bind_text (insert, 2, (const char *) zhashx_cursor (s_provisional), -1,
-                               SQLITE_STATIC);
-            sqlite3_bind_text (insert, 3, item->owner, -1, SQLITE_STATIC);
-            sqlite3_bind_int (insert, 4, 0);
-            rc = store_step (self, STMT_SITE_PROVISIONAL);
-        }
-    }
+    if (rc == SQLITE_OK && s_provisional && streq (s_provisional_dir, self->data_dir))
+        rc = s_provisional_insert (self, false);
     if (rc == SQLITE_OK)
         rc = store_step (self, STMT_COMMIT);
     if (rc == SQLITE_OK)
@@ -911,24 +911,20 @@ store_status (store_t *self, int64_t now_us,
     int rc;
     while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
         int state = sqlite3_column_int (statement, 3);
-        int reason = sqlite3_column_int (statement, 6);
-        const char *url = (const char *) sqlite3_column_text (statement, 1);
-        const char *owner = (const char *) sqlite3_column_text (statement, 2);
         //  "PINGER REGION" of the latest result (a pinger id has no space).
         char decider [2 * SQ_NAME_MAX + 2] = "";
-        const char *text = (const char *) sqlite3_column_text (statement, 15);
-        snprintf (decider, sizeof (decider), "%s", text ? text : "");
+        snprintf (decider, sizeof (decider), "%s", store_column_text (statement, 15));
         char *space = strchr (decider, ' ');
         if (space)
             *space = '\0';
         store_status_t row = {
             .id = (uint64_t) sqlite3_column_int64 (statement, 0),
-            .url = url ? url : "",
-            .owner = owner ? owner : "",
+            .url = store_column_text (statement, 1),
+            .owner = store_column_text (statement, 2),
             .state = state >= 0 && state < SQ_STATE_COUNT ? (sq_state_t) state : SQ_STATE_UNKNOWN,
             .since_us = sqlite3_column_int64 (statement, 4),
             .last_check_us = sqlite3_column_int64 (statement, 5),
-            .last_reason = reason >= 0 && reason < SQ_REASON_COUNT ? (sq_reason_t) reason : SQ_REASON_OK,
+            .last_reason = store_column_reason (statement, 6, SQ_REASON_OK),
             .last_status = (unsigned) sqlite3_column_int (statement, 7),
             .open_incident = sqlite3_column_int (statement, 8) ? 1 : 0,
             .uptime_24h = s_uptime (statement, 9),
@@ -965,12 +961,10 @@ store_site_regions (store_t *self, uint64_t site_id, int64_t now_us,
     int rows = 0;
     int rc;
     while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
-        const char *region = (const char *) sqlite3_column_text (statement, 0);
-        int reason = sqlite3_column_int (statement, 2);
         store_region_t row = {
-            .region = region ? region : "",
+            .region = store_column_text (statement, 0),
             .up = sqlite3_column_int (statement, 1) != 0,
-            .reason = reason >= 0 && reason < SQ_REASON_COUNT ? (sq_reason_t) reason : SQ_REASON_OK,
+            .reason = store_column_reason (statement, 2, SQ_REASON_OK),
             .at_us = sqlite3_column_int64 (statement, 3),
             .uptime_24h = s_uptime (statement, 4),
             .uptime_7d = s_uptime (statement, 6),
@@ -1022,13 +1016,11 @@ store_incidents (store_t *self, uint64_t site_id, size_t limit,
     int rows = 0;
     int rc;
     while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
-        int reason = sqlite3_column_int (statement, 2);
-        const char *detail = (const char *) sqlite3_column_text (statement, 3);
         store_incident_t row = {
             .start_us = sqlite3_column_int64 (statement, 0),
             .end_us = sqlite3_column_int64 (statement, 1),     //  NULL reads as 0
-            .reason = reason >= 0 && reason < SQ_REASON_COUNT ? (sq_reason_t) reason : SQ_REASON_OK,
-            .detail = detail ? detail : "",
+            .reason = store_column_reason (statement, 2, SQ_REASON_OK),
+            .detail = store_column_text (statement, 3),
         };
         callback (&row, arg);
         rows++;

@@ -120,11 +120,21 @@ store_api_site_delete (store_t *self, const char *url, char *error, size_t error
     return rc == SQLITE_DONE ? (changed > 0) : -1;
 }
 
-static const char *
-s_text (sqlite3_stmt *statement, int column)
+bool
+store_site_active (store_t *self, uint64_t site_id)
 {
-    const char *text = (const char *) sqlite3_column_text (statement, column);
-    return text ? text : "";
+    assert (self);
+    if (site_id > INT64_MAX)
+        return false;
+    sqlite3_stmt *statement = NULL;
+    bool active = false;
+    if (sqlite3_prepare_v2 (self->db, "SELECT 1 FROM site WHERE id = ?1 AND active = 1", -1,
+                            &statement, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64 (statement, 1, (int64_t) site_id);
+        active = sqlite3_step (statement) == SQLITE_ROW;
+    }
+    sqlite3_finalize (statement);
+    return active;
 }
 
 int
@@ -148,18 +158,16 @@ store_results (store_t *self, uint64_t site_id, int64_t since_us, size_t limit,
     sqlite3_bind_int64 (statement, 3, limit > INT64_MAX ? INT64_MAX : (int64_t) limit);
     int rows = 0, rc;
     while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
-        int reason = sqlite3_column_int (statement, 2);
         int method = sqlite3_column_int (statement, 4);
         int64_t status = sqlite3_column_int64 (statement, 3);
         store_result_t row = {
             .at_us = sqlite3_column_int64 (statement, 0),
             .up = sqlite3_column_int (statement, 1) != 0,
-            .reason = reason >= 0 && reason < SQ_REASON_COUNT ? (sq_reason_t) reason
-                                                              : SQ_REASON_PROTOCOL,
+            .reason = store_column_reason (statement, 2, SQ_REASON_PROTOCOL),
             .http_status = status > 0 && status < 1000 ? (unsigned) status : 0,
             .method = method == SQ_METHOD_GET ? SQ_METHOD_GET : SQ_METHOD_HEAD,
-            .pinger = s_text (statement, 5),
-            .region = s_text (statement, 6),
+            .pinger = store_column_text (statement, 5),
+            .region = store_column_text (statement, 6),
             .queue_us = sqlite3_column_int64 (statement, 7),
             .dns_us = sqlite3_column_int64 (statement, 8),
             .connect_us = sqlite3_column_int64 (statement, 9),
@@ -167,7 +175,7 @@ store_results (store_t *self, uint64_t site_id, int64_t since_us, size_t limit,
             .ttfb_us = sqlite3_column_int64 (statement, 11),
             .total_us = sqlite3_column_int64 (statement, 12),
             .cert_expiry = sqlite3_column_int64 (statement, 13),
-            .error = s_text (statement, 14),
+            .error = store_column_text (statement, 14),
         };
         callback (&row, arg);
         rows++;
@@ -197,16 +205,14 @@ store_all_incidents (store_t *self, int64_t since_us, size_t limit,
     sqlite3_bind_int64 (statement, 2, limit > INT64_MAX ? INT64_MAX : (int64_t) limit);
     int rows = 0, rc;
     while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
-        int reason = sqlite3_column_int (statement, 5);
         store_any_incident_t row = {
             .id = (uint64_t) sqlite3_column_int64 (statement, 0),
             .site_id = (uint64_t) sqlite3_column_int64 (statement, 1),
-            .url = s_text (statement, 2),
+            .url = store_column_text (statement, 2),
             .start_us = sqlite3_column_int64 (statement, 3),
             .end_us = sqlite3_column_int64 (statement, 4),     //  NULL reads as 0
-            .reason = reason >= 0 && reason < SQ_REASON_COUNT ? (sq_reason_t) reason
-                                                              : SQ_REASON_PROTOCOL,
-            .detail = s_text (statement, 6),
+            .reason = store_column_reason (statement, 5, SQ_REASON_PROTOCOL),
+            .detail = store_column_text (statement, 6),
         };
         callback (&row, arg);
         rows++;

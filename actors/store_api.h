@@ -29,6 +29,9 @@ int store_api_site_put (store_t *self, const char *url, const char *body, char *
 //  Forget the API site with url.  1 if it was there, 0 if not, -1 on error.
 int store_api_site_delete (store_t *self, const char *url, char *error, size_t error_size);
 
+//  Is site_id a site of the running config (active)?  False on an error.
+bool store_site_active (store_t *self, uint64_t site_id);
+
 //  One raw result as the API shows it.
 typedef struct {
     int64_t at_us;              //  when it was checked, unix µs

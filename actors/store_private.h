@@ -59,7 +59,6 @@
                         " WHERE site_id = ?1 AND end_us IS NULL") \
     S (PRUNE,           "DELETE FROM result WHERE id IN" \
                         " (SELECT id FROM result WHERE at_us < ?1 ORDER BY at_us LIMIT ?2)") \
-    S (SITES_RETIRE,    "UPDATE site SET active = 0 WHERE active = 1") \
     S (SITE_UPSERT,     "INSERT INTO site (url, owner, id) VALUES (?1, ?2, ?3) ON CONFLICT (url)" \
                         " DO UPDATE SET owner = excluded.owner, active = 1 RETURNING id") \
     S (SITE_ID,         "SELECT id FROM site WHERE url = ?1") \
@@ -173,6 +172,24 @@ int store_reserve_make (const char *data_dir);
 //  store_open with the time a statement waits for a lock before it fails
 //  with SQLITE_BUSY: readers wait longer than the writer, which retries.
 store_t *store_open_with_timeout (const char *data_dir, int busy_ms, char *error, size_t error_size);
+
+//  A text column of the row statement is on, "" for NULL: borrowed until
+//  the statement steps or resets.
+static inline const char *
+store_column_text (sqlite3_stmt *statement, int column)
+{
+    const char *text = (const char *) sqlite3_column_text (statement, column);
+    return text ? text : "";
+}
+
+//  A reason column of the row statement is on; fallback when the file
+//  holds a number out of range.
+static inline sq_reason_t
+store_column_reason (sqlite3_stmt *statement, int column, sq_reason_t fallback)
+{
+    int reason = sqlite3_column_int (statement, column);
+    return reason >= 0 && reason < SQ_REASON_COUNT ? (sq_reason_t) reason : fallback;
+}
 
 //  Step a statement that returns no rows we want; reset it.  SQLITE_OK or
 //  the error code, with the text in self->error.

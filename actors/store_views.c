@@ -189,16 +189,13 @@ store_incidents_recent (store_t *self, int64_t ended_since_us,
     int rows = 0;
     int rc;
     while ((rc = sqlite3_step (statement)) == SQLITE_ROW) {
-        int reason = sqlite3_column_int (statement, 4);
-        const char *url = (const char *) sqlite3_column_text (statement, 1);
-        const char *detail = (const char *) sqlite3_column_text (statement, 5);
         store_incident_row_t row = {
             .site_id = (uint64_t) sqlite3_column_int64 (statement, 0),
-            .url = url ? url : "",
+            .url = store_column_text (statement, 1),
             .start_us = sqlite3_column_int64 (statement, 2),
             .end_us = sqlite3_column_int64 (statement, 3),     //  NULL reads as 0
-            .reason = reason >= 0 && reason < SQ_REASON_COUNT ? (sq_reason_t) reason : SQ_REASON_OK,
-            .detail = detail ? detail : "",
+            .reason = store_column_reason (statement, 4, SQ_REASON_OK),
+            .detail = store_column_text (statement, 5),
         };
         callback (&row, arg);
         rows++;

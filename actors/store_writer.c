@@ -154,6 +154,13 @@ static const char *const s_counter_names [] = { STORE_COUNTERS (SQ_COUNTER_STRIN
 
 static void s_pending_clear (self_t *self);
 
+//  The writes held: pending's entries in use, less the evicted ones.
+static size_t
+s_held (const self_t *self)
+{
+    return self->pending_count - self->pending_evicted;
+}
+
 //  Open STORE_HEALTH_FILE and give it its full size while there is room;
 //  take the stale time it holds (a run that stopped while the disk was
 //  full).
@@ -443,7 +450,7 @@ s_pending_clear (self_t *self)
 static void
 s_give_up (self_t *self, const char *why)
 {
-    size_t held = self->pending_count - self->pending_evicted;
+    size_t held = s_held (self);
     zsys_error ("store: GIVING UP on %zu writes (sites %llu .. %llu) after %u failed flushes, "
                 "their data is LOST: %s", held,
                 (unsigned long long) s_site_of (&self->pending [0]),
@@ -480,7 +487,7 @@ s_fell_behind (self_t *self, store_fault_t fault, const char *why)
     bool disk = fault == STORE_FAULT_SPACE || fault == STORE_FAULT_IO;
     self->counters [STORE_disk_full] = disk;
     int64_t now = zclock_mono ();
-    size_t held = self->pending_count - self->pending_evicted;
+    size_t held = s_held (self);
     char text [STORE_HEALTH_BYTES - 40];
     snprintf (text, sizeof (text), "%s%s", fault == STORE_FAULT_SPACE ? "disk full: " : "", why);
     //  The first failure marks the store stale; the first one the disk is
@@ -534,7 +541,7 @@ s_flush (self_t *self)
     if (rc == SQLITE_OK)
         rc = store_step (store, STMT_COMMIT);
     if (rc == SQLITE_OK) {
-        size_t written = self->pending_count - self->pending_evicted;
+        size_t written = s_held (self);
         self->provisional_version = provisional;
         self->counters [STORE_flushes]++;
         self->counters [STORE_dropped] += dropped;
@@ -564,7 +571,7 @@ s_flush (self_t *self)
         delay = S_RETRY_MAX_MS;
     self->retry_at = zclock_mono () + delay;
     bool disk = fault == STORE_FAULT_SPACE || fault == STORE_FAULT_IO;
-    size_t held = self->pending_count - self->pending_evicted;
+    size_t held = s_held (self);
     //  On a full disk every retry fails alike: s_fell_behind says it, not
     //  a line per attempt.
     if (!disk && failed)
@@ -645,7 +652,7 @@ s_take_one (self_t *self)
         self->counters [STORE_alerts]++;
     else
         self->counters [STORE_changes]++;
-    if (self->pending_count - self->pending_evicted == STORE_PENDING_MAX) {
+    if (s_held (self) == STORE_PENDING_MAX) {
         //  Full: the oldest raw result goes, so that the newest history and
         //  every alert are kept; only with no raw result left is the new
         //  write itself dropped.
@@ -978,7 +985,7 @@ s_handle_pipe (self_t *self)
         self->terminated = true;
     else
     if (streq (command, SQ_CMD_STATS)) {
-        self->counters [STORE_pending] = self->pending_count - self->pending_evicted;
+        self->counters [STORE_pending] = s_held (self);
         self->counters [STORE_stale_since] = (uint64_t) (self->stale_since / 1000000);
         sq_actor_send_counters (self->pipe, s_counter_names, self->counters, STORE_COUNTER_COUNT);
     }
@@ -1053,7 +1060,7 @@ store_actor (zsock_t *pipe, void *args)
         if (which == self->writes)
             s_handle_writes (self, false);
         s_handle_timers (self);
-        sq_metrics_store_pending (self->pending_count - self->pending_evicted);
+        sq_metrics_store_pending (s_held (self));
     }
     if (self) {
         //  A clean stop loses nothing that reached the socket: the senders

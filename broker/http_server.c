@@ -29,7 +29,6 @@
 
 #define S_FEED_POLL_MS      500     //  the feed looks at `stopping` this often
 #define S_FEED_CATCH_UP     1000    //  alerts replayed to a feed that resumes, at most
-#define S_TOKEN_MAX         512     //  bytes of the token file's first line
 
 struct _http_server_t {
     struct MHD_Daemon *daemon;  //  libmicrohttpd's
@@ -107,18 +106,23 @@ s_error (struct MHD_Connection *connection, unsigned status, const char *message
 //  --------------------------------------------------------------------------
 //  Who may write
 
-//  The token's first line, or "" when it cannot be read.
-static void
-s_read_token (const char *path, char *token, size_t token_size)
+int
+http_token_read (const char *path, char *token, size_t token_size)
 {
+    assert (path && token && token_size);
     token [0] = 0;
     FILE *file = fopen (path, "r");
     if (!file)
-        return;
-    if (!fgets (token, (int) token_size, file))
-        token [0] = 0;
+        return -1;
+    bool read = fgets (token, (int) token_size, file) != NULL;
     fclose (file);
+    if (!read) {
+        token [0] = 0;
+        errno = ENODATA;
+        return -1;
+    }
     token [strcspn (token, "\r\n")] = 0;
+    return 0;
 }
 
 //  0 when the request carries the token; else an answer was queued.
@@ -130,8 +134,8 @@ s_authorised (http_server_t *self, struct MHD_Connection *connection, enum MHD_R
                        "writes are off: set http.token_file in the config");
         return -1;
     }
-    char token [S_TOKEN_MAX];
-    s_read_token (self->token_file, token, sizeof (token));
+    char token [HTTP_TOKEN_MAX];
+    http_token_read (self->token_file, token, sizeof (token));
     const char *given = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_AUTHORIZATION);
     size_t length = strlen (token);

@@ -30,6 +30,7 @@ extern "C" {
 #define HTTP_PER_IP_MAX         32      //  from one address
 #define HTTP_CHANGE_WAIT_MS     60000   //  longest wait for the hub to apply a change
 #define HTTP_FEED_KEEPALIVE_MS  15000   //  an SSE comment this often when nothing happens
+#define HTTP_TOKEN_MAX          512     //  bytes of a token file's first line we read
 
 typedef struct {
     const char *listen;         //  "HOST:PORT", numeric host
@@ -55,6 +56,12 @@ void http_server_destroy (http_server_t **self_p);
 //  What the status page shows, after a reload (copied).
 void http_server_set_page (http_server_t *self, const char *title,
                            const char *const *sites, size_t site_count);
+
+//  The token in a token file: its first line, without the line end, into
+//  token (at most token_size - 1 bytes).  0, or -1 with errno (ENODATA
+//  for an empty file) and token "".  The server, the config's check and
+//  `squirrel add` read it the same way.
+int http_token_read (const char *path, char *token, size_t token_size);
 
 //  The port bound (useful when listen asked for port 0 in tests).
 unsigned http_server_port (http_server_t *self);

@@ -310,14 +310,11 @@ topology_set_sites (topology_t *self, zmsg_t *batch)
     //  collector and notifier know the site.  Those two take the list at
     //  the same time (each decodes it on its own thread): a list of
     //  100,000 sites costs them seconds each.
-    bool collector = false, notifier = false;
-    int rc = 0;
-    if (self->collector)
-        rc |= (collector = sq_actor_send_batch (self->collector, SQ_CMD_SITES, batch) == 0)
-              ? 0 : -1;
-    if (self->notifier)
-        rc |= (notifier = sq_actor_send_batch (self->notifier, SQ_CMD_SITES, batch) == 0)
-              ? 0 : -1;
+    bool collector = self->collector
+                  && sq_actor_send_batch (self->collector, SQ_CMD_SITES, batch) == 0;
+    bool notifier = self->notifier
+                 && sq_actor_send_batch (self->notifier, SQ_CMD_SITES, batch) == 0;
+    int rc = (self->collector && !collector) || (self->notifier && !notifier) ? -1 : 0;
     //  Every list sent is waited for, or a late signal would answer the next.
     if (collector && zsock_wait (self->collector))
         rc = -1;

@@ -9,6 +9,7 @@
     2 a usage error.
 */
 #include "commands.h"
+#include "http_server.h"
 #include "sq_json.h"
 #include "sq_url.h"
 
@@ -144,16 +145,11 @@ s_token (const char *command, const char *path, char *token, size_t token_size, 
         path = getenv ("SQUIRREL_TOKEN_FILE");
     if (!path)
         return 0;
-    FILE *file = fopen (path, "r");
-    if (!file || !fgets (token, (int) token_size, file)) {
+    if (http_token_read (path, token, token_size)) {
         fprintf (stderr, "squirrel %s: cannot read the token file %s: %s\n", command, path,
-                 file ? "it is empty" : strerror (errno));
-        if (file)
-            fclose (file);
+                 errno == ENODATA ? "it is empty" : strerror (errno));
         return -1;
     }
-    fclose (file);
-    token [strcspn (token, "\r\n")] = 0;
     *have = true;
     return 0;
 }
@@ -213,7 +209,7 @@ s_add (int argc, char **argv)
         fprintf (stderr, "squirrel add: expected one URL, got %d arguments\n", argc - optind);
         return cli_usage_error (&command_add);
     }
-    char base [1024], token [512];
+    char base [1024], token [HTTP_TOKEN_MAX];
     bool have_token;
     if (s_api_base ("add", api, base, sizeof (base))
     ||  s_token ("add", token_file, token, sizeof (token), &have_token))
@@ -296,7 +292,7 @@ s_remove (int argc, char **argv)
                  argc - optind);
         return cli_usage_error (&command_remove);
     }
-    char base [1024], token [512];
+    char base [1024], token [HTTP_TOKEN_MAX];
     bool have_token;
     if (s_api_base ("remove", api, base, sizeof (base))
     ||  s_token ("remove", token_file, token, sizeof (token), &have_token))

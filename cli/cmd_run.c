@@ -464,8 +464,7 @@ s_run (int argc, char **argv)
         config_destroy (&config);
         return EXIT_USAGE;
     }
-    cli_topology_args (&args, config);
-    if (s_check_feed (args.feed)) {
+    if (s_check_feed (s_feed_of (config))) {
         s_unlock_folder (&lock);
         config_destroy (&config);
         return EXIT_USAGE;
@@ -473,7 +472,7 @@ s_run (int argc, char **argv)
     cli_catch_signals (true);
     //  Now that data_dir is ours: the sites added through the API too.
     config = hub_config_with_api (config);
-    cli_topology_args (&args, config);      //  its strings may be a new config's
+    cli_topology_args (&args, config);
     if (cli_assign_ids (config)) {
         s_unlock_folder (&lock);
         config_destroy (&config);

@@ -15,6 +15,7 @@
     An empty `http:` turns the server on with the defaults.
 */
 #include "config_private.h"
+#include "http_server.h"
 #include "sq_url.h"
 
 #include <arpa/inet.h>
@@ -72,16 +73,10 @@ s_listen_valid (const char *text)
 static int
 s_token_check (loader_t *loader, const node_t *node, const char *path)
 {
-    FILE *file = fopen (path, "r");
-    char line [512] = "";
-    if (!file || !fgets (line, sizeof (line), file)) {
-        if (file)
-            fclose (file);
+    char line [HTTP_TOKEN_MAX];
+    if (http_token_read (path, line, sizeof (line)))
         return config_expected (loader, node, "token_file",
                                 "a file whose first line is the API token, got an empty file");
-    }
-    fclose (file);
-    line [strcspn (line, "\r\n")] = 0;
     if (strlen (line) < S_TOKEN_MIN) {
         char what [128];
         snprintf (what, sizeof (what),

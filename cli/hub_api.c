@@ -134,10 +134,13 @@ hub_config_with_api (config_t *file)
     }
     for (size_t index = 0; index < rows.count; index++) {
         const config_site_t *site = config_site_by_url (config, rows.sites [index].url);
-        if (site && !site->api)
+        if (site && !site->api) {
+            char shown [SQ_URL_MAX + 1];
+            sq_url_shown (site->url, shown, sizeof (shown));
             zsys_warning ("squirrel run: %s is in %s now, which owns it: the file's settings "
                           "apply (the API's copy stays in the store until it is deleted)",
-                          rows.sites [index].label + 9, path);
+                          shown, path);
+        }
     }
     s_rows_free (&rows);
     config_destroy (&file);

@@ -56,12 +56,3 @@ service_stopping (void)
 {
     s_notify ("STOPPING=1\nSTATUS=stopping");
 }
-
-void
-service_status (const char *text)
-{
-    char buffer [512] = "";
-    s_status_line (buffer, sizeof (buffer), text);
-    if (*buffer)
-        s_notify (buffer);
-}

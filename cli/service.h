@@ -24,7 +24,4 @@ void service_reloading (void);
 //  Shutdown begins: STOPPING=1.
 void service_stopping (void);
 
-//  A status line alone, STATUS=text.
-void service_status (const char *text);
-
 #endif

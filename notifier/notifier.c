@@ -29,8 +29,6 @@
 #include "sq_url.h"
 #include "sq_wire.h"
 #include "sq_metrics.h"
-
-_Static_assert ((int) SQ_CHANNEL_COUNT == (int) CHANNEL_COUNT, "sq_metrics.h's channels are notice.h's");
 #include "store.h"
 #include "template.h"
 
@@ -38,6 +36,8 @@ _Static_assert ((int) SQ_CHANNEL_COUNT == (int) CHANNEL_COUNT, "sq_metrics.h's c
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+
+_Static_assert ((int) SQ_CHANNEL_COUNT == (int) CHANNEL_COUNT, "sq_metrics.h's channels are notice.h's");
 
 #define S_CATCH_UP_MS       2000    //  read the store's alerts this often
 #define S_CATCH_UP_BATCH    100     //  alerts per read

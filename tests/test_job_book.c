@@ -829,6 +829,47 @@ test_quarantined_pinger_gets_probation_only (void **state)
     job_book_destroy (&book);
 }
 
+
+//  Thousands of sites come and go: the site id table grows, and a site
+//  dropped from the middle of a run of collisions leaves every other one
+//  findable (ids a multiple of 4,096 apart share their low bits).
+static void
+test_many_sites_come_and_go (void **state)
+{
+    job_book_t *book = s_book (false, 3);
+    const uint64_t count = 5000, step = 4096;
+    job_book_sites_begin (book);
+    for (uint64_t index = 1; index <= count; index++)
+        s_put (book, index * step, INTERVAL, 0, 0);
+    job_book_sites_end (book);
+    assert_int_equal (job_book_site_count (book), count);
+    //  Every other one dropped.
+    job_book_sites_begin (book);
+    for (uint64_t index = 2; index <= count; index += 2)
+        s_put (book, index * step, INTERVAL, 0, 0);
+    job_book_sites_end (book);
+    assert_int_equal (job_book_site_count (book), count / 2);
+    for (uint64_t index = 1; index <= count; index++) {
+        const job_site_t *site = job_book_site (book, index * step);
+        if (index % 2) {
+            assert_null (site);
+        }
+        else {
+            assert_non_null (site);
+            assert_int_equal (site->site_id, index * step);
+        }
+    }
+    //  And back: all of them found again.
+    job_book_sites_begin (book);
+    for (uint64_t index = 1; index <= count; index++)
+        s_put (book, index * step, INTERVAL, 0, 0);
+    job_book_sites_end (book);
+    assert_int_equal (job_book_site_count (book), count);
+    for (uint64_t index = 1; index <= count; index++)
+        assert_non_null (job_book_site (book, index * step));
+    job_book_destroy (&book);
+}
+
 int
 main (void)
 {
@@ -858,6 +899,7 @@ main (void)
         cmocka_unit_test (test_reload_changes_regions),
         cmocka_unit_test (test_pinger_moves_region),
         cmocka_unit_test (test_quarantined_pinger_gets_probation_only),
+        cmocka_unit_test (test_many_sites_come_and_go),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

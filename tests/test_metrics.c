@@ -105,6 +105,17 @@ s_promtool (const char *text, char *output, size_t output_size)
     return WEXITSTATUS (status);
 }
 
+//  Remove folder and all in it ("" for none yet): 0, or -1.
+static int
+s_remove_folder (const char *folder)
+{
+    if (!folder [0])
+        return 0;
+    char command [256];
+    snprintf (command, sizeof (command), "rm -rf '%s'", folder);
+    return system (command) == 0 ? 0 : -1;
+}
+
 //  promtool takes text without a word of complaint.
 static void
 s_assert_promtool_clean (const char *text)
@@ -275,11 +286,11 @@ test_counters_and_labels (void **state)
     //  one: a quote, a brace, a line feed, a backslash and a byte that is
     //  not UTF-8, trying to end its label and add a series of its own.
     sq_metrics_pinger_t pingers [5] = {
-        { .name = "hub-1", .region = "", .free_slots = 3 },
-        { .name = "hub-2", .region = "", .free_slots = 4 },
-        { .name = "eu-1", .region = "eu", .quarantined = true, .free_slots = 10 },
-        { .name = "eu-2", .region = "eu", .free_slots = 0 },
-        { .name = "x", .region = "x\"} 1\nsquirrel_evil 1\\\xff\xc3\xa9", .free_slots = 2 },
+        { .region = "", .free_slots = 3 },
+        { .region = "", .free_slots = 4 },
+        { .region = "eu", .quarantined = true, .free_slots = 10 },
+        { .region = "eu", .free_slots = 0 },
+        { .region = "x\"} 1\nsquirrel_evil 1\\\xff\xc3\xa9", .free_slots = 2 },
     };
     sq_metrics_pingers (pingers, 5);
     text = sq_metrics_text ();
@@ -321,7 +332,7 @@ test_counters_and_labels (void **state)
     //  Bytes that are not UTF-8: a lead byte that never starts one, a cut
     //  sequence, an overlong form and a surrogate each give '?' per byte;
     //  a whole sequence (the euro sign) is kept.
-    sq_metrics_pinger_t odd = { .name = "odd", .region = "u\xf8\xe2\x82" "a\xc0\xaf\xed\xa0\x80\xe2\x82\xac" };
+    sq_metrics_pinger_t odd = { .region = "u\xf8\xe2\x82" "a\xc0\xaf\xed\xa0\x80\xe2\x82\xac" };
     sq_metrics_pingers (&odd, 1);
     text = sq_metrics_text ();
     assert_true (s_value (text, "squirrel_pingers{region=\"u???a?????\xe2\x82\xac\",state=\"live\"}") == 1);
@@ -372,12 +383,7 @@ s_store_teardown (void **state)
     zsock_destroy (&self->push);
     zactor_destroy (&self->writer);
     store_close (&self->store);
-    int rc = 0;
-    if (self->folder [0]) {
-        char command [256];
-        snprintf (command, sizeof (command), "rm -rf '%s'", self->folder);
-        rc = system (command) == 0 ? 0 : -1;
-    }
+    int rc = s_remove_folder (self->folder);
     memset (self, 0, sizeof (*self));
     return rc;
 }
@@ -543,12 +549,7 @@ s_path_teardown (void **state)
     config_destroy (&self->config);
     webhook_stop (&self->webhook);
     testsite_stop (&self->site);
-    int rc = 0;
-    if (self->data_dir [0]) {
-        char command [128];
-        snprintf (command, sizeof (command), "rm -rf '%s'", self->data_dir);
-        rc = system (command) == 0 ? 0 : -1;
-    }
+    int rc = s_remove_folder (self->data_dir);
     memset (self, 0, sizeof (*self));
     return rc;
 }

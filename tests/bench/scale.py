@@ -1,10 +1,9 @@
-"""Helpers of tests/bench/scale.sh: configs, the SQLite reference, the lag
-histogram and the CPU share.  Each subcommand prints key=value lines.
+"""Helpers of tests/bench/scale.sh: configs, the SQLite reference, the
+checks/s asked and the CPU share.  Each subcommand prints key=value lines.
 
   scale.py config SITES PORTS DATA_DIR HTTP_PORT   the YAML, on stdout
   scale.py reference SITES PORTS FILE               python3 + sqlite3 upserts
   scale.py rate SITES                               checks/s the intervals ask
-  scale.py lag BEFORE AFTER                         p50/p99 between two /metrics
   scale.py cpu BEFORE AFTER                         CPU shares between two samples
 """
 import os
@@ -65,32 +64,6 @@ def rate(sites):
     print("checks_per_s=%.1f" % sum(1.0 / interval_s(index) for index in range(sites)))
 
 
-def buckets(path):
-    """The lag histogram's cumulative buckets {le: count} from a /metrics page."""
-    found = {}
-    for line in open(path):
-        if line.startswith("squirrel_schedule_lag_seconds_bucket"):
-            bound = line.split('le="')[1].split('"')[0]
-            found[float("inf") if bound == "+Inf" else float(bound)] = float(line.split()[-1])
-    return found
-
-
-def lag(before_path, after_path):
-    """Quantiles of the jobs sent between two pages: the upper bound of the
-    bucket holding each, as sq_metrics_lag_quantile reads its own."""
-    before, after = buckets(before_path), buckets(after_path)
-    bounds = sorted(after)
-    counts = [after[bound] - before.get(bound, 0) for bound in bounds]
-    total = counts[-1]
-    print("lag_jobs=%d" % total)
-    for name, quantile in (("lag_p50_ms", 0.5), ("lag_p99_ms", 0.99), ("lag_p999_ms", 0.999)):
-        want = quantile * total
-        bound = next((b for b, c in zip(bounds, counts) if c >= want and total), 0)
-        print("%s=%s" % (name, "inf" if bound == float("inf") else "%g" % (bound * 1000)))
-    for bound, count in zip(bounds, counts):
-        print("lag_le_%s=%d" % (bound, count))
-
-
 def cpu(before_path, after_path):
     """Each sample: 'wall_s', 'machine busy idle' (jiffies), then
     'NAME ticks' lines; prints cores used by each name and the machine."""
@@ -120,8 +93,6 @@ if __name__ == "__main__":
         reference(int(sys.argv[2]), sys.argv[3].split(), sys.argv[4])
     elif command == "rate":
         rate(int(sys.argv[2]))
-    elif command == "lag":
-        lag(sys.argv[2], sys.argv[3])
     elif command == "cpu":
         cpu(sys.argv[2], sys.argv[3])
     else:

@@ -43,8 +43,7 @@ bench_tmp
 bench_nginx "${PORTS:-4}" "${NGINX_WORKERS:-1}"
 echo "== machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); nginx on ports $ports"
 
-# Milliseconds now, and the CPU seconds (user + system) of process $1.
-now_ms() { date +%s%3N; }
+# The CPU seconds (user + system) of process $1.
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 rss_mb() { awk -v key="$2:" '$1 == key {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
 
@@ -57,14 +56,14 @@ wait_log() {
         [ "$(date +%s)" -lt "$deadline" ] || { echo "scale.sh: no '$3' within $5 s" >&2; exit 1; }
         sleep 0.05
     done
-    found_ms=$(now_ms)
+    found_ms=$(bench_now_ms)
 }
 
 # Start `squirrel run $1`, logging to $2; sets $pid, $start_ms (launch to
 # `monitoring`), $start_cpu and $start_hwm.
 start_run() {
     : > "$2"
-    launched=$(now_ms)
+    launched=$(bench_now_ms)
     "$build/squirrel" run "$1" > /dev/null 2> "$2" &
     pid=$!
     bench_children="${bench_children:-} $pid"
@@ -80,7 +79,7 @@ start_run() {
 reload_run() {
     offset=$(wc -c < "$2")
     cpu_before=$(cpu_s "$pid")
-    sent=$(now_ms)
+    sent=$(bench_now_ms)
     kill -HUP "$pid"
     wait_log "$pid" "$2" "squirrel run: reloaded" "$offset" 900
     reload_ms=$(( found_ms - sent ))
@@ -136,7 +135,7 @@ python3 "$here/scale.py" config "$late_sites" "$ports" "$dir/data$late_sites" 0 
 asked=$(python3 "$here/scale.py" rate "$late_sites" | sed 's/checks_per_s=//')
 echo "== lateness: $late_sites sites, $late_minutes min from 'monitoring'; the intervals ask $asked checks/s"
 start_run "$dir/late.yaml" "$dir/late.log"
-began=$(( $(now_ms) / 1000 ))
+began=$(( $(bench_now_ms) / 1000 ))
 echo "started in $start_ms ms"
 nginx_master=$(cat "$dir/nginx.pid")
 sample() {
