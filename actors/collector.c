@@ -139,7 +139,8 @@ s_set_sites (self_t *self, zmsg_t *batch)
         site->active = false;
     sq_site_t entry;
     int rc;
-    while ((rc = sq_sites_next (batch, &entry, "collector",
+    sq_batch_reader_t reader = { .batch = batch };
+    while ((rc = sq_sites_next (&reader, &entry, "collector",
                                 &self->counters [COLLECTOR_malformed])) != 0) {
         if (rc < 0)
             continue;

@@ -56,7 +56,8 @@ s_set_sites (self_t *self, zmsg_t *batch)
     sq_site_t entry;
     int rc;
     size_t taken = 0;
-    while ((rc = sq_sites_next (batch, &entry, "dispatcher",
+    sq_batch_reader_t reader = { .batch = batch };
+    while ((rc = sq_sites_next (&reader, &entry, "dispatcher",
                                 &self->counters [DISPATCHER_malformed])) != 0) {
         if (rc < 0)
             continue;

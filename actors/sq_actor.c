@@ -158,16 +158,116 @@ sq_actor_set_batch (zactor_t *actor, const char *command, zmsg_t *batch)
     return sq_actor_send_batch (actor, command, batch) ? -1 : zsock_wait (actor);
 }
 
+struct _sq_batch_writer_t {
+    zmsg_t *batch;              //  frames done
+    size_t used;                //  bytes in frame
+    uint8_t frame [SQ_BATCH_FRAME_MAX];
+};
+
+sq_batch_writer_t *
+sq_batch_writer_new (void)
+{
+    sq_batch_writer_t *self = (sq_batch_writer_t *) malloc (sizeof (sq_batch_writer_t));
+    assert (self);
+    self->batch = zmsg_new ();
+    assert (self->batch);
+    self->used = 0;
+    return self;
+}
+
+static void
+s_batch_flush (sq_batch_writer_t *self)
+{
+    if (self->used) {
+        zmsg_addmem (self->batch, self->frame, self->used);
+        self->used = 0;
+    }
+}
+
+void
+sq_batch_add_raw (sq_batch_writer_t *self, const void *data, size_t size)
+{
+    assert (size <= SQ_FRAME_MAX);
+    if (self->used + 2 + size > SQ_BATCH_FRAME_MAX)
+        s_batch_flush (self);
+    self->frame [self->used] = (uint8_t) (size >> 8);
+    self->frame [self->used + 1] = (uint8_t) size;
+    memcpy (self->frame + self->used + 2, data, size);
+    self->used += 2 + size;
+}
+
 int
-sq_batch_next (zmsg_t *batch, sq_msg_type_t type, sq_msg_t *msg, const char *who,
+sq_batch_add (sq_batch_writer_t *self, const sq_msg_t *msg)
+{
+    if (self->used + 2 + SQ_FRAME_MAX > SQ_BATCH_FRAME_MAX)
+        s_batch_flush (self);
+    int size = sq_msg_encode (msg, self->frame + self->used + 2, SQ_FRAME_MAX);
+    if (size < 0)
+        return -1;
+    self->frame [self->used] = (uint8_t) (size >> 8);
+    self->frame [self->used + 1] = (uint8_t) size;
+    self->used += 2 + (size_t) size;
+    return 0;
+}
+
+zmsg_t *
+sq_batch_writer_end (sq_batch_writer_t **self_p)
+{
+    assert (self_p);
+    sq_batch_writer_t *self = *self_p;
+    if (!self)
+        return NULL;
+    s_batch_flush (self);
+    zmsg_t *batch = self->batch;
+    free (self);
+    *self_p = NULL;
+    return batch;
+}
+
+//  The next entry's bytes, or NULL at the end of the batch.  A frame whose
+//  sizes run past its end is dropped whole and reported in *broken.
+static const uint8_t *
+s_batch_entry (sq_batch_reader_t *reader, size_t *size, bool *broken)
+{
+    *broken = false;
+    while (true) {
+        if (reader->frame && reader->offset < zframe_size (reader->frame)) {
+            const uint8_t *data = zframe_data (reader->frame);
+            size_t left = zframe_size (reader->frame) - reader->offset;
+            size_t entry = left >= 2
+                         ? ((size_t) data [reader->offset] << 8) | data [reader->offset + 1] : 0;
+            if (left >= 2 && entry <= left - 2) {
+                const uint8_t *start = data + reader->offset + 2;
+                reader->offset += 2 + entry;
+                *size = entry;
+                return start;
+            }
+            *broken = true;
+            zframe_destroy (&reader->frame);
+            return NULL;
+        }
+        zframe_destroy (&reader->frame);
+        reader->frame = reader->batch ? zmsg_pop (reader->batch) : NULL;
+        reader->offset = 0;
+        if (!reader->frame)
+            return NULL;
+    }
+}
+
+int
+sq_batch_next (sq_batch_reader_t *reader, sq_msg_type_t type, sq_msg_t *msg, const char *who,
                uint64_t *malformed)
 {
-    zframe_t *frame = batch ? zmsg_pop (batch) : NULL;
-    if (!frame)
+    size_t size = 0;
+    bool broken;
+    const uint8_t *entry = s_batch_entry (reader, &size, &broken);
+    char why [128] = "frame of broken packing, dropped";
+    int rc = SQ_PROTO_MALFORMED;
+    if (entry)
+        rc = sq_msg_decode (entry, size, msg, why, sizeof (why));
+    else
+    if (!broken)
         return 0;
-    char why [128] = "";
-    int rc = sq_msg_decode (zframe_data (frame), zframe_size (frame), msg, why, sizeof (why));
-    zframe_destroy (&frame);
     if (rc != SQ_PROTO_OK || msg->type != type) {
         if (malformed)
             (*malformed)++;
@@ -179,10 +279,10 @@ sq_batch_next (zmsg_t *batch, sq_msg_type_t type, sq_msg_t *msg, const char *who
 }
 
 int
-sq_sites_next (zmsg_t *batch, sq_site_t *site, const char *who, uint64_t *malformed)
+sq_sites_next (sq_batch_reader_t *reader, sq_site_t *site, const char *who, uint64_t *malformed)
 {
     sq_msg_t msg;
-    int rc = sq_batch_next (batch, SQ_MSG_SITE, &msg, who, malformed);
+    int rc = sq_batch_next (reader, SQ_MSG_SITE, &msg, who, malformed);
     if (rc == 1)
         *site = msg.site;
     return rc;

@@ -624,6 +624,12 @@ s_hash (const char *text)
     return (size_t) hash;
 }
 
+//  A slot holds the site's index + 1 in its low half and the low half of
+//  its URL's hash in the high: a probe compares URLs only when the hashes
+//  agree, and growing the index (at most 2^32 slots) hashes no URL again.
+#define S_SLOT_SITE(slot)   ((size_t) ((slot) & 0xffffffffu) - 1)
+#define S_SLOT_HASH(slot)   ((uint32_t) ((slot) >> 32))
+
 //  Index of the site with url among the loaded ones, or -1.
 static long
 s_index_find (loader_t *loader, const char *url)
@@ -631,31 +637,62 @@ s_index_find (loader_t *loader, const char *url)
     if (!loader->slot_count)
         return -1;
     size_t mask = loader->slot_count - 1;
-    for (size_t slot = s_hash (url) & mask; loader->slots [slot]; slot = (slot + 1) & mask) {
-        size_t site = loader->slots [slot] - 1;
-        if (strcmp (loader->config->sites [site].url, url) == 0)
-            return (long) site;
+    uint32_t hash = (uint32_t) s_hash (url);
+    for (size_t slot = hash & mask; loader->slots [slot]; slot = (slot + 1) & mask) {
+        uint64_t entry = loader->slots [slot];
+        if (S_SLOT_HASH (entry) == hash
+        &&  strcmp (loader->config->sites [S_SLOT_SITE (entry)].url, url) == 0)
+            return (long) S_SLOT_SITE (entry);
     }
     return -1;
+}
+
+static void
+s_index_put (uint64_t *slots, size_t mask, uint64_t entry)
+{
+    size_t slot = S_SLOT_HASH (entry) & mask;
+    while (slots [slot])
+        slot = (slot + 1) & mask;
+    slots [slot] = entry;
 }
 
 //  Add site number site to the index, growing it to stay at most half full.
 static void
 s_index_add (loader_t *loader, size_t site)
 {
+    assert (site + 1 < UINT32_MAX && loader->slot_count < (size_t) UINT32_MAX);
     if ((site + 1) * 2 > loader->slot_count) {
+        size_t count = loader->slot_count ? loader->slot_count * 2 : 64;
+        uint64_t *slots = (uint64_t *) calloc (count, sizeof (uint64_t));
+        assert (slots);
+        for (size_t old = 0; old < loader->slot_count; old++)
+            if (loader->slots [old])
+                s_index_put (slots, count - 1, loader->slots [old]);
         free (loader->slots);
-        loader->slot_count = loader->slot_count ? loader->slot_count * 2 : 64;
-        loader->slots = (size_t *) calloc (loader->slot_count, sizeof (size_t));
-        assert (loader->slots);
-        for (size_t earlier = 0; earlier < site; earlier++)
-            s_index_add (loader, earlier);
+        loader->slots = slots;
+        loader->slot_count = count;
     }
-    size_t mask = loader->slot_count - 1;
-    size_t slot = s_hash (loader->config->sites [site].url) & mask;
-    while (loader->slots [slot])
-        slot = (slot + 1) & mask;
-    loader->slots [slot] = site + 1;
+    uint32_t hash = (uint32_t) s_hash (loader->config->sites [site].url);
+    s_index_put (loader->slots, loader->slot_count - 1,
+                 ((uint64_t) hash << 32) | (uint64_t) (site + 1));
+}
+
+//  Room for count sites more, at least, without moving the arrays again
+//  (a file's list is known before its first site is parsed: one move, not
+//  a doubling per power of two).
+static void
+s_sites_reserve (loader_t *loader, size_t count)
+{
+    config_t *config = loader->config;
+    if (config->site_count + count <= loader->site_cap)
+        return;
+    loader->site_cap = config->site_count + count;
+    config->sites = (config_site_t *) realloc (config->sites,
+                                               loader->site_cap * sizeof (config_site_t));
+    loader->given = (uint32_t *) realloc (loader->given, loader->site_cap * sizeof (uint32_t));
+    loader->origins = (url_origin_t *) realloc (loader->origins,
+                                                loader->site_cap * sizeof (url_origin_t));
+    assert (config->sites && loader->given && loader->origins);
 }
 
 //  A new zeroed site at the end of config->sites, with no given keys.
@@ -663,15 +700,8 @@ static config_site_t *
 s_site_append (loader_t *loader)
 {
     config_t *config = loader->config;
-    if (config->site_count == loader->site_cap) {
-        loader->site_cap = loader->site_cap ? loader->site_cap * 2 : 16;
-        config->sites = (config_site_t *) realloc (config->sites,
-                                                   loader->site_cap * sizeof (config_site_t));
-        loader->given = (uint32_t *) realloc (loader->given, loader->site_cap * sizeof (uint32_t));
-        loader->origins = (url_origin_t *) realloc (loader->origins,
-                                                    loader->site_cap * sizeof (url_origin_t));
-        assert (config->sites && loader->given && loader->origins);
-    }
+    if (config->site_count == loader->site_cap)
+        s_sites_reserve (loader, loader->site_cap ? loader->site_cap : 16);
     config_site_t *site = &config->sites [config->site_count];
     memset (site, 0, sizeof (*site));
     loader->given [config->site_count] = 0;
@@ -1045,6 +1075,7 @@ s_top_value (loader_t *loader, top_key_t key, const node_t *value)
                     return -1;
             return 0;
         case TOP_SITES:
+            s_sites_reserve (loader, value->count);
             for (size_t index = 0; index < value->count; index++)
                 if (s_site_parse (loader, value->children [index]))
                     return -1;

@@ -81,7 +81,8 @@ typedef struct {
     size_t site_cap;            //  allocated entries of config->sites, given and origins
     uint32_t *given;            //  per site, bit k set when it set check key k
     url_origin_t *origins;      //  per site, where its URL is written
-    size_t *slots;              //  URL hash index: site index + 1, 0 = free
+    uint64_t *slots;            //  URL hash index: (site index + 1) in the low 32
+                                //  bits, the URL's hash in the high; 0 = free
     size_t slot_count;          //  entries in slots, a power of two
     const node_t *owners;       //  the owners mapping, for site checks, or NULL
     const node_t *smtp;         //  the smtp mapping, for owners' email, or NULL

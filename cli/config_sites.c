@@ -201,26 +201,29 @@ config_owner_message (const config_t *self, const config_owner_t *owner, sq_owne
     return 0;
 }
 
+//  A batch given up on: NULL.
+static zmsg_t *
+s_batch_abandon (sq_batch_writer_t **writer_p)
+{
+    zmsg_t *batch = sq_batch_writer_end (writer_p);
+    zmsg_destroy (&batch);
+    return NULL;
+}
+
 zmsg_t *
 config_sites_batch (const config_t *self, char *error, size_t error_size)
 {
-    zmsg_t *batch = zmsg_new ();
-    assert (batch);
+    sq_batch_writer_t *writer = sq_batch_writer_new ();
     sq_msg_t msg = { .type = SQ_MSG_SITE };
-    uint8_t frame [SQ_FRAME_MAX];
     for (size_t index = 0; index < self->site_count; index++) {
         const config_site_t *entry = &self->sites [index];
         if (entry->id == 0)
             continue;           //  no id yet: not monitored
-        int size = config_site_message (self, entry, &msg.site) ? -1
-                 : sq_msg_encode (&msg, frame, sizeof (frame));
-        if (size < 0) {
+        if (config_site_message (self, entry, &msg.site) || sq_batch_add (writer, &msg)) {
             snprintf (error, error_size, "%s: site %s cannot be encoded as a SITE message",
                       self->path ? self->path : "sites", entry->url);
-            zmsg_destroy (&batch);
-            return NULL;
+            return s_batch_abandon (&writer);
         }
-        zmsg_addmem (batch, frame, (size_t) size);
     }
     //  Canaries: checked like a site with the defaults from every region,
     //  judging the pingers only (no owner, no store, no alert).
@@ -232,41 +235,31 @@ config_sites_batch (const config_t *self, char *error, size_t error_size)
         canary.keyword = NULL;
         canary.regions = NULL;
         canary.quorum = 0;
-        int size = config_site_message (self, &canary, &msg.site) ? -1 : 0;
+        int rc = config_site_message (self, &canary, &msg.site);
         msg.site.canary = true;
-        if (size == 0)
-            size = sq_msg_encode (&msg, frame, sizeof (frame));
-        if (size < 0) {
+        if (rc || sq_batch_add (writer, &msg)) {
             snprintf (error, error_size, "%s: canary %s cannot be encoded as a SITE message",
                       self->path ? self->path : "canaries", self->canaries [index]);
-            zmsg_destroy (&batch);
-            return NULL;
+            return s_batch_abandon (&writer);
         }
-        zmsg_addmem (batch, frame, (size_t) size);
     }
-    return batch;
+    return sq_batch_writer_end (&writer);
 }
 
 zmsg_t *
 config_owners_batch (const config_t *self, char *error, size_t error_size)
 {
-    zmsg_t *batch = zmsg_new ();
-    assert (batch);
+    sq_batch_writer_t *writer = sq_batch_writer_new ();
     sq_msg_t msg = { .type = SQ_MSG_OWNER };
-    uint8_t frame [SQ_FRAME_MAX];
     for (size_t index = 0; index < self->owner_count; index++) {
         const config_owner_t *owner = &self->owners [index];
-        int size = config_owner_message (self, owner, &msg.owner) ? -1
-                 : sq_msg_encode (&msg, frame, sizeof (frame));
-        if (size < 0) {
+        if (config_owner_message (self, owner, &msg.owner) || sq_batch_add (writer, &msg)) {
             snprintf (error, error_size, "%s: owner %s cannot be encoded as an OWNER message",
                       self->path ? self->path : "owners", owner->name ? owner->name : "");
-            zmsg_destroy (&batch);
-            return NULL;
+            return s_batch_abandon (&writer);
         }
-        zmsg_addmem (batch, frame, (size_t) size);
     }
-    return batch;
+    return sq_batch_writer_end (&writer);
 }
 
 int

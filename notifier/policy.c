@@ -156,14 +156,14 @@ s_alert_forget (kept_alert_t *kept)
 //  --------------------------------------------------------------------------
 //  Sites
 
-//  Keys are site ids, copied into the table (8 bytes, once per site);
-//  slots are stored as the value, plus 1, since zhashx takes no NULL.
+//  Keys are site ids (see s_key); slots are stored as the value, plus 1,
+//  since zhashx takes no NULL.
 static size_t
 s_site_id_hash (const void *key)
 {
     //  The finaliser of MurmurHash3: ids are mostly consecutive, buckets
     //  are taken modulo a prime, but a mixed hash costs nothing here
-    uint64_t value = *(const uint64_t *) key;
+    uint64_t value = (uint64_t) (uintptr_t) key;
     value ^= value >> 33;
     value *= 0xff51afd7ed558ccdULL;
     value ^= value >> 33;
@@ -173,30 +173,22 @@ s_site_id_hash (const void *key)
 static int
 s_site_id_compare (const void *one, const void *two)
 {
-    uint64_t a = *(const uint64_t *) one, b = *(const uint64_t *) two;
+    uintptr_t a = (uintptr_t) one, b = (uintptr_t) two;
     return a < b ? -1 : a > b;
 }
 
+//  A key of by_id: the id itself in the pointer (ids are never 0), so
+//  that a site costs the table no allocation of its own.
 static void *
-s_site_id_duplicate (const void *key)
+s_key (uint64_t site_id)
 {
-    uint64_t *copy = (uint64_t *) malloc (sizeof (uint64_t));
-    assert (copy);
-    *copy = *(const uint64_t *) key;
-    return copy;
-}
-
-static void
-s_site_id_destroy (void **key_p)
-{
-    free (*key_p);
-    *key_p = NULL;
+    return (void *) (uintptr_t) site_id;
 }
 
 static site_t *
 s_site_lookup (policy_t *self, uint64_t site_id)
 {
-    uintptr_t slot = (uintptr_t) zhashx_lookup (self->by_id, &site_id);
+    uintptr_t slot = (uintptr_t) zhashx_lookup (self->by_id, s_key (site_id));
     return slot ? &self->sites [slot - 1] : NULL;
 }
 
@@ -221,7 +213,7 @@ s_site_require (policy_t *self, uint64_t site_id)
     memset (site, 0, sizeof (site_t));
     site->site_id = site_id;
     site->told_state = SQ_STATE_UNKNOWN;
-    int rc = zhashx_insert (self->by_id, &site_id, (void *) (uintptr_t) (slot + 1));
+    int rc = zhashx_insert (self->by_id, s_key (site_id), (void *) (uintptr_t) (slot + 1));
     assert (rc == 0);
     (void) rc;
     return site;
@@ -332,8 +324,8 @@ policy_new (void)
     assert (self->by_id);
     zhashx_set_key_hasher (self->by_id, s_site_id_hash);
     zhashx_set_key_comparator (self->by_id, s_site_id_compare);
-    zhashx_set_key_duplicator (self->by_id, s_site_id_duplicate);
-    zhashx_set_key_destructor (self->by_id, s_site_id_destroy);
+    zhashx_set_key_duplicator (self->by_id, NULL);
+    zhashx_set_key_destructor (self->by_id, NULL);
     return self;
 }
 
@@ -376,17 +368,17 @@ policy_remove_site (policy_t *self, uint64_t site_id)
 {
     assert (self);
     assert (!self->ticking);
-    uintptr_t slot = (uintptr_t) zhashx_lookup (self->by_id, &site_id);
+    uintptr_t slot = (uintptr_t) zhashx_lookup (self->by_id, s_key (site_id));
     if (!slot)
         return;
     site_t *site = &self->sites [slot - 1];
     s_site_forget (site);
-    zhashx_delete (self->by_id, &site_id);
+    zhashx_delete (self->by_id, s_key (site_id));
     //  The last site fills the hole
     site_t *last = &self->sites [--self->site_count];
     if (site != last) {
         *site = *last;
-        zhashx_update (self->by_id, &site->site_id, (void *) slot);
+        zhashx_update (self->by_id, s_key (site->site_id), (void *) slot);
     }
 }
 

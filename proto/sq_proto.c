@@ -18,7 +18,9 @@
 */
 #include "sq_proto.h"
 
+#include <assert.h>
 #include <msgpack.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -507,6 +509,42 @@ s_decode_tree (const msgpack_object *root, sq_msg_t *msg, char *why, size_t why_
     return SQ_PROTO_OK;
 }
 
+//  Each thread decodes into a msgpack zone of its own, cleared after every
+//  message (to its first chunk) and freed when the thread ends: a zone made
+//  and freed per message was an allocation per message in every actor
+//  (13 % of a 100,000-site start).
+static pthread_key_t s_zone_key;
+static pthread_once_t s_zone_once = PTHREAD_ONCE_INIT;
+
+static void
+s_zone_free (void *zone)
+{
+    msgpack_zone_free ((msgpack_zone *) zone);
+}
+
+static void
+s_zone_key_new (void)
+{
+    int rc = pthread_key_create (&s_zone_key, s_zone_free);
+    assert (rc == 0);
+    (void) rc;
+}
+
+static msgpack_zone *
+s_thread_zone (void)
+{
+    pthread_once (&s_zone_once, s_zone_key_new);
+    msgpack_zone *zone = (msgpack_zone *) pthread_getspecific (s_zone_key);
+    if (!zone) {
+        zone = msgpack_zone_new (4 * SQ_FRAME_MAX);
+        if (zone && pthread_setspecific (s_zone_key, zone)) {
+            msgpack_zone_free (zone);
+            zone = NULL;
+        }
+    }
+    return zone;
+}
+
 int
 sq_msg_decode (const void *data, size_t size, sq_msg_t *msg, char *why, size_t why_size)
 {
@@ -520,16 +558,18 @@ sq_msg_decode (const void *data, size_t size, sq_msg_t *msg, char *why, size_t w
         s_why (why, why_size, "not one well-formed msgpack object");
         return SQ_PROTO_MALFORMED;
     }
-    msgpack_unpacked unpacked;
-    msgpack_unpacked_init (&unpacked);
+    msgpack_zone *zone = s_thread_zone ();
+    msgpack_object root;
     size_t offset = 0;
     int rc = SQ_PROTO_MALFORMED;
-    if (msgpack_unpack_next (&unpacked, (const char *) data, size, &offset) == MSGPACK_UNPACK_SUCCESS
+    if (zone && msgpack_unpack ((const char *) data, size, &offset, zone, &root)
+                == MSGPACK_UNPACK_SUCCESS
     &&  offset == size)
-        rc = s_decode_tree (&unpacked.data, msg, why, why_size);
+        rc = s_decode_tree (&root, msg, why, why_size);
     else
         s_why (why, why_size, "msgpack unpack failed");
-    msgpack_unpacked_destroy (&unpacked);
+    if (zone)
+        msgpack_zone_clear (zone);
     if (rc != SQ_PROTO_OK)
         memset (msg, 0, sizeof (*msg));
     return rc;

@@ -298,6 +298,80 @@ test_collector_drops_duplicates_and_stale_results (void **state)
     config_destroy (&config);
 }
 
+//  A batch packs many entries a frame: 3,000 sites with long URLs fill
+//  several frames and come out in order, whole; an entry that does not
+//  decode, and a frame whose sizes run past its end, are each counted once
+//  and the entries around them still arrive.
+static void
+test_batch_packs_entries_into_frames (void **state)
+{
+    (void) state;
+    enum { COUNT = 3000 };
+    sq_batch_writer_t *writer = sq_batch_writer_new ();
+    sq_msg_t msg = { .type = SQ_MSG_SITE };
+    for (int index = 0; index < COUNT; index++) {
+        msg.site.site_id = (uint64_t) index + 1;
+        snprintf (msg.site.url, sizeof (msg.site.url), "https://site-%d.example/%0*d", index,
+                  index % 200, 0);
+        msg.site.interval_ms = 60000;
+        msg.site.timeout_ms = 10000;
+        msg.site.failure_threshold = 2;
+        msg.site.success_threshold = 1;
+        assert_int_equal (sq_batch_add (writer, &msg), 0);
+        if (index == 1000)
+            sq_batch_add_raw (writer, "\xc1", 1);     //  never valid msgpack
+    }
+    zmsg_t *batch = sq_batch_writer_end (&writer);
+    assert_null (writer);
+    size_t frames = zmsg_size (batch);
+    assert_true (frames > 3);
+    for (zframe_t *frame = zmsg_first (batch); frame; frame = zmsg_next (batch))
+        assert_true (zframe_size (frame) <= SQ_BATCH_FRAME_MAX);
+    //  Break the second frame's packing: its first size claims more than
+    //  the frame holds.
+    zframe_t *second = zmsg_first (batch);
+    second = zmsg_next (batch);
+    uint8_t *bytes = zframe_data (second);
+    bytes [0] = 0xff;
+    bytes [1] = 0xff;
+    size_t in_second = 0;           //  the entries lost with it
+    sq_batch_reader_t reader = { .batch = batch };
+    sq_site_t site;
+    uint64_t malformed = 0;
+    uint64_t next = 1;
+    size_t read = 0;
+    int rc;
+    while ((rc = sq_sites_next (&reader, &site, "test", &malformed)) != 0) {
+        if (rc < 0)
+            continue;
+        assert_true (site.site_id >= next);
+        if (site.site_id > next) {
+            assert_int_equal (in_second, 0);        //  one gap: the broken frame
+            in_second = site.site_id - next;
+        }
+        char want [SQ_URL_MAX + 1];
+        snprintf (want, sizeof (want), "https://site-%d.example/%0*d", (int) site.site_id - 1,
+                  (int) (site.site_id - 1) % 200, 0);
+        assert_string_equal (site.url, want);
+        next = site.site_id + 1;
+        read++;
+    }
+    assert_int_equal (next, COUNT + 1);
+    assert_true (in_second > 0);
+    assert_int_equal (read + in_second, COUNT);
+    assert_int_equal (malformed, 2);
+    assert_int_equal (zmsg_size (batch), 0);
+    zmsg_destroy (&batch);
+
+    //  An empty batch has no frame and reads as the end at once.
+    writer = sq_batch_writer_new ();
+    batch = sq_batch_writer_end (&writer);
+    assert_int_equal (zmsg_size (batch), 0);
+    reader = (sq_batch_reader_t) { .batch = batch };
+    assert_int_equal (sq_sites_next (&reader, &site, "test", &malformed), 0);
+    zmsg_destroy (&batch);
+}
+
 //  A socket bound for other processes refuses a frame over
 //  SQ_REMOTE_FRAME_MAX before buffering it (the peer is dropped); others
 //  go on.
@@ -353,6 +427,7 @@ main (void)
         cmocka_unit_test (test_pinger_that_comes_back_gets_credit),
         cmocka_unit_test (test_collector_drops_duplicates_and_stale_results),
         cmocka_unit_test (test_bound_socket_refuses_huge_frames),
+        cmocka_unit_test (test_batch_packs_entries_into_frames),
     };
     int rc = cmocka_run_group_tests (tests, NULL, NULL);
     zsys_shutdown ();

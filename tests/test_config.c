@@ -1584,20 +1584,22 @@ test_region_errors (void **state)
                     "00000000...'");
 }
 
-//  Decode every frame of batch into messages, at most max; returns how many.
+//  Decode every entry of batch (all of type) into messages, at most max;
+//  returns how many.  The batch is read empty.
 static size_t
-s_decode_batch (zmsg_t *batch, sq_msg_t *messages, size_t max)
+s_decode_batch (zmsg_t *batch, sq_msg_type_t type, sq_msg_t *messages, size_t max)
 {
     size_t count = 0;
-    for (zframe_t *frame = zmsg_first (batch); frame; frame = zmsg_next (batch)) {
+    sq_batch_reader_t reader = { .batch = batch };
+    sq_msg_t msg;
+    uint64_t malformed = 0;
+    int rc;
+    while ((rc = sq_batch_next (&reader, type, &msg, "test", &malformed)) != 0) {
+        assert_int_equal (rc, 1);
         assert_true (count < max);
-        char why [256] = "";
-        int rc = sq_msg_decode (zframe_data (frame), zframe_size (frame), &messages [count],
-                                why, sizeof (why));
-        if (rc != SQ_PROTO_OK)
-            fail_msg ("frame %zu did not decode: %s", count, why);
-        count++;
+        messages [count++] = msg;
     }
+    assert_int_equal (malformed, 0);
     return count;
 }
 
@@ -1645,7 +1647,7 @@ test_batches (void **state)
     zmsg_t *batch = config_owners_batch (config, error, sizeof (error));
     assert_non_null (batch);
     sq_msg_t messages [4];
-    assert_int_equal (s_decode_batch (batch, messages, 4), 2);
+    assert_int_equal (s_decode_batch (batch, SQ_MSG_OWNER, messages, 4), 2);
     zmsg_destroy (&batch);
     const config_owner_t *alice = &config->owners [0];
     const sq_owner_t *owner = &messages [0].owner;
@@ -1679,7 +1681,7 @@ test_batches (void **state)
     config->sites [1].id = 12;
     batch = config_sites_batch (config, error, sizeof (error));
     assert_non_null (batch);
-    assert_int_equal (s_decode_batch (batch, messages, 4), 2);
+    assert_int_equal (s_decode_batch (batch, SQ_MSG_SITE, messages, 4), 2);
     zmsg_destroy (&batch);
     const sq_site_t *site = &messages [0].site;
     assert_int_equal (messages [0].type, SQ_MSG_SITE);

@@ -384,6 +384,43 @@ test_urls_shown (void **state)
     }
 }
 
+//  A URL in normal form without user or query is shown as it is, without
+//  a parse: the same text the parse gives.  The parse is forced by adding
+//  a short query ("?q", kept as it is), and the two must agree.
+static void
+test_urls_shown_without_parse (void **state)
+{
+    static const char *urls [] = {
+        "http://127.0.0.1:18001/s/0", "https://xn--bcher-kva.example/a/b",
+        "https://h.example:65535/x", "http://h.example/a/b/", "http://h-1.example/~u/a;b=c,d!$'()*+",
+        "http://h.example/", "https://h.example:8443/", "http://10.0.0.1/x/y.z", "http://h.example/a/.b",
+        "HTTP://H.example/", "http://h.example", "http://h.example:0080/", "http://h.example:99999/",
+        "http://[::1]:8080/", "http://h.example/a%20b", "http://h.example/a/../b", "http://h.example:/",
+        "http://h.example/a/./b", "http://h.example/a/.", "http://H.Example/x",
+    };
+    for (size_t index = 0; index < sizeof (urls) / sizeof (urls [0]); index++) {
+        char shown [SQ_URL_MAX + 1], parsed [SQ_URL_MAX + 1], with_query [SQ_URL_MAX + 1];
+        sq_url_shown (urls [index], shown, sizeof (shown));
+        snprintf (with_query, sizeof (with_query), "%s%s?q", urls [index],
+                  strchr (urls [index] + 8, '/') ? "" : "/");
+        sq_url_shown (with_query, parsed, sizeof (parsed));
+        if (strcmp (parsed, "(unparseable URL)") == 0) {
+            assert_string_equal (shown, parsed);
+            continue;
+        }
+        size_t length = strlen (parsed) - 2;
+        assert_string_equal (parsed + length, "?q");
+        parsed [length] = '\0';
+        if (strcmp (shown, parsed) != 0)
+            fail_msg ("%s: shown as '%s' without a parse, '%s' with one", urls [index], shown,
+                      parsed);
+    }
+    //  Too small a buffer: cut, as snprintf would, never overrun.
+    char small [8];
+    sq_url_shown ("http://h.example/", small, sizeof (small));
+    assert_true (strlen (small) < sizeof (small));
+}
+
 //  The normal form of a URL (sq_url_normalise): what changes, what does
 //  not, and what is refused.  The test program never calls setlocale, so
 //  the international names are converted under the C locale: the
@@ -482,6 +519,7 @@ main (void)
         cmocka_unit_test (test_random_frames),
         cmocka_unit_test (test_names_and_ranges),
         cmocka_unit_test (test_urls_shown),
+        cmocka_unit_test (test_urls_shown_without_parse),
         cmocka_unit_test (test_urls_normalised),
         cmocka_unit_test (test_empty_strings),
     };
