@@ -10,6 +10,7 @@
 #include "sq_json.h"
 #include "sq_url.h"
 #include "sq_metrics.h"
+#include "alert_seq.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -82,6 +83,7 @@ typedef struct {
     zhashx_t *sites;            //  site id -> site_t *
     zhashx_t *pinger_keys;      //  pinger id -> the key its first result came with
     uint64_t seq;               //  last feed sequence number (from the store at start)
+    int seq_fd;                 //  alert_seq's file, or -1
     zhashx_t *last_published;   //  site id -> its last ALERT's state + 1 (from the store at start)
     zhashx_t *live_regions;     //  region name -> wall clock of its latest result (int64_t *)
     pinger_t *pingers;          //  pingers heard from, grown, <= COLLECTOR_PINGERS_MAX
@@ -269,6 +271,8 @@ s_record_change (self_t *self, site_t *site, const quorum_step_t *step,
     msg.type = SQ_MSG_ALERT;
     sq_alert_t *alert = &msg.alert;
     alert->seq = step->publish ? ++self->seq : 0;      //  0: a CHANGE, set below
+    if (step->publish)
+        alert_seq_keep (self->seq_fd, self->seq);
     alert->site_id = site->id;
     snprintf (alert->url, sizeof (alert->url), "%s", site->url);
     alert->previous = (uint8_t) step->previous;
@@ -789,6 +793,8 @@ s_self_destroy (self_t **self_p)
     zsock_destroy (&self->done);
     zsock_destroy (&self->store);
     store_close (&self->reader);
+    if (self->seq_fd >= 0)
+        close (self->seq_fd);
     free (self);
     *self_p = NULL;
 }
@@ -799,6 +805,7 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
     self_t *self = (self_t *) calloc (1, sizeof (self_t));
     assert (self);
     self->pipe = pipe;
+    self->seq_fd = -1;
     self->report = args->report;
     self->job_key = args->job_key;
     self->inproc = strncmp (args->results, "inproc://", 9) == 0 && !args->results_remote;
@@ -845,6 +852,7 @@ s_self_new (zsock_t *pipe, const collector_args_t *args, char *error, size_t err
             s_self_destroy (&self);
             return NULL;
         }
+        self->seq_fd = alert_seq_open (args->data_dir, &self->seq);
         if (self->seq)
             zsys_info ("collector: alerts go on from #%llu", (unsigned long long) self->seq + 1);
         self->pingers_file = zsys_sprintf ("%s/%s", args->data_dir, S_PINGERS_FILE);

@@ -15,6 +15,7 @@
 #include "store_api.h"
 #include "sq_actor.h"
 #include "sq_wire.h"
+#include "alert_seq.h"
 
 #include <ftw.h>
 #include <signal.h>
@@ -1757,6 +1758,59 @@ test_full_buffer_drops_the_oldest_results (void **state)
     sqlite3_close (db);
 }
 
+//  alert.seq: a start goes on from the higher of the store's last seq and
+//  the file's; the file keeps the last seq written, at a fixed size; a
+//  file that says nothing readable is ignored (and rewritten).
+static void
+test_alert_seq_file_keeps_the_highest (void **state)
+{
+    fixture_t *self = (fixture_t *) *state;
+    char path [160];
+    snprintf (path, sizeof (path), "%s/%s", self->folder, ALERT_SEQ_FILE);
+    uint64_t seq = 5;
+    int fd = alert_seq_open (self->folder, &seq);
+    assert_true (fd >= 0);
+    assert_int_equal (seq, 5);                  //  no file yet: the store's
+    struct stat info;
+    assert_int_equal (stat (path, &info), 0);
+    assert_int_equal (info.st_size, ALERT_SEQ_BYTES);
+    assert_int_equal (info.st_mode & 0777, 0600);
+    assert_int_equal (alert_seq_keep (fd, 9), 0);
+    assert_int_equal (alert_seq_keep (fd, 10), 0);
+    close (fd);
+    assert_int_equal (stat (path, &info), 0);
+    assert_int_equal (info.st_size, ALERT_SEQ_BYTES);
+    uint64_t kept = 0;
+    assert_int_equal (alert_seq_read (path, &kept), 0);
+    assert_int_equal (kept, 10);
+    //  The store behind the file (writes lost): the file's.
+    seq = 3;
+    fd = alert_seq_open (self->folder, &seq);
+    assert_true (fd >= 0);
+    assert_int_equal (seq, 10);
+    close (fd);
+    //  The store ahead (a file from an older run): the store's.
+    seq = 12;
+    fd = alert_seq_open (self->folder, &seq);
+    assert_int_equal (seq, 12);
+    close (fd);
+    //  Garbage: ignored.
+    FILE *file = fopen (path, "w");
+    assert_non_null (file);
+    fputs ("seq 99x\n", file);
+    fclose (file);
+    seq = 4;
+    fd = alert_seq_open (self->folder, &seq);
+    assert_true (fd >= 0);
+    assert_int_equal (seq, 4);
+    assert_int_equal (alert_seq_keep (fd, 5), 0);
+    close (fd);
+    assert_int_equal (alert_seq_read (path, &kept), 0);
+    assert_int_equal (kept, 5);
+    //  No descriptor: a failure, not a crash.
+    assert_int_equal (alert_seq_keep (-1, 6), -1);
+}
+
 int
 main (void)
 {
@@ -1765,6 +1819,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_results_make_rollups_and_uptime, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_site_states_in_one_read, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_alert_seq_file_keeps_the_highest, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_uptime_is_minus_one_without_checks, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_uptime_windows_have_sharp_edges, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_down_then_up_makes_one_closed_incident, s_setup, s_teardown),
