@@ -61,6 +61,7 @@
                         " (SELECT id FROM result WHERE at_us < ?1 ORDER BY at_us LIMIT ?2)") \
     S (SITE_UPSERT,     "INSERT INTO site (url, owner, id) VALUES (?1, ?2, ?3) ON CONFLICT (url)" \
                         " DO UPDATE SET owner = excluded.owner, active = 1 RETURNING id") \
+    S (SITE_INSERT,     "INSERT INTO site (url, owner, id) VALUES (?1, ?2, ?3)") \
     S (SITE_ID,         "SELECT id FROM site WHERE url = ?1") \
     S (SITE_ID_MAX,     "SELECT MAX (COALESCE ((SELECT MAX (id) FROM site), 0)," \
                         " COALESCE ((SELECT seq FROM sqlite_sequence WHERE name = 'site'), 0))") \

@@ -453,6 +453,7 @@ s_run (int argc, char **argv)
         return cli_usage_error (&command_run);
     }
     char error [1024];
+    int64_t started = zclock_usecs ();      //  the phases of a start, for the log
     config_t *config = config_load (argv [optind], error, sizeof (error));
     if (!config) {
         fprintf (stderr, "squirrel run: %s\n", error);
@@ -473,6 +474,7 @@ s_run (int argc, char **argv)
     //  Now that data_dir is ours: the sites added through the API too.
     config = hub_config_with_api (config);
     cli_topology_args (&args, config);
+    int64_t loaded = zclock_usecs ();
     if (cli_assign_ids (config)) {
         s_unlock_folder (&lock);
         config_destroy (&config);
@@ -511,6 +513,7 @@ s_run (int argc, char **argv)
             return 1;
         }
     }
+    int64_t ids = zclock_usecs ();
     topology_t *topology = topology_new (&args);
     if (!topology || cli_hand_sites (topology, config)) {
         fprintf (stderr, "squirrel run: could not start (see the log above)\n");
@@ -521,9 +524,13 @@ s_run (int argc, char **argv)
         config_destroy (&config);
         return 1;
     }
+    int64_t ready = zclock_usecs ();
     zsys_info ("squirrel run: monitoring %zu sites from %s; alerts on %s; store in %s",
                config->site_count, config->path, topology_endpoints_of (topology)->feed,
                config->data_dir);
+    zsys_info ("squirrel run: ready in %.2f s: config read in %.2f s, site ids in %.2f s, "
+               "actors started and given the sites in %.2f s", (ready - started) / 1e6,
+               (loaded - started) / 1e6, (ids - loaded) / 1e6, (ready - ids) / 1e6);
     if (config->listen)
         zsys_info ("squirrel run: pinger nodes connect to %s (CURVE; keys in %s, allowed "
                    "public keys in %s/allowed)", config->listen, config->keys, config->keys);

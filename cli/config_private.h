@@ -49,13 +49,15 @@ struct _node_t {
     int column;                 //  1-based column of it
     node_t **children;          //  list items, or mapping key, value, key, value...
     size_t count;               //  entries in children
+    struct _node_arena_t *arena;    //  the root's: where the whole tree lives
 };
 
 //  Parse the whole text as one YAML document into a tree, the caller's to
 //  destroy.  NULL on error, reported through config_fail.  (config_yaml.c)
 node_t *config_yaml_read (config_source_t *source);
 
-//  Destroy a tree; safe on NULL, nulls the caller's pointer.  (config_yaml.c)
+//  Destroy a tree (given its root); safe on NULL, nulls the caller's
+//  pointer.  (config_yaml.c)
 void config_node_destroy (node_t **self_p);
 
 //  Is node a YAML null: a plain scalar that is empty, "~" or "null"?
