@@ -26,6 +26,12 @@ typedef struct {
     uint64_t pingers_shown [5]; //  the pinger table /metrics has: its gone, quarantined,
                                 //  released, alive and known counts (s_show_pingers)
     int64_t pingers_shown_at;   //  mono ms it was given to sq_metrics_pingers
+    int64_t late_ms;            //  a check sent this long after it was due is late
+    int64_t next_late_log;      //  mono ms before which late checks are not said again
+    int64_t last_late;          //  mono ms of the latest late check; 0 = none since said
+    uint64_t late_unsaid;       //  late checks since the last line about them
+    int64_t late_worst;         //  ... and the latest of them, ms
+    bool late_said;             //  checks were said to be late, not yet on time again
     bool terminated;            //  $TERM received
     uint64_t counters [DISPATCHER_COUNTER_COUNT];   //  reported on STATS
 } self_t;
@@ -119,6 +125,47 @@ s_send_check (self_t *self, const job_t *job)
     return sq_wire_send (self->jobs, job->pinger_id, strlen (job->pinger_id), &msg);
 }
 
+//  A check left lag ms after it was due: every slot of every pinger was
+//  busy (or this machine could not run us in time).  Our own backlog, not
+//  the site's: counted, and said at once, then at most once a minute, so
+//  that an operator sees why sites may turn unmonitored (their verdicts
+//  grow too old) before any owner does.
+static void
+s_late (self_t *self, int64_t now, int64_t lag)
+{
+    self->counters [DISPATCHER_late]++;
+    self->late_unsaid++;
+    if (lag > self->late_worst)
+        self->late_worst = lag;
+    self->last_late = now;
+    if (now < self->next_late_log)
+        return;
+    zsys_warning ("dispatcher: %llu check%s left late (up to %.1f s after due): the pingers "
+                  "cannot keep up (%zu sites, every free slot taken); sites whose verdicts "
+                  "grow too old turn unmonitored: add pingers or concurrency, or lengthen "
+                  "intervals", (unsigned long long) self->late_unsaid,
+                  self->late_unsaid == 1 ? "" : "s", self->late_worst / 1000.0,
+                  job_book_site_count (self->book));
+    self->late_said = true;
+    self->late_unsaid = 0;
+    self->late_worst = 0;
+    self->next_late_log = now + SQ_LATE_LOG_MS;
+}
+
+//  A minute without a late check after some were said: say it is over.
+static void
+s_late_over (self_t *self, int64_t now)
+{
+    if (self->late_said && now - self->last_late >= SQ_LATE_LOG_MS) {
+        zsys_info ("dispatcher: checks leave on time again%s", self->late_unsaid
+                   ? " (some more were late since the last warning)" : "");
+        self->late_said = false;
+        self->late_unsaid = 0;
+        self->late_worst = 0;
+        self->next_late_log = 0;
+    }
+}
+
 //  Whatever is due: new jobs, resends of jobs past their deadline, and
 //  jobs given up.
 static void
@@ -140,6 +187,8 @@ s_dispatch_due (self_t *self)
         if (s_send_check (self, &job) == 0) {
             job_book_sent (self->book, &job, now);
             sq_metrics_lag (now - job.due);
+            if (now - job.due >= self->late_ms)
+                s_late (self, now, now - job.due);
         }
         else {
             //  ROUTER_MANDATORY: the pinger is not connected any more.
@@ -166,6 +215,7 @@ s_check_liveness (self_t *self)
         zsys_warning ("dispatcher: pinger %s silent for %lld ms: gone; resending its jobs",
                       pinger->id, (long long) (now - pinger->last_seen));
     }
+    s_late_over (self, now);
     self->next_liveness = now + SQ_LIVENESS_CHECK_MS;
 }
 
@@ -355,6 +405,7 @@ s_self_new (zsock_t *pipe, const dispatcher_args_t *args, char *error, size_t er
     assert (self);
     self->pipe = pipe;
     self->job_key = args->job_key;
+    self->late_ms = args->late_ms ? args->late_ms : SQ_LATE_MS;
     job_book_rules_t rules = {
         .once = args->once, .deadline_margin_ms = args->deadline_margin_ms,
         .max_attempts = args->max_attempts, .pinger_silence_ms = args->pinger_silence_ms,

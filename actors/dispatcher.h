@@ -32,7 +32,8 @@
     C (DISPATCHER, refused,     "pingers refused: pinger or region table full") \
     C (DISPATCHER, impostors,   "messages under a pinger name from another key") \
     C (DISPATCHER, lag_p50_ms,  "gauge: median schedule lag, ms, the process's (sq_metrics.h)") \
-    C (DISPATCHER, lag_p99_ms,  "gauge: its 99th percentile, ms (bucket bounds, rounded up)")
+    C (DISPATCHER, lag_p99_ms,  "gauge: its 99th percentile, ms (bucket bounds, rounded up)") \
+    C (DISPATCHER, late,        "checks sent late_ms (5 s) or more after they were due")
 
 typedef enum { DISPATCHER_COUNTERS (SQ_COUNTER_ENUM) DISPATCHER_COUNTER_COUNT } dispatcher_counter_t;
 
@@ -46,6 +47,8 @@ typedef struct {
     unsigned deadline_margin_ms;    //  added to a check's timeout; 0 = SQ_DEADLINE_MARGIN_MS
     unsigned pinger_silence_ms;     //  no message for this long = gone; 0 = SQ_PINGER_SILENCE_MS
     unsigned max_attempts;      //  sends of one job; 0 = SQ_MAX_ATTEMPTS
+    unsigned late_ms;           //  a check sent this late is late (counted, logged:
+                                //  our own backlog, not the site's); 0 = SQ_LATE_MS
     sq_job_key_t job_key;       //  marks the jobs (shared with the collector)
 } dispatcher_args_t;
 

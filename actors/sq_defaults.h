@@ -18,6 +18,8 @@
 #define SQ_PINGER_SILENCE_MS        3500    //  no message for this long: the pinger is gone
 #define SQ_LIVENESS_CHECK_MS        500     //  how often the dispatcher looks for silence
 #define SQ_IMPOSTOR_LOG_MS          60000   //  a pinger name used by another key: logged this often
+#define SQ_LATE_MS                  5000    //  a check sent this long after it was due is late
+#define SQ_LATE_LOG_MS              60000   //  late checks: said at most this often
 
 //  Remote links (tcp://, always CURVE)
 #define SQ_ZAP_DOMAIN               "squirrel"  //  the authenticator answers for it

@@ -194,6 +194,52 @@ test_jobs_of_a_silent_pinger_are_resent_at_once (void **state)
     s_resend_case ("silent", 60000, 300, 20000);
 }
 
+//  Checks that wait for a free slot past late_ms are late: counted each,
+//  and said (our backlog, not the sites').  Three sites due at once, a
+//  pinger with one slot that answers nothing; 400 ms later it offers two
+//  more slots: the two jobs that waited leave late, the first did not.
+static void
+test_late_checks_are_counted (void **state)
+{
+    dispatcher_args_t args = { .jobs = "inproc://late-jobs", .done = "inproc://late-done",
+                               .once = true, .pinger_silence_ms = 60000, .late_ms = 200 };
+    zactor_t *dispatcher = sq_actor_start (dispatcher_actor, &args, "dispatcher");
+    assert_non_null (dispatcher);
+    zsock_t *ghost = s_ghost_pinger (args.jobs);
+    assert_int_equal (actor_wait_counter (dispatcher, "pingers", 1, 5000), 1);
+    config_t *config = config_new_empty ();
+    char error [256];
+    const char *urls [] = { "http://127.0.0.1:1/a", "http://127.0.0.1:1/b", "http://127.0.0.1:1/c" };
+    for (size_t index = 0; index < 3; index++) {
+        assert_int_equal (config_add_site (config, urls [index], error, sizeof (error)), 0);
+        config->sites [index].id = 21 + index;
+        config->sites [index].timeout_ms = 20000;
+    }
+    assert_int_equal (s_set_sites (dispatcher, config), 0);
+    zsock_set_rcvtimeo (ghost, 5000);
+    sq_msg_t msg;
+    assert_int_equal (sq_wire_recv (ghost, NULL, NULL, &msg, NULL, 0), SQ_PROTO_OK);
+    assert_int_equal (msg.type, SQ_MSG_CHECK);
+    zclock_sleep (400);
+    char *stats = sq_actor_stats (dispatcher);
+    assert_int_equal (sq_stats_value (stats, "late"), 0);       //  waiting is not late yet
+    free (stats);
+    sq_msg_t ready;
+    memset (&ready, 0, sizeof (ready));
+    ready.type = SQ_MSG_READY;
+    strcpy (ready.ready.pinger_id, "ghost");
+    ready.ready.free_slots = 2;
+    assert_int_equal (sq_wire_send (ghost, NULL, 0, &ready), 0);
+    for (int index = 0; index < 2; index++) {
+        assert_int_equal (sq_wire_recv (ghost, NULL, NULL, &msg, NULL, 0), SQ_PROTO_OK);
+        assert_int_equal (msg.type, SQ_MSG_CHECK);
+    }
+    assert_int_equal (actor_wait_counter (dispatcher, "late", 2, 5000), 2);
+    zsock_destroy (&ghost);
+    zactor_destroy (&dispatcher);
+    config_destroy (&config);
+}
+
 //  A pinger declared gone (a pause: SIGSTOP, a frozen VM) that speaks
 //  again gets credit back from its next HEARTBEAT, and work with it.
 static void
@@ -425,6 +471,7 @@ main (void)
         cmocka_unit_test (test_lost_job_is_resent_after_its_deadline),
         cmocka_unit_test (test_jobs_of_a_silent_pinger_are_resent_at_once),
         cmocka_unit_test (test_pinger_that_comes_back_gets_credit),
+        cmocka_unit_test (test_late_checks_are_counted),
         cmocka_unit_test (test_collector_drops_duplicates_and_stale_results),
         cmocka_unit_test (test_bound_socket_refuses_huge_frames),
         cmocka_unit_test (test_batch_packs_entries_into_frames),
