@@ -42,6 +42,7 @@ struct _http_server_t {
     size_t page_site_count;     //  entries in page_sites
     atomic_bool stopping;       //  set by destroy: feeds end
     unsigned port;              //  bound
+    size_t metrics_sites;       //  per-site families on /metrics up to this many sites
     bool loopback;              //  listening on a loopback address: reads are open
 };
 
@@ -529,7 +530,7 @@ s_route (http_server_t *self, struct MHD_Connection *connection, const char *url
     int64_t now_us = zclock_time () * 1000;
     if (strcmp (url, "/metrics") == 0) {
         //  An empty page would read as "no sites": say it failed.
-        char *page = metrics_page_render (store, now_us);
+        char *page = metrics_page_render (store, now_us, self->metrics_sites);
         rc = page ? s_reply (connection, MHD_HTTP_OK, METRICS_PAGE_CONTENT_TYPE, page)
                   : s_error (connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
                              "metrics: the store could not be read");
@@ -676,6 +677,7 @@ http_server_new (const http_server_args_t *args, char *error, size_t error_size)
     self->changes = args->changes ? strdup (args->changes) : NULL;
     pthread_mutex_init (&self->page_lock, NULL);
     self->page_title = strdup (args->page_title ? args->page_title : "Status");
+    self->metrics_sites = args->metrics_sites;
     self->page_sites = s_copy_list (args->page_sites, args->page_site_count);
     self->page_site_count = args->page_sites ? args->page_site_count : 0;
     atomic_init (&self->stopping, false);

@@ -42,6 +42,7 @@ typedef struct {
     const char *page_title;     //  the status page's title
     const char *const *page_sites;  //  URLs the page shows (normal form); NULL = all
     size_t page_site_count;     //  entries in page_sites
+    size_t metrics_sites;       //  /metrics has per-site families up to this many sites
 } http_server_args_t;
 
 typedef struct _http_server_t http_server_t;

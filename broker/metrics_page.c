@@ -126,12 +126,28 @@ s_take_expiry (uint64_t site_id, int64_t expiry, void *arg)
 
 //  The store's families; 0, or -1 (store error or out of memory).
 static int
-s_append_sites (s_page_t *page, store_t *store, int64_t now_us)
+s_append_sites (s_page_t *page, store_t *store, int64_t now_us, size_t max_sites)
 {
     if (store_status (store, now_us, s_take_site, page) < 0)
         return -1;
+    size_t by_state [SQ_STATE_COUNT] = { 0 };
+    for (size_t index = 0; index < page->count; index++)
+        if ((int) page->sites [index].state >= 0 && page->sites [index].state < SQ_STATE_COUNT)
+            by_state [page->sites [index].state]++;
+    int rc = sq_metrics_append_family (&page->text, &page->length, "squirrel_sites", "gauge",
+                                       "Sites monitored, by their state across regions.");
+    for (int state = 0; state < SQ_STATE_COUNT && rc == 0; state++)
+        rc = sq_json_appendf (&page->text, &page->length, "squirrel_sites{state=\"%s\"} %zu\n",
+                              sq_state_name ((sq_state_t) state), by_state [state]);
+    if (rc)
+        return -1;
+    if (page->count > max_sites)
+        return sq_json_appendf (&page->text, &page->length, "# squirrel_site_up, "
+                                "squirrel_site_state and squirrel_cert_expiry_timestamp_seconds "
+                                "left out: %zu sites, more than http.metrics_sites (%zu)\n",
+                                page->count, max_sites) ? -1 : 0;
     s_unique_urls (page);
-    int rc = sq_metrics_append_family (&page->text, &page->length, "squirrel_site_up", "gauge",
+    rc = sq_metrics_append_family (&page->text, &page->length, "squirrel_site_up", "gauge",
                                        "1 when the latest verdict kept from a region saw the "
                                        "site up, 0 when down; per region that checked it in "
                                        "the last 2 days (\"\" for pingers without a region).");
@@ -166,12 +182,12 @@ s_append_sites (s_page_t *page, store_t *store, int64_t now_us)
 }
 
 char *
-metrics_page_render (store_t *store, int64_t now_us)
+metrics_page_render (store_t *store, int64_t now_us, size_t max_sites)
 {
     s_page_t page;
     memset (&page, 0, sizeof (page));
     page.by_id = sq_id_table_new (NULL);
-    int rc = store ? s_append_sites (&page, store, now_us) : 0;
+    int rc = store ? s_append_sites (&page, store, now_us, max_sites) : 0;
     if (rc == 0) {
         char *registry = sq_metrics_text ();
         rc = registry ? sq_json_appendf (&page.text, &page.length, "%s", registry) : -1;

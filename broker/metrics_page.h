@@ -16,11 +16,14 @@
 
 //  The page at now_us (unix µs), with HELP and TYPE lines for every
 //  family; store may be NULL (then only the registry's families).  The
+//  sites by state (squirrel_sites{state}) are always there; the per-site
+//  families only while there are at most max_sites sites (a comment line
+//  says when they are left out: at 1,000,000 sites they were 514 MB).  The
 //  store is read through store_status, store_site_regions and
 //  store_cert_expiries, on the caller's connection, which no other thread
 //  may use meanwhile.  Returns the text (the caller's to free), or NULL
 //  when the store could not be read (logged) or memory ran out: answer
 //  500 rather than a page with sites missing.
-char *metrics_page_render (store_t *store, int64_t now_us);
+char *metrics_page_render (store_t *store, int64_t now_us, size_t max_sites);
 
 #endif

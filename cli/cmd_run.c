@@ -391,7 +391,8 @@ s_http_start (const config_t *config, const char *feed, const char *changes, cha
         .data_dir = config->data_dir, .feed = feed, .changes = changes,
         .page_title = config->page_title,
         .page_sites = (const char *const *) config->page_sites,
-        .page_site_count = config->page_site_count
+        .page_site_count = config->page_site_count,
+        .metrics_sites = config->http_metrics_sites
     };
     http_server_t *http = http_server_new (&args, why, why_size);
     if (http)

@@ -137,6 +137,8 @@ typedef struct {
     char *http_listen;          //  http.listen, "HOST:PORT" (numeric host), or NULL:
                                 //  no HTTP server
     char *http_token_file;      //  http.token_file (mode 600), or NULL: writes refused
+    uint32_t http_metrics_sites;    //  http.metrics_sites: /metrics has per-site families
+                                    //  up to this many sites (0: never)
     char *page_title;           //  status_page.title; never NULL
     char **page_sites;          //  status_page.sites, normal-form URLs; NULL = every site
     size_t page_site_count;     //  entries in page_sites

@@ -1875,6 +1875,7 @@ test_http_section (void **state)
     config_t *config = s_load ("http.yaml", "http: {}\nsites: [{ url: https://a.example/ }]\n");
     assert_string_equal (config->http_listen, "127.0.0.1:8080");
     assert_null (config->http_token_file);
+    assert_int_equal (config->http_metrics_sites, 10000);
     assert_string_equal (config->page_title, "Status");
     assert_null (config->page_sites);
     config_destroy (&config);
@@ -1883,8 +1884,10 @@ test_http_section (void **state)
     config_destroy (&config);
 
     s_write_mode ("token", "0123456789abcdef0123\n", 0600);
-    config = s_load ("http.yaml", "http: { listen: \"[::1]:9090\", token_file: token }\n"
+    config = s_load ("http.yaml", "http: { listen: \"[::1]:9090\", token_file: token, "
+                     "metrics_sites: 0 }\n"
                      "status_page: { title: Ours, sites: [HTTPS://A.example] }\n");
+    assert_int_equal (config->http_metrics_sites, 0);
     assert_string_equal (config->http_listen, "[::1]:9090");
     assert_string_equal (config->http_token_file, "token");
     assert_string_equal (config->page_title, "Ours");
@@ -1892,6 +1895,9 @@ test_http_section (void **state)
     assert_string_equal (config->page_sites [0], "https://a.example/");
     config_destroy (&config);
 
+    s_expect_error ("http: { metrics_sites: 1000001 }\n",
+                    "bad.yaml:1:24: metrics_sites: expected a whole number from 0 to 1000000, "
+                    "got '1000001'");
     s_expect_error ("http: { listen: localhost:8080 }\n",
                     "bad.yaml:1:17: listen: expected HOST:PORT with a numeric host, such as "
                     "127.0.0.1:8080 or [::1]:8080, got 'localhost:8080'");

@@ -459,7 +459,7 @@ test_page_from_store (void **state)
     s_store_flush (self);
     sq_metrics_check (SQ_REASON_OK, 100, 200, 300, 400, 1000);
 
-    char *page = metrics_page_render (self->store, now);
+    char *page = metrics_page_render (self->store, now, 4);
     assert_non_null (page);
     //  No secret anywhere.
     assert_null (strstr (page, "hunter2secret"));
@@ -512,10 +512,33 @@ test_page_from_store (void **state)
     assert_true (s_value (page, "squirrel_checks_total{reason=\"ok\"}") == 1);
     assert_true (s_value (page, "squirrel_check_duration_seconds_count{phase=\"tls\"}") == 1);
     s_assert_promtool_clean (page);
+
+    //  The counts by state, every state listed: one degraded, three unknown.
+    assert_int_equal (s_lines (page, "squirrel_sites{"), SQ_STATE_COUNT);
+    assert_true (s_value (page, "squirrel_sites{state=\"degraded\"}") == 1);
+    assert_true (s_value (page, "squirrel_sites{state=\"unknown\"}") == 3);
+    assert_true (s_value (page, "squirrel_sites{state=\"down\"}") == 0);
+    assert_null (strstr (page, "left out"));
     free (page);
 
+    //  One site more than http.metrics_sites: the counts only, and a
+    //  comment that says why.
+    page = metrics_page_render (self->store, now, 3);
+    assert_non_null (page);
+    assert_int_equal (s_lines (page, "squirrel_site_up{"), 0);
+    assert_int_equal (s_lines (page, "squirrel_site_state{"), 0);
+    assert_int_equal (s_lines (page, "squirrel_cert_expiry_timestamp_seconds{"), 0);
+    assert_true (s_value (page, "squirrel_sites{state=\"degraded\"}") == 1);
+    assert_true (s_value (page, "squirrel_sites{state=\"unknown\"}") == 3);
+    assert_non_null (strstr (page, "\n# squirrel_site_up, squirrel_site_state and "
+                                   "squirrel_cert_expiry_timestamp_seconds left out: 4 sites, "
+                                   "more than http.metrics_sites (3)\n"));
+    assert_null (strstr (page, "hunter2secret"));
+    s_assert_promtool_clean (page);
+
     //  Without a store, the registry alone.
-    page = metrics_page_render (NULL, now);
+    free (page);
+    page = metrics_page_render (NULL, now, 4);
     assert_non_null (page);
     assert_int_equal (s_lines (page, "squirrel_site_"), 0);
     assert_true (s_value (page, "squirrel_checks_total{reason=\"ok\"}") == 1);
@@ -707,7 +730,7 @@ test_hooks_in_topology (void **state)
     free (text);
 
     //  The page over what the run stored.
-    char *page = metrics_page_render (self->store, sq_wallclock_us ());
+    char *page = metrics_page_render (self->store, sq_wallclock_us (), 10000);
     assert_non_null (page);
     assert_int_equal (s_lines (page, "squirrel_site_state{"), 3 * SQ_STATE_COUNT);
     assert_int_equal (s_lines (page, "squirrel_site_up{"), 3);
