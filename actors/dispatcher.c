@@ -26,6 +26,7 @@ typedef struct {
     uint64_t pingers_shown [5]; //  the pinger table /metrics has: its gone, quarantined,
                                 //  released, alive and known counts (s_show_pingers)
     int64_t pingers_shown_at;   //  mono ms it was given to sq_metrics_pingers
+    bool once;                  //  a sweep (late checks are not said)
     int64_t late_ms;            //  a check sent this long after it was due is late
     int64_t next_late_log;      //  mono ms before which late checks are not said again
     int64_t last_late;          //  mono ms of the latest late check; 0 = none since said
@@ -187,7 +188,9 @@ s_dispatch_due (self_t *self)
         if (s_send_check (self, &job) == 0) {
             job_book_sent (self->book, &job, now);
             sq_metrics_lag (now - job.due);
-            if (now - job.due >= self->late_ms)
+            //  A sweep puts every site due at once and caps the checks
+            //  in flight on purpose: waiting is its way, not a backlog.
+            if (!self->once && now - job.due >= self->late_ms)
                 s_late (self, now, now - job.due);
         }
         else {
@@ -406,6 +409,7 @@ s_self_new (zsock_t *pipe, const dispatcher_args_t *args, char *error, size_t er
     self->pipe = pipe;
     self->job_key = args->job_key;
     self->late_ms = args->late_ms ? args->late_ms : SQ_LATE_MS;
+    self->once = args->once;
     job_book_rules_t rules = {
         .once = args->once, .deadline_margin_ms = args->deadline_margin_ms,
         .max_attempts = args->max_attempts, .pinger_silence_ms = args->pinger_silence_ms,

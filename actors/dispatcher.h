@@ -48,7 +48,8 @@ typedef struct {
     unsigned pinger_silence_ms;     //  no message for this long = gone; 0 = SQ_PINGER_SILENCE_MS
     unsigned max_attempts;      //  sends of one job; 0 = SQ_MAX_ATTEMPTS
     unsigned late_ms;           //  a check sent this late is late (counted, logged:
-                                //  our own backlog, not the site's); 0 = SQ_LATE_MS
+                                //  our own backlog, not the site's; never in once
+                                //  mode); 0 = SQ_LATE_MS
     sq_job_key_t job_key;       //  marks the jobs (shared with the collector)
 } dispatcher_args_t;
 

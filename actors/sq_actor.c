@@ -278,6 +278,13 @@ sq_batch_next (sq_batch_reader_t *reader, sq_msg_type_t type, sq_msg_t *msg, con
     return 1;
 }
 
+void
+sq_batch_reader_end (sq_batch_reader_t *reader)
+{
+    zframe_destroy (&reader->frame);
+    reader->offset = 0;
+}
+
 int
 sq_sites_next (sq_batch_reader_t *reader, sq_site_t *site, const char *who, uint64_t *malformed)
 {

@@ -132,7 +132,8 @@ void sq_batch_add_raw (sq_batch_writer_t *self, const void *data, size_t size);
 zmsg_t *sq_batch_writer_end (sq_batch_writer_t **self_p);
 
 //  Reads a batch message by message, taking its frames as it goes
-//  (destroyed as they are read).  Start one as { .batch = batch }.
+//  (destroyed as they are read).  Start one as { .batch = batch }; read it
+//  to the end (0), or end it early with sq_batch_reader_end.
 typedef struct {
     zmsg_t *batch;              //  frames not yet read
     zframe_t *frame;            //  the frame being read, or NULL
@@ -153,10 +154,14 @@ int sq_actor_send_batch (zactor_t *actor, const char *command, zmsg_t *batch);
 
 //  Take the next message of type out of a batch.  1 with msg filled, 0 at
 //  the end (every frame destroyed), -1 for an entry that is not a valid
-//  message of that type (logged with who, counted; a frame whose packing
-//  is broken is dropped whole, and counted once).
+//  message of that type (logged with who, counted; where a frame's sizes
+//  run past its end, the rest of that frame is dropped, counted once).
 int sq_batch_next (sq_batch_reader_t *reader, sq_msg_type_t type, sq_msg_t *msg,
                    const char *who, uint64_t *malformed);
+
+//  A reader given up before the end: the frame it holds is destroyed (the
+//  frames not yet read stay in the batch, the caller's).
+void sq_batch_reader_end (sq_batch_reader_t *reader);
 
 //  Take the next SITE out of a batch: as sq_batch_next.
 int sq_sites_next (sq_batch_reader_t *reader, sq_site_t *site, const char *who,

@@ -759,7 +759,17 @@ store_sync_sites (store_t *self, const char **urls, const char **owners, size_t 
         sqlite3_bind_text (write, 2, owner, -1, SQLITE_STATIC);
         sqlite3_bind_int64 (write, 3, offered);
         rc = sqlite3_step (write);
-        if (rc == SQLITE_DONE && !stored) {
+        if (rc == SQLITE_DONE && !stored && sqlite3_changes (self->db) == 0) {
+            //  Stored after all: a URL listed twice in a store that was
+            //  empty (not read first).  The upsert gives its id.
+            sqlite3_reset (write);
+            write = upsert;
+            sqlite3_bind_text (write, 1, urls [index], -1, SQLITE_STATIC);
+            sqlite3_bind_text (write, 2, owner, -1, SQLITE_STATIC);
+            sqlite3_bind_int64 (write, 3, offered);
+            rc = sqlite3_step (write);
+        }
+        if (rc == SQLITE_DONE && write != upsert) {
             ids [index] = (uint64_t) offered;
             if (!provisional)
                 next++;
@@ -907,13 +917,38 @@ s_bind_hours (sqlite3_stmt *statement, int offset, int64_t now_us)
     sqlite3_bind_int64 (statement, offset + 3, hour);
 }
 
+uint64_t
+store_site_id (store_t *self, const char *url)
+{
+    assert (self && url);
+    sqlite3_stmt *statement = self->statement [STMT_SITE_ID];
+    sqlite3_bind_text (statement, 1, url, -1, SQLITE_STATIC);
+    int rc = sqlite3_step (statement);
+    uint64_t id = rc == SQLITE_ROW ? (uint64_t) sqlite3_column_int64 (statement, 0) : 0;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        zsys_error ("store: cannot look up a site's id: %s", sqlite3_errmsg (self->db));
+    sqlite3_reset (statement);
+    return id;
+}
+
 int
 store_status (store_t *self, int64_t now_us,
               void (*callback) (const store_status_t *row, void *arg), void *arg)
 {
+    return store_status_of (self, now_us, 0, callback, arg);
+}
+
+int
+store_status_of (store_t *self, int64_t now_us, uint64_t site_id,
+                 void (*callback) (const store_status_t *row, void *arg), void *arg)
+{
     assert (self);
     assert (callback);
     sqlite3_stmt *statement = self->statement [STMT_STATUS];
+    if (site_id)
+        sqlite3_bind_int64 (statement, 10, (int64_t) site_id);
+    else
+        sqlite3_bind_null (statement, 10);
     s_bind_hours (statement, 1, now_us);
     sqlite3_bind_int64 (statement, 5, now_us);
     sqlite3_bind_int64 (statement, 6, now_us - S_DAY_US);

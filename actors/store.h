@@ -172,6 +172,15 @@ typedef struct {
 int store_status (store_t *self, int64_t now_us,
                   void (*callback) (const store_status_t *row, void *arg), void *arg);
 
+//  The id of the site with url (normal form), active or not; 0 when the
+//  store has none, or cannot say (logged).
+uint64_t store_site_id (store_t *self, const char *url);
+
+//  The same for one site (site_id), if it is active: one row read, not
+//  every site's.  Returns the number of rows (0 or 1), or -1.
+int store_status_of (store_t *self, int64_t now_us, uint64_t site_id,
+                     void (*callback) (const store_status_t *row, void *arg), void *arg);
+
 //  Incidents of a site, newest first, at most `limit`, for tests and status.
 typedef struct {
     int64_t start_us;           //  went down, unix µs

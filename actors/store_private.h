@@ -61,7 +61,8 @@
                         " (SELECT id FROM result WHERE at_us < ?1 ORDER BY at_us LIMIT ?2)") \
     S (SITE_UPSERT,     "INSERT INTO site (url, owner, id) VALUES (?1, ?2, ?3) ON CONFLICT (url)" \
                         " DO UPDATE SET owner = excluded.owner, active = 1 RETURNING id") \
-    S (SITE_INSERT,     "INSERT INTO site (url, owner, id) VALUES (?1, ?2, ?3)") \
+    S (SITE_INSERT,     "INSERT INTO site (url, owner, id) VALUES (?1, ?2, ?3)" \
+                        " ON CONFLICT (url) DO NOTHING") \
     S (SITE_ID,         "SELECT id FROM site WHERE url = ?1") \
     S (SITE_ID_MAX,     "SELECT MAX (COALESCE ((SELECT MAX (id) FROM site), 0)," \
                         " COALESCE ((SELECT seq FROM sqlite_sequence WHERE name = 'site'), 0))") \
@@ -71,7 +72,7 @@
     S (STATUS,          "WITH first AS MATERIALIZED (SELECT s.id AS site_id," \
                         "  (SELECT MIN (hour) FROM rollup WHERE site_id = s.id) AS hour," \
                         "  (SELECT MIN (at_us) FROM result WHERE site_id = s.id) AS at_us" \
-                        "  FROM site s WHERE s.active = 1)," \
+                        "  FROM site s WHERE s.active = 1 AND (?10 IS NULL OR s.id = ?10))," \
                         " since AS MATERIALIZED (SELECT site_id, CASE WHEN hour IS NULL OR at_us < (hour + 1) * ?9" \
                         "  THEN at_us ELSE hour * ?9 END AS first_us FROM first)," \
                         " quorum AS (SELECT f.site_id AS site_id, f.first_us AS first_us," \
@@ -97,7 +98,8 @@
                         " q.first_us, q.down_24h, q.down_7d, q.down_30d" \
                         " FROM site s CROSS JOIN quorum q ON q.site_id = s.id LEFT JOIN rollup r" \
                         " ON r.site_id = s.id AND r.hour BETWEEN ?3 AND ?4" \
-                        " WHERE s.active = 1 GROUP BY s.id ORDER BY s.url") \
+                        " WHERE s.active = 1 AND (?10 IS NULL OR s.id = ?10)" \
+                        " GROUP BY s.id ORDER BY s.url") \
     S (ALERT_INSERT,    "INSERT INTO alert (seq, site_id, previous, state, since_us, reason, detail," \
                         " previous_since_us, http_status, dns_us, connect_us, tls_us, ttfb_us," \
                         " total_us, regions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11," \

@@ -206,3 +206,28 @@ store_incidents_recent (store_t *self, int64_t ended_since_us,
     free (list);
     return rc == SQLITE_DONE ? rows : -1;
 }
+
+long long
+store_state_counts (store_t *self, uint64_t counts [SQ_STATE_COUNT])
+{
+    assert (self && counts);
+    memset (counts, 0, SQ_STATE_COUNT * sizeof (uint64_t));
+    sqlite3_stmt *statement = NULL;
+    int rc = sqlite3_prepare_v2 (self->db, "SELECT state, count (*) FROM site WHERE active = 1"
+                                 " GROUP BY state", -1, &statement, NULL);
+    long long total = 0;
+    while (rc == SQLITE_OK && (rc = sqlite3_step (statement)) == SQLITE_ROW) {
+        int64_t state = sqlite3_column_int64 (statement, 0);
+        if (state >= 0 && state < SQ_STATE_COUNT) {
+            counts [state] = (uint64_t) sqlite3_column_int64 (statement, 1);
+            total += sqlite3_column_int64 (statement, 1);
+        }
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_DONE) {
+        zsys_error ("store: cannot count the sites by state: %s", sqlite3_errmsg (self->db));
+        total = -1;
+    }
+    sqlite3_finalize (statement);
+    return total;
+}

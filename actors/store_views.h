@@ -95,4 +95,9 @@ int store_incidents_recent (store_t *self, int64_t ended_since_us,
                             void (*callback) (const store_incident_row_t *row, void *arg),
                             void *arg);
 
+//  How many active sites are in each state: counts [state] for every
+//  sq_state_t, in one statement (a site with a state out of range is not
+//  counted).  The total, or -1 (logged).
+long long store_state_counts (store_t *self, uint64_t counts [SQ_STATE_COUNT]);
+
 #endif

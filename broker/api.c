@@ -109,8 +109,13 @@ s_sites (store_t *store, const char *url, uint64_t id, int64_t now_us)
     sites_t sites = { json_array (), zhashx_new (), url, id };
     assert (sites.api_urls);
     int rc = store_api_sites (store, s_api_url, sites.api_urls);
+    //  One site: its row alone (reading every site's was 3.7 s at 100,000).
+    uint64_t only = id ? id : url ? store_site_id (store, url) : 0;
+    if (rc >= 0 && (id || url) && only == 0)
+        rc = 0;                 //  no such site: an empty list
+    else
     if (rc >= 0)
-        rc = store_status (store, now_us, s_site_row, &sites);
+        rc = store_status_of (store, now_us, only, s_site_row, &sites);
     zhashx_destroy (&sites.api_urls);
     if (rc < 0) {
         json_decref (sites.list);

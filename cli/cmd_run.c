@@ -169,6 +169,7 @@ cli_reload (config_t *current, topology_t *topology)
     ||  fresh->pingers != current->pingers || fresh->processes != current->processes
     ||  !s_same_text (fresh->http_listen, current->http_listen)
     ||  !s_same_text (fresh->http_token_file, current->http_token_file)
+    ||  fresh->http_metrics_sites != current->http_metrics_sites
     ||  fresh->retention_results_ms != current->retention_results_ms
     ||  fresh->retention_rollups_ms != current->retention_rollups_ms)
         zsys_warning ("squirrel run: changes to data_dir, feed, listen, keys, heartbeat, "

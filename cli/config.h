@@ -138,7 +138,7 @@ typedef struct {
                                 //  no HTTP server
     char *http_token_file;      //  http.token_file (mode 600), or NULL: writes refused
     uint32_t http_metrics_sites;    //  http.metrics_sites: /metrics has per-site families
-                                    //  up to this many sites (0: never)
+                                    //  up to this many sites (0: none but their HELP lines)
     char *page_title;           //  status_page.title; never NULL
     char **page_sites;          //  status_page.sites, normal-form URLs; NULL = every site
     size_t page_site_count;     //  entries in page_sites

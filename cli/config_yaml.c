@@ -41,7 +41,8 @@ config_node_is_null (const node_t *node)
 //  are carved from chunks freed together with the root.  A node, its text
 //  and its slot in a parent's array were three to four allocations each,
 //  half a million for 100,000 sites (a tenth of a start).
-#define S_CHUNK_SIZE    (64 * 1024)
+#define S_CHUNK_SIZE    (64 * 1024)     //  the largest chunk
+#define S_CHUNK_FIRST   1024            //  the smallest first chunk
 
 typedef struct _node_chunk_t {
     struct _node_chunk_t *next;
@@ -52,6 +53,7 @@ typedef struct _node_chunk_t {
 
 struct _node_arena_t {
     node_chunk_t *chunks;       //  newest first
+    size_t chunk_size;          //  the next chunk's, doubling up to S_CHUNK_SIZE
 };
 
 static void *
@@ -60,7 +62,9 @@ s_arena_alloc (struct _node_arena_t *arena, size_t size)
     size = (size + sizeof (max_align_t) - 1) / sizeof (max_align_t) * sizeof (max_align_t);
     node_chunk_t *chunk = arena->chunks;
     if (!chunk || chunk->size - chunk->used < size) {
-        size_t data = size > S_CHUNK_SIZE ? size : S_CHUNK_SIZE;
+        size_t data = size > arena->chunk_size ? size : arena->chunk_size;
+        if (arena->chunk_size < S_CHUNK_SIZE)
+            arena->chunk_size *= 2;
         chunk = (node_chunk_t *) malloc (sizeof (node_chunk_t) + data);
         assert (chunk);
         chunk->used = 0;
@@ -230,6 +234,11 @@ config_yaml_read (config_source_t *source)
     yaml_parser_set_input_string (&parser, (const unsigned char *) source->text, source->size);
     struct _node_arena_t *arena = (struct _node_arena_t *) calloc (1, sizeof (*arena));
     assert (arena);
+    //  A small document (an API site's body) takes a small first chunk:
+    //  every API site's tree is alive at once while the config loads.
+    arena->chunk_size = S_CHUNK_FIRST;
+    while (arena->chunk_size < S_CHUNK_SIZE && arena->chunk_size < 4 * source->size)
+        arena->chunk_size *= 2;
     node_t *root = NULL;
     yaml_event_t event;
     int rc = s_next_event (source, &parser, &event);

@@ -342,6 +342,27 @@ s_parts_free (s_parts_t *parts)
     }
 }
 
+//  Whether [start, end) is an IPv4 address as libcurl writes one: four
+//  decimal numbers 0 to 255 without leading zeros.
+static bool
+s_dotted_quad (const char *start, const char *end)
+{
+    int parts = 0;
+    const char *at = start;
+    while (at < end) {
+        const char *digits = at;
+        int value = 0;
+        while (at < end && isdigit ((unsigned char) *at) && at - digits < 3)
+            value = value * 10 + (*at++ - '0');
+        if (at == digits || value > 255 || (at - digits > 1 && *digits == '0'))
+            return false;
+        parts++;
+        if (at < end && (*at != '.' || ++at == end))
+            return false;
+    }
+    return parts == 4;
+}
+
 //  Whether url is already as sq_url_shown would write it, so that no parse
 //  is needed (the normal form of most sites: a collector shows every site
 //  of a list, and parsing each was 5 % of a 100,000-site start): lower-case
@@ -364,9 +385,20 @@ s_shown_as_is (const char *url)
     if (!slash)
         return false;
     const char *colon = memchr (rest, ':', (size_t) (slash - rest));
-    for (const char *at = rest; at < (colon ? colon : slash); at++)
-        if (isupper ((unsigned char) *at))
+    const char *host_end = colon ? colon : slash;
+    //  A host of lower-case letters, digits, '-' and '.'; one whose labels
+    //  start with a digit only as a dotted quad libcurl would not rewrite
+    //  ("127.1", "0x7f.1" and "2130706433" it does).
+    bool digit_label = false;
+    for (const char *at = rest; at < host_end; at++) {
+        if (!(islower ((unsigned char) *at) || isdigit ((unsigned char) *at)
+           || *at == '-' || *at == '.'))
             return false;
+        if (isdigit ((unsigned char) *at) && (at == rest || at [-1] == '.'))
+            digit_label = true;
+    }
+    if (digit_label && !s_dotted_quad (rest, host_end))
+        return false;
     if (colon) {
         size_t digits = (size_t) (slash - colon - 1);
         if (digits == 0 || digits > 5 || colon [1] == '0')

@@ -397,6 +397,9 @@ test_urls_shown_without_parse (void **state)
         "HTTP://H.example/", "http://h.example", "http://h.example:0080/", "http://h.example:99999/",
         "http://[::1]:8080/", "http://h.example/a%20b", "http://h.example/a/../b", "http://h.example:/",
         "http://h.example/a/./b", "http://h.example/a/.", "http://H.Example/x",
+        "http://127.1/", "http://0x7f.0.0.1/", "http://010.0.0.1/", "http://2130706433/",
+        "http://127.0.0.1.5/", "http://1.2.3.256/", "http://a,b/", "http://a*b/", "http://a_b/",
+        "http://1password.example/", "http://h.example:8080/x/y",
     };
     for (size_t index = 0; index < sizeof (urls) / sizeof (urls [0]); index++) {
         char shown [SQ_URL_MAX + 1], parsed [SQ_URL_MAX + 1], with_query [SQ_URL_MAX + 1];

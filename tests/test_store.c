@@ -500,11 +500,18 @@ static void
 test_sync_sites_gives_stable_ids (void **state)
 {
     fixture_t *self = (fixture_t *) *state;
-    const char *first [] = { "https://a.example/", "https://b.example/", "https://c.example/" };
-    const char *owners [] = { "ann", "ben", "cat" };
-    uint64_t ids [3];
-    s_open_sites (self, first, owners, 3, ids);
+    //  A new store (its sites are not read first): a URL listed twice
+    //  gets one id, as in a store that has sites.
+    const char *first [] = { "https://a.example/", "https://b.example/", "https://c.example/",
+                             "https://a.example/" };
+    const char *owners [] = { "ann", "ben", "cat", "ann" };
+    uint64_t ids [4];
+    s_open_sites (self, first, owners, 4, ids);
     assert_true (ids [0] != ids [1] && ids [1] != ids [2] && ids [0] != ids [2]);
+    assert_int_equal (ids [3], ids [0]);
+    assert_int_equal (ids [0], 1);
+    assert_int_equal (ids [1], 2);
+    assert_int_equal (ids [2], 3);
 
     //  b dropped, a gets a new owner: same ids, b inactive but kept.
     const char *second [] = { "https://c.example/", "https://a.example/" };
@@ -532,6 +539,24 @@ test_sync_sites_gives_stable_ids (void **state)
     assert_int_equal (ids3 [1], ids [1]);
     assert_int_equal (ids3 [2], ids [0]);
     assert_true (ids3 [0] != ids [0] && ids3 [0] != ids [1] && ids3 [0] != ids [2]);
+    s_status (self->store, sq_wallclock_us (), &list);
+    assert_int_equal (list.count, 3);
+    //  One site's row alone, found by its URL; an unknown or retired
+    //  site has none.
+    assert_int_equal (store_site_id (self->store, "https://b.example/"), ids [1]);
+    assert_int_equal (store_site_id (self->store, "https://nowhere.example/"), 0);
+    memset (&list, 0, sizeof (list));
+    assert_int_equal (store_status_of (self->store, sq_wallclock_us (), ids [1], s_collect_status,
+                                       &list), 1);
+    assert_int_equal (list.count, 1);
+    assert_string_equal (list.rows [0].url, "https://b.example/");
+    assert_int_equal (list.rows [0].id, ids [1]);
+    memset (&list, 0, sizeof (list));
+    assert_int_equal (store_status_of (self->store, sq_wallclock_us (), ids [2], s_collect_status,
+                                       &list), 0);          //  c: retired
+    assert_int_equal (store_status_of (self->store, sq_wallclock_us (), 999, s_collect_status,
+                                       &list), 0);
+    //  And every site again after one.
     s_status (self->store, sq_wallclock_us (), &list);
     assert_int_equal (list.count, 3);
 
