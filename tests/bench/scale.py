@@ -7,14 +7,20 @@ checks/s asked and the CPU share.  Each subcommand prints key=value lines.
   scale.py cpu BEFORE AFTER                         CPU shares between two samples
 """
 import os
+import os
 import sqlite3
 import sys
 import time
 
 
+INTERVAL_MIN = int(os.environ.get("INTERVAL_MIN", "60"))
+INTERVAL_MAX = int(os.environ.get("INTERVAL_MAX", "300"))
+
+
 def interval_s(index):
-    """Site index's interval: 60 to 300 s, evenly spread (mean 180 s)."""
-    return 60 + (index * 7919) % 241
+    """Site index's interval: INTERVAL_MIN to INTERVAL_MAX s (default 60 to
+    300), evenly spread."""
+    return INTERVAL_MIN + (index * 7919) % (INTERVAL_MAX - INTERVAL_MIN + 1)
 
 
 def url(index, ports):

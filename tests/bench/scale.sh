@@ -5,7 +5,9 @@
 #
 #   tests/bench/scale.sh [SIZES] [RUNS] [LATE_SITES] [LATE_MINUTES]
 #   (defaults "100000 200000 1000000" 3 1000000 10; SIZES "" for none;
-#   BUILD default build, PORTS default 4, NGINX_WORKERS default 1)
+#   BUILD default build, PORTS default 4, NGINX_WORKERS default 1;
+#   INTERVAL_MIN and INTERVAL_MAX, seconds, default 60 and 300; BIG_RUNS,
+#   the runs at 1,000,000 sites or more, default 1)
 #
 # Debian's nginx answers 200 on PORTS loopback ports chosen now, keep-alive
 # off (lib.sh). Each site is http://127.0.0.1:PORT/s/N (a path of its own),
@@ -109,7 +111,7 @@ for size in $sizes; do
     rm -f "$dir"/reference.db*
     echo "== $size sites ($(wc -c < "$dir/sites$size.yaml") bytes of YAML); reference: sqlite3 upserts in ${reference} s"
     each=$runs
-    [ "$size" -lt 1000000 ] || each=1
+    [ "$size" -lt 1000000 ] || each=${BIG_RUNS:-1}
     run=1
     while [ "$run" -le "$each" ]; do
         kind=restart
