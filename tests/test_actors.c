@@ -16,6 +16,7 @@
 #include "config.h"
 #include "actor_wait.h"
 
+#include <dirent.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -199,6 +200,39 @@ test_jobs_of_a_silent_pinger_are_resent_at_once (void **state)
 //  first second (1 s rounds), a pinger with one slot that answers nothing;
 //  1.6 s later it offers two more slots: the two jobs that waited leave
 //  late, the first did not.  A sweep (once) is never late.
+//  Whether a thread of this process is named name (/proc/self/task).
+static bool
+s_thread_named (const char *name)
+{
+    bool found = false;
+    DIR *tasks = opendir ("/proc/self/task");
+    assert_non_null (tasks);
+    struct dirent *entry;
+    while (!found && (entry = readdir (tasks))) {
+        char path [300], comm [32] = "";
+        snprintf (path, sizeof (path), "/proc/self/task/%s/comm", entry->d_name);
+        FILE *file = fopen (path, "r");
+        if (file && fgets (comm, sizeof (comm), file))
+            found = strncmp (comm, name, strlen (name)) == 0 && comm [strlen (name)] == '\n';
+        if (file)
+            fclose (file);
+    }
+    closedir (tasks);
+    return found;
+}
+
+//  An actor's thread bears its name, for top -H, ps -L, perf and gdb.
+static void
+test_actor_threads_are_named (void **state)
+{
+    assert_false (s_thread_named ("sq-dispatcher"));
+    dispatcher_args_t args = { .jobs = "inproc://named-jobs", .done = "inproc://named-done" };
+    zactor_t *dispatcher = sq_actor_start (dispatcher_actor, &args, "dispatcher");
+    assert_non_null (dispatcher);
+    assert_true (s_thread_named ("sq-dispatcher"));
+    zactor_destroy (&dispatcher);
+}
+
 static long long
 s_late_case (const char *name, bool once)
 {
@@ -488,6 +522,7 @@ main (void)
         cmocka_unit_test (test_jobs_of_a_silent_pinger_are_resent_at_once),
         cmocka_unit_test (test_pinger_that_comes_back_gets_credit),
         cmocka_unit_test (test_late_checks_are_counted),
+        cmocka_unit_test (test_actor_threads_are_named),
         cmocka_unit_test (test_collector_drops_duplicates_and_stale_results),
         cmocka_unit_test (test_bound_socket_refuses_huge_frames),
         cmocka_unit_test (test_batch_packs_entries_into_frames),
