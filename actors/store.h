@@ -26,6 +26,7 @@
 #define STORE_FLUSH_WRITES          2000    //  ... or as soon as this many are pending
 #define STORE_PRUNE_SLICE           5000    //  rows deleted per prune transaction, at most
 #define STORE_PENDING_MAX           50000   //  writes held in memory while flushes fail
+#define STORE_BEHIND_MAX            20000   //  ... and while the database cannot keep up
 #define STORE_REGIONS_WINDOW_US     (INT64_C (2) * 86400 * 1000000) //  status's look back per region
 
 //  The writer actor.  Binds a PULL at `endpoint` (inproc:// in practice) and
@@ -62,7 +63,8 @@
 //  = writes taken but never stored (a site the store does not know, a row
 //  the database refuses, a batch given up after repeated failures, and
 //  while flushes fail the oldest raw results held, dropped to keep the
-//  buffer within STORE_PENDING_MAX).  results + alerts + changes = stored
+//  buffer within STORE_PENDING_MAX, or within STORE_BEHIND_MAX while the
+//  database cannot keep up with the results).  results + alerts + changes = stored
 //  + pending + dropped.  disk_full = 1 while flushes fail because the disk
 //  is full or refuses writes (the writer keeps the batch and retries,
 //  backing off to 8 s, for as long as it takes, never giving it up);

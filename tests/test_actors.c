@@ -225,11 +225,12 @@ s_thread_named (const char *name)
 static void
 test_actor_threads_are_named (void **state)
 {
-    assert_false (s_thread_named ("sq-dispatcher"));
+    //  A name no other test's thread (some may still be ending) bears.
+    assert_false (s_thread_named ("sq-named-test"));
     dispatcher_args_t args = { .jobs = "inproc://named-jobs", .done = "inproc://named-done" };
-    zactor_t *dispatcher = sq_actor_start (dispatcher_actor, &args, "dispatcher");
+    zactor_t *dispatcher = sq_actor_start (dispatcher_actor, &args, "named-test");
     assert_non_null (dispatcher);
-    assert_true (s_thread_named ("sq-dispatcher"));
+    assert_true (s_thread_named ("sq-named-test"));
     zactor_destroy (&dispatcher);
 }
 
