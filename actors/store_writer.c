@@ -67,6 +67,7 @@
 #define S_EVICT_SLACK           (STORE_PENDING_MAX / 10)    //  slots of dropped results held
                                 //  before the pending array is compacted
 #define S_STALE_LOG_MS          60000   //  while the disk stays full, a reminder this often
+#define S_BEHIND_LOG_MS         60000   //  while the writer is behind, said this often
 
 //  An ALERT or CHANGE as the store keeps it: the URL is already in the
 //  site row.
@@ -134,8 +135,10 @@ typedef struct {
     bool alert_pending;         //  an ALERT is pending: flush without waiting
     unsigned flush_failures;    //  failed flushes in a row of the current batch
     int64_t retry_at;           //  monotonic ms before which a failed batch is not retried
-    bool behind;                //  the last read-ahead dropped raw results (s_read_ahead)
-    uint64_t behind_dropped;    //  raw results dropped since behind began
+    bool behind;                //  raw results are being dropped (s_read_ahead)
+    uint64_t behind_dropped;    //  ... not yet said
+    int64_t behind_last;        //  mono ms of the latest drop
+    int64_t behind_log_at;      //  mono ms before which it is not said again
     bool overflowing;           //  pending is full and writes are being dropped
     uint64_t overflow_dropped;  //  writes dropped since overflowing began
     char *data_dir;             //  the store's folder, malloc'd
@@ -739,17 +742,31 @@ s_read_ahead (self_t *self)
             dropped++;
     }
     self->counters [STORE_dropped] += dropped;
-    if (dropped && !self->behind)
-        zsys_error ("store: the database cannot keep up with the results: each batch keeps "
-                    "the newest %d writes and drops older raw results (alerts and changes "
-                    "are kept) until it does; %llu dropped now",
-                    STORE_BEHIND_MAX, (unsigned long long) dropped);
+    self->behind_dropped += dropped;
+    //  Said when it starts, then at most once a minute while it lasts, and
+    //  over after a minute without a drop (a writer at its limit falls
+    //  behind and catches up every few seconds: one line each was noise).
+    int64_t now = zclock_mono ();
+    if (dropped) {
+        self->behind_last = now;
+        if (!self->behind || now >= self->behind_log_at) {
+            zsys_error ("store: the database cannot keep up with the results: each batch "
+                        "keeps the newest %d writes and drops older raw results (alerts and "
+                        "changes are kept); %llu dropped %s", STORE_BEHIND_MAX,
+                        (unsigned long long) self->behind_dropped,
+                        self->behind ? "in the last minute" : "now");
+            self->behind_dropped = 0;
+            self->behind_log_at = now + S_BEHIND_LOG_MS;
+        }
+        self->behind = true;
+    }
     else
-    if (!dropped && self->behind)
-        zsys_warning ("store: keeping up again; %llu raw results were dropped while behind",
-                      (unsigned long long) self->behind_dropped);
-    self->behind_dropped = dropped ? self->behind_dropped + dropped : 0;
-    self->behind = dropped > 0;
+    if (self->behind && now - self->behind_last >= S_BEHIND_LOG_MS) {
+        zsys_warning ("store: keeping up again%s", self->behind_dropped
+                      ? " (more raw results were dropped since the last line)" : "");
+        self->behind = false;
+        self->behind_dropped = 0;
+    }
 }
 
 //  Take what is queued on the socket: at most one burst, or (drain) all

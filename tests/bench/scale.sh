@@ -157,4 +157,4 @@ stop_run "$dir/late.log"
 python3 "$here/scale.py" cpu "$dir/cpu.a" "$dir/cpu.b" > "$dir/cpu.txt"
 echo "CPU from minute 6 to $late_minutes (load at its end $load): $(tr '\n' ' ' < "$dir/cpu.txt")"
 echo "counters at stop (the whole run; lag_p50_ms and lag_p99_ms are bucket upper bounds):"
-grep -E " (dispatcher|collector): [a-z_]+=| pinger [^ ]*: stopped" "$dir/late.log" | cut -d' ' -f4- | cut -c1-420
+grep -E " (dispatcher|collector|store): [a-z_]+=| pinger [^ ]*: stopped" "$dir/late.log" | cut -d' ' -f4- | cut -c1-420
