@@ -50,20 +50,6 @@
 #define S_GAP_MAX_S     (2 * S_INTERVAL_S + 7 + 8)
 
 
-//  The pid in the last "started PART (pid N)" line of the run's log; 0.
-static pid_t
-s_last_pid (cli_harness_t *harness, const char *log_name, const char *part)
-{
-    char *log = cli_harness_read (harness, log_name);
-    char needle [64];
-    snprintf (needle, sizeof (needle), "started %s (pid ", part);
-    pid_t pid = 0;
-    for (const char *at = log; at && (at = strstr (at, needle)); at += strlen (needle))
-        pid = (pid_t) atoi (at + strlen (needle));
-    free (log);
-    return pid;
-}
-
 //  Whether pid is a live process (a zombie is not: killed grandchildren
 //  wait for whoever reaps orphans here).
 static bool
@@ -80,52 +66,12 @@ s_alive (pid_t pid)
     return fields == 1 && state != 'Z' && state != 'X';
 }
 
-//  One number from the store (read-only), or -1.
-static long long
-s_store_number (cli_harness_t *harness, const char *sql)
-{
-    char *path = cli_harness_path (harness, "data/" STORE_FILE_NAME);
-    sqlite3 *db = NULL;
-    long long value = -1;
-    if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_busy_timeout (db, 2000);
-        sqlite3_stmt *statement = NULL;
-        if (sqlite3_prepare_v2 (db, sql, -1, &statement, NULL) == SQLITE_OK
-        &&  sqlite3_step (statement) == SQLITE_ROW)
-            value = sqlite3_column_int64 (statement, 0);
-        sqlite3_finalize (statement);
-    }
-    sqlite3_close (db);
-    free (path);
-    return value;
-}
-
-//  The text of the first column of sql's first row (caller frees), or NULL.
-static char *
-s_store_text (cli_harness_t *harness, const char *sql)
-{
-    char *path = cli_harness_path (harness, "data/" STORE_FILE_NAME);
-    sqlite3 *db = NULL;
-    char *value = NULL;
-    if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_busy_timeout (db, 2000);
-        sqlite3_stmt *statement = NULL;
-        if (sqlite3_prepare_v2 (db, sql, -1, &statement, NULL) == SQLITE_OK
-        &&  sqlite3_step (statement) == SQLITE_ROW && sqlite3_column_text (statement, 0))
-            value = strdup ((const char *) sqlite3_column_text (statement, 0));
-        sqlite3_finalize (statement);
-    }
-    sqlite3_close (db);
-    free (path);
-    return value;
-}
-
 //  Kill the part now running under that name; wait until the supervisor
 //  has said so and started it again.
 static void
 s_kill_part (cli_harness_t *harness, const char *part)
 {
-    pid_t pid = s_last_pid (harness, "run1.err", part);
+    pid_t pid = cli_harness_last_pid (harness, "run1.err", part);
     assert_true (pid > 0);
     printf ("test_faults: kill -9 %s (pid %d)\n", part, (int) pid);
     assert_int_equal (kill (pid, SIGKILL), 0);
@@ -134,9 +80,10 @@ s_kill_part (cli_harness_t *harness, const char *part)
     assert_true (cli_harness_wait_text (harness, "run1.err", died, RESTART_MS));
     free (died);
     int64_t deadline = fixture_now_ms () + RESTART_MS;
-    while (s_last_pid (harness, "run1.err", part) == pid && fixture_now_ms () < deadline)
+    while (cli_harness_last_pid (harness, "run1.err", part) == pid
+       &&  fixture_now_ms () < deadline)
         fixture_sleep_ms (50);
-    assert_true (s_last_pid (harness, "run1.err", part) != pid);
+    assert_true (cli_harness_last_pid (harness, "run1.err", part) != pid);
 }
 
 static void
@@ -200,7 +147,7 @@ test_kill_9_loses_no_check_and_raises_no_false_down (void **state)
     //  gone, then start again on the same folder.
     int64_t deadline = fixture_now_ms () + RESTART_MS;
     for (size_t index = 0; index < count; index++) {
-        pid_t child = s_last_pid (harness, "run1.err", parts [index]);
+        pid_t child = cli_harness_last_pid (harness, "run1.err", parts [index]);
         while (child > 0 && s_alive (child) && fixture_now_ms () < deadline)
             fixture_sleep_ms (50);
         assert_false (child > 0 && s_alive (child));
@@ -215,10 +162,10 @@ test_kill_9_loses_no_check_and_raises_no_false_down (void **state)
     char *after = fixture_format ("SELECT count (DISTINCT site_id) FROM result WHERE at_us >= %lld",
                                   (long long) restarted_us);
     deadline = fixture_now_ms () + 2 * S_INTERVAL_S * 1000 + 5000;
-    long long checked = s_store_number (harness, after);
+    long long checked = cli_harness_store_number (harness, after);
     while (checked < S_SITES && fixture_now_ms () < deadline) {
         fixture_sleep_ms (250);
-        checked = s_store_number (harness, after);
+        checked = cli_harness_store_number (harness, after);
     }
     assert_int_equal (checked, S_SITES);
     assert_int_equal (kill (second, SIGTERM), 0);
@@ -226,34 +173,37 @@ test_kill_9_loses_no_check_and_raises_no_false_down (void **state)
     int64_t ended = (int64_t) time (NULL);
 
     //  The store is intact.
-    char *integrity = s_store_text (harness, "PRAGMA integrity_check");
+    char *integrity = cli_harness_store_text (harness, "PRAGMA integrity_check");
     assert_non_null (integrity);
     assert_string_equal (integrity, "ok");
     free (integrity);
     //  No check lost: every site has results, and no gap in them (nor
     //  from the start to the first, nor from the last to the end) is
     //  longer than S_GAP_MAX_S.
-    assert_int_equal (s_store_number (harness, "SELECT count (*) FROM site WHERE active = 1"),
-                      S_SITES);
-    assert_int_equal (s_store_number (harness, "SELECT count (DISTINCT site_id) FROM result"),
-                      S_SITES);
-    long long gap = s_store_number (harness,
+    assert_int_equal (cli_harness_store_number (harness,
+                          "SELECT count (*) FROM site WHERE active = 1"), S_SITES);
+    assert_int_equal (cli_harness_store_number (harness,
+                          "SELECT count (DISTINCT site_id) FROM result"), S_SITES);
+    long long gap = cli_harness_store_number (harness,
         "SELECT max (at_us - previous) / 1000000 FROM (SELECT at_us, lag (at_us) OVER "
-        "(PARTITION BY site_id ORDER BY at_us) AS previous FROM result) WHERE previous IS NOT NULL");
+        "(PARTITION BY site_id ORDER BY at_us) AS previous FROM result)"
+        " WHERE previous IS NOT NULL");
     printf ("test_faults: longest gap between two checks of a site: %lld s\n", gap);
     assert_true (gap >= S_INTERVAL_S - 1 && gap <= S_GAP_MAX_S);
     char *first = fixture_format ("SELECT max (first) FROM (SELECT min (at_us) / 1000000 - %lld "
                                   "AS first FROM result GROUP BY site_id)", (long long) started);
-    long long latest_first = s_store_number (harness, first);
+    long long latest_first = cli_harness_store_number (harness, first);
     assert_true (latest_first >= 0 && latest_first <= S_GAP_MAX_S);
     char *last = fixture_format ("SELECT max (%lld - last) FROM (SELECT max (at_us) / 1000000 "
                                  "AS last FROM result GROUP BY site_id)", (long long) ended);
-    long long oldest_last = s_store_number (harness, last);
+    long long oldest_last = cli_harness_store_number (harness, last);
     assert_true (oldest_last >= 0 && oldest_last <= S_GAP_MAX_S);
     //  No false DOWN: every check up, every site up, no alert but none.
-    assert_int_equal (s_store_number (harness, "SELECT count (*) FROM result WHERE up = 0"), 0);
-    assert_int_equal (s_store_number (harness, "SELECT count (*) FROM alert WHERE state = 3"), 0);
-    assert_int_equal (s_store_number (harness, "SELECT count (*) FROM site WHERE state = 3"), 0);
+    const char *downs [] = { "SELECT count (*) FROM result WHERE up = 0",
+                             "SELECT count (*) FROM alert WHERE state = 3",
+                             "SELECT count (*) FROM site WHERE state = 3" };
+    for (size_t index = 0; index < sizeof (downs) / sizeof (downs [0]); index++)
+        assert_int_equal (cli_harness_store_number (harness, downs [index]), 0);
     assert_int_equal (webhook_count (cli_harness_webhook), posts);
     assert_int_equal (cli_harness_count (harness, "run1.err", "-> down"), 0);
     assert_int_equal (cli_harness_count (harness, "run2.err", "-> down"), 0);

@@ -130,35 +130,15 @@ s_fill (cli_harness_t *harness, const char *name)
     return written;
 }
 
-//  One number from the store (a COUNT), -1 when it cannot be read.
-static long long
-s_store_number (cli_harness_t *harness, const char *sql)
-{
-    char *path = cli_harness_path (harness, "data/" STORE_FILE_NAME);
-    sqlite3 *db = NULL;
-    long long value = -1;
-    if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_busy_timeout (db, 1000);
-        sqlite3_stmt *statement = NULL;
-        if (sqlite3_prepare_v2 (db, sql, -1, &statement, NULL) == SQLITE_OK
-        &&  sqlite3_step (statement) == SQLITE_ROW)
-            value = sqlite3_column_int64 (statement, 0);
-        sqlite3_finalize (statement);
-    }
-    sqlite3_close (db);
-    free (path);
-    return value;
-}
-
 //  Wait until sql gives at least want; the last value.
 static long long
 s_wait_store_number (cli_harness_t *harness, const char *sql, long long want, int timeout_ms)
 {
     int64_t deadline = fixture_now_ms () + timeout_ms;
-    long long value = s_store_number (harness, sql);
+    long long value = cli_harness_store_number (harness, sql);
     while (value < want && fixture_now_ms () < deadline) {
         fixture_sleep_ms (100);
-        value = s_store_number (harness, sql);
+        value = cli_harness_store_number (harness, sql);
     }
     if (value < want)
         fprintf (stderr, "'%s' gave %lld, not %lld, within %d ms\n", sql, value, want, timeout_ms);
@@ -283,7 +263,7 @@ test_full_disk_monitoring_goes_on (void **state)
     //  1. The disk fills.  The next flush fails, and says so.
     int64_t filled = (int64_t) time (NULL);
     assert_true (s_fill (harness, "data/filler") > 0);
-    long long before = s_store_number (harness, results);
+    long long before = cli_harness_store_number (harness, results);
     assert_true (before >= 2);
     assert_true (cli_harness_wait_text (harness, "run1.err", "store: disk full at ", ROUND_MS));
     assert_true (cli_harness_count (harness, "run1.err", "monitoring goes on, history is buffered "
@@ -297,8 +277,8 @@ test_full_disk_monitoring_goes_on (void **state)
     assert_non_null (strstr (body, "\"state\":\"down\""));
     free (body);
     //  Nothing of it is in the store yet.
-    assert_int_equal (s_store_number (harness, "SELECT count (*) FROM alert"), 0);
-    assert_int_equal (s_store_number (harness, results), before);
+    assert_int_equal (cli_harness_store_number (harness, "SELECT count (*) FROM alert"), 0);
+    assert_int_equal (cli_harness_store_number (harness, results), before);
     //  status says the store is stale, and since a moment after the fill.
     assert_true (s_wait_stale (harness, config, true, 5000));
     int64_t since = s_stale_since (harness);
@@ -316,11 +296,12 @@ test_full_disk_monitoring_goes_on (void **state)
     assert_int_equal (unlink (filler), 0);
     assert_true (cli_harness_wait_text (harness, "run1.err", "store: writing again in ",
                                         CATCH_UP_MS));
-    assert_int_equal (s_store_number (harness, "SELECT count (*) FROM alert WHERE state = 3"), 1);
+    assert_int_equal (cli_harness_store_number (harness,
+                          "SELECT count (*) FROM alert WHERE state = 3"), 1);
     char *held = fixture_format ("SELECT count (*) FROM result WHERE at_us >= %lld",
                                  (long long) filled * 1000000);
-    assert_true (s_store_number (harness, held) >= 2);
-    assert_true (s_store_number (harness, results) >= before + 2);
+    assert_true (cli_harness_store_number (harness, held) >= 2);
+    assert_true (cli_harness_store_number (harness, results) >= before + 2);
     assert_true (s_wait_stale (harness, config, false, 5000));
     assert_int_equal (kill (run, SIGTERM), 0);
     assert_int_equal (cli_harness_reap (harness, run, STOP_MS), 0);

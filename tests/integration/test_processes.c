@@ -30,20 +30,6 @@
 #define STOP_MS         60000   //  a clean stop of every child
 
 
-//  The pid in the last "started PART (pid N)" line of the run's log; 0.
-static pid_t
-s_last_pid (cli_harness_t *harness, const char *part)
-{
-    char *log = cli_harness_read (harness, "run.err");
-    char needle [64];
-    snprintf (needle, sizeof (needle), "started %s (pid ", part);
-    pid_t pid = 0;
-    for (const char *at = log; at && (at = strstr (at, needle)); at += strlen (needle))
-        pid = (pid_t) atoi (at + strlen (needle));
-    free (log);
-    return pid;
-}
-
 static void
 test_parts_restart_and_nothing_is_said_twice (void **state)
 {
@@ -73,7 +59,7 @@ test_parts_restart_and_nothing_is_said_twice (void **state)
 
     const char *parts [] = { "collector", "dispatcher", "notifier" };
     for (size_t index = 0; index < 3; index++) {
-        pid_t pid = s_last_pid (harness, parts [index]);
+        pid_t pid = cli_harness_last_pid (harness, "run.err", parts [index]);
         assert_true (pid > 0);
         long hits = testsite_hits (cli_harness_site, "/count/procs-up");
         assert_int_equal (kill (pid, SIGKILL), 0);
@@ -83,9 +69,10 @@ test_parts_restart_and_nothing_is_said_twice (void **state)
         free (died);
         //  Started again, under a new pid.
         int64_t deadline = fixture_now_ms () + 10000;
-        while (s_last_pid (harness, parts [index]) == pid && fixture_now_ms () < deadline)
+        while (cli_harness_last_pid (harness, "run.err", parts [index]) == pid
+           &&  fixture_now_ms () < deadline)
             fixture_sleep_ms (50);
-        assert_true (s_last_pid (harness, parts [index]) != pid);
+        assert_true (cli_harness_last_pid (harness, "run.err", parts [index]) != pid);
         //  Checks go on: the up site is visited again.
         assert_true (testsite_wait_hits (cli_harness_site, "/count/procs-up", hits + 1, ROUND_MS) > hits);
     }

@@ -16,6 +16,7 @@
 #include "testsite.h"
 #include "webhook.h"
 #include "fixture_process.h"
+#include "store.h"
 
 #include <assert.h>
 #include <netinet/in.h>
@@ -24,6 +25,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,4 +404,69 @@ cli_harness_free_ports (int count)
             return first;
     }
     return 0;
+}
+
+//  sql's first row, first column, through callback; false when there is no
+//  store or no row.
+static bool
+s_store_row (cli_harness_t *self, const char *sql, void (*take) (sqlite3_stmt *, void *),
+             void *arg)
+{
+    char *path = cli_harness_path (self, "data/" STORE_FILE_NAME);
+    sqlite3 *db = NULL;
+    bool found = false;
+    if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout (db, 2000);
+        sqlite3_stmt *statement = NULL;
+        if (sqlite3_prepare_v2 (db, sql, -1, &statement, NULL) == SQLITE_OK
+        &&  sqlite3_step (statement) == SQLITE_ROW) {
+            take (statement, arg);
+            found = true;
+        }
+        sqlite3_finalize (statement);
+    }
+    sqlite3_close (db);
+    free (path);
+    return found;
+}
+
+static void
+s_take_number (sqlite3_stmt *statement, void *arg)
+{
+    *(long long *) arg = sqlite3_column_int64 (statement, 0);
+}
+
+static void
+s_take_text (sqlite3_stmt *statement, void *arg)
+{
+    const unsigned char *text = sqlite3_column_text (statement, 0);
+    *(char **) arg = text ? strdup ((const char *) text) : NULL;
+}
+
+long long
+cli_harness_store_number (cli_harness_t *self, const char *sql)
+{
+    long long value = -1;
+    return s_store_row (self, sql, s_take_number, &value) ? value : -1;
+}
+
+char *
+cli_harness_store_text (cli_harness_t *self, const char *sql)
+{
+    char *value = NULL;
+    s_store_row (self, sql, s_take_text, &value);
+    return value;
+}
+
+pid_t
+cli_harness_last_pid (cli_harness_t *self, const char *name, const char *part)
+{
+    char *log = cli_harness_read (self, name);
+    char needle [64];
+    snprintf (needle, sizeof (needle), "started %s (pid ", part);
+    pid_t pid = 0;
+    for (const char *at = log; at && (at = strstr (at, needle)); at += strlen (needle))
+        pid = (pid_t) atoi (at + strlen (needle));
+    free (log);
+    return pid;
 }

@@ -134,6 +134,19 @@ char *
 const char *
     cli_harness_feed (cli_harness_t *self);
 
+//  The first column of sql's first row, read from the store of a
+//  cli_harness_config (data/ in the folder), read-only: as a number, or -1
+//  when there is no store or no row; as text (caller frees), or NULL.
+long long
+    cli_harness_store_number (cli_harness_t *self, const char *sql);
+char *
+    cli_harness_store_text (cli_harness_t *self, const char *sql);
+
+//  The pid in the last "started PART (pid N)" line of the log file name
+//  (`run` in processes mode: "collector", "pinger1", ...); 0 if none.
+pid_t
+    cli_harness_last_pid (cli_harness_t *self, const char *name, const char *part);
+
 #ifdef __cplusplus
 }
 #endif
